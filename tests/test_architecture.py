@@ -1,0 +1,65 @@
+"""The core stays pure: it never imports the adapters or the I/O libraries they wrap."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).parent.parent / "watcher"
+CORE = [
+    "model",
+    "errors",
+    "config",
+    "durations",
+    "matching",
+    "identity",
+    "schedule",
+    "render",
+    "parse",
+    "text",
+    "redact",
+    "ports",
+    "service",
+    "locations",
+]
+FORBIDDEN = (
+    "httpx",
+    "sqlalchemy",
+    "alembic",
+    "apprise",
+    "watcher.adapters",
+    "watcher.app",
+    "watcher.cli",
+    "watcher.daemon",
+    "rich",
+    "click",
+)
+
+
+def imports(module: str) -> set[str]:
+    tree = ast.parse((PACKAGE / f"{module}.py").read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+    return found
+
+
+@pytest.mark.parametrize("module", CORE)
+def test_core_imports_point_inward(module: str) -> None:
+    bad = {name for name in imports(module) if name.startswith(FORBIDDEN)}
+    assert bad == set(), f"watcher/{module}.py imports {sorted(bad)}"
+
+
+def test_only_the_notify_adapter_imports_apprise() -> None:
+    users = {
+        path.relative_to(PACKAGE).as_posix()
+        for path in PACKAGE.rglob("*.py")
+        if "apprise"
+        in {name.split(".")[0] for name in imports(str(path.relative_to(PACKAGE))[:-3])}
+    }
+    assert users == {"adapters/notify.py"}

@@ -1,0 +1,99 @@
+"""The command line itself: config errors, help for every command, and a README that documents
+every command and option."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import Result
+
+from tests.conftest import write_config
+from watcher.cli import cli
+
+README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+Cli = Callable[..., Result]
+COMMANDS = sorted(cli.commands)
+
+
+@pytest.mark.parametrize("command", ["run", "digest", "feeds", "check-config", "notify-test"])
+def test_broken_config_exits_2_and_writes_nothing(
+    tmp_path: Path, run_cli: Cli, command: str
+) -> None:
+    """Every command refuses an invalid config with file, key and problem, before any write."""
+    config = tmp_path / "w.toml"
+    config.write_text(
+        f'[watcher]\ndatabase = "sqlite:///{tmp_path / "w.db"}"\n'
+        '[[rules]]\nname = "a"\nkeywords = ["x"]\n[[rules]]\nname = "b"\nkeywords = []\n'
+    )
+    args = [command, "--config", str(config)] + (["--once"] if command == "run" else [])
+    result = run_cli(*args)
+    assert result.exit_code == 2
+    assert f"{config}: rules[1].keywords: must not be empty" in result.stderr
+    assert list(tmp_path.iterdir()) == [config]
+
+
+def test_missing_config_file(tmp_path: Path, run_cli: Cli) -> None:
+    result = run_cli("check-config", "--config", str(tmp_path / "nope.toml"))
+    assert result.exit_code == 2 and "nope.toml: file not found" in result.stderr
+
+
+def test_config_from_environment(tmp_path: Path, run_cli: Cli) -> None:
+    """$WATCHER_CONFIG is used when --config is not given."""
+    config = write_config(tmp_path / "env.toml", ["https://a.example/rss"])
+    result = run_cli("check-config", env={"WATCHER_CONFIG": str(config)})
+    assert result.exit_code == 0 and f"config:      {config}" in result.stdout
+
+
+def test_check_config_prints_the_effective_config(tmp_path: Path, run_cli: Cli) -> None:
+    config = write_config(
+        tmp_path / "w.toml",
+        ["https://a.example/rss"],
+        database="postgresql+psycopg://watcher:dbsecret@db.example/watcher",
+    )
+    result = run_cli("check-config", "--config", str(config))
+    assert result.exit_code == 0
+    assert "database:    postgresql+psycopg://watcher:***@db.example/watcher" in result.stdout
+    assert '  - tiktok: "TikTok", "ByteDance" -> console' in result.stdout
+    assert "dbsecret" not in result.stdout
+
+
+def test_unreachable_database_is_a_clear_error(tmp_path: Path, run_cli: Cli) -> None:
+    config = write_config(
+        tmp_path / "w.toml", [], database="postgresql+psycopg://u:pw1234@127.0.0.1:1/none"
+    )
+    result = run_cli("feeds", "--config", str(config))
+    assert result.exit_code == 1
+    assert result.stderr.startswith("database error:") and "pw1234" not in result.stderr
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_and_option_has_help(command: str) -> None:
+    cmd = cli.commands[command]
+    assert cmd.help and cmd.help.strip()
+    for param in cmd.params:
+        if isinstance(param, click.Option):
+            assert param.help, f"{command} {param.opts} has no help"
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_readme_documents_every_command_and_option(command: str) -> None:
+    """The README's CLI reference names each command and each of its options."""
+    assert re.search(rf"`watcher {re.escape(command)}\b", README), command
+    for param in cli.commands[command].params:
+        if isinstance(param, click.Option):
+            long = max(param.opts, key=len)
+            assert long in README, f"{command} {long} is not in the README"
+
+
+def test_module_entry_point() -> None:
+    """``python -m watcher`` is the same command."""
+    result = subprocess.run(
+        [sys.executable, "-m", "watcher", "--version"], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.startswith("feed-watcher, version ")

@@ -1,0 +1,164 @@
+"""The config file: validation names file, key and problem; defaults; secrets from the
+environment; relative feed paths; the shipped configs load."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from watcher.config import load_config
+from watcher.errors import ConfigError
+from watcher.locations import default_database_url, find_config, shipped_config
+
+ROOT = Path(__file__).parent.parent
+
+
+def problems(tmp_path: Path, text: str, environ: dict[str, str] | None = None) -> list[str]:
+    path = tmp_path / "watcher.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, environ or {})
+    assert str(path) in str(caught.value)
+    return caught.value.problems
+
+
+def test_minimal_config_gets_defaults(tmp_path: Path) -> None:
+    """A config with one feed and one rule gets the documented defaults."""
+    path = tmp_path / "w.toml"
+    path.write_text(
+        '[[feeds]]\nurl = "https://a.example/rss"\n[[rules]]\nname = "x"\nkeywords = ["a"]\n'
+    )
+    config = load_config(path, {})
+    assert config.interval == timedelta(minutes=15)
+    assert config.timeout == timedelta(seconds=30)
+    assert config.max_body == 10 * 1024 * 1024
+    assert config.feeds[0].interval == timedelta(minutes=15)
+    assert config.database is None
+    assert config.targets == ()
+
+
+def test_feed_interval_overrides_the_default(tmp_path: Path) -> None:
+    path = tmp_path / "w.toml"
+    path.write_text(
+        '[watcher]\ninterval = "2h"\n'
+        '[[feeds]]\nurl = "https://a.example/rss"\ninterval = "90s"\n'
+        '[[feeds]]\nurl = "https://b.example/rss"\n'
+    )
+    config = load_config(path, {})
+    assert [f.interval for f in config.feeds] == [timedelta(seconds=90), timedelta(hours=2)]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            '[[rules]]\nname = "a"\nkeywords = ["x"]\n[[rules]]\nname = "b"\nkeywords = ["y"]\n'
+            '[[rules]]\nname = "c"\nkeywords = []\n',
+            "rules[2].keywords: must not be empty",
+        ),
+        ('[[rules]]\nname = "a"\n', "rules[0].keywords: is required"),
+        (
+            '[[rules]]\nname = "a"\nkeywords = ["x"]\nkeyword = "y"\n',
+            "rules[0].keyword: unknown key",
+        ),
+        ('[watcher]\ninterval = "soon"\n', "watcher.interval: expected a duration like"),
+        ('[[feeds]]\nurl = "ftp://a.example/rss"\n', "feeds[0].url: must be an http://"),
+        ('[[rules]]\nname = "a"\nkeywords = ["--"]\n', "rules[0].keywords: keyword 0 ('--')"),
+        (
+            '[[feeds]]\nurl = "https://a.example/"\n[[feeds]]\nurl = "https://a.example/"\n',
+            "feeds[1].url: 'https://a.example/' is listed twice",
+        ),
+        (
+            '[[rules]]\nname = "a"\nkeywords = ["x"]\nnotify = ["desk"]\n',
+            "rules[0].notify: unknown target 'desk'",
+        ),
+        ("[targets.desk]\n", "targets.desk: give exactly one of 'url' or 'url_env'"),
+        ("[watcher]\nconcurrency = 0\n", "watcher.concurrency: Input should be greater than"),
+    ],
+)
+def test_errors_name_the_key(tmp_path: Path, text: str, expected: str) -> None:
+    """Each invalid config is refused with the key and what is wrong."""
+    found = problems(tmp_path, text)
+    assert any(p.startswith(expected) or expected in p for p in found), found
+
+
+def test_invalid_toml_reports_the_line(tmp_path: Path) -> None:
+    [problem] = problems(tmp_path, '[watcher\ninterval = "1m"\n')
+    assert problem.startswith("not valid TOML") and "line 1" in problem
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="file not found"):
+        load_config(tmp_path / "nope.toml", {})
+
+
+def test_target_url_from_environment(tmp_path: Path) -> None:
+    """``url_env`` reads the URL from the environment, so the secret stays out of the file."""
+    path = tmp_path / "w.toml"
+    path.write_text('[targets.desk]\nurl_env = "DESK_URL"\n')
+    config = load_config(path, {"DESK_URL": "mailto://u:pw@127.0.0.1"})
+    assert config.targets[0].url == "mailto://u:pw@127.0.0.1"
+
+
+def test_unset_environment_variable_is_an_error(tmp_path: Path) -> None:
+    found = problems(tmp_path, '[targets.desk]\nurl_env = "DESK_URL"\n')
+    assert found == ["targets.desk.url_env: environment variable DESK_URL is not set"]
+
+
+def test_relative_feed_paths_resolve_against_the_config(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    path = tmp_path / "sub" / "w.toml"
+    path.write_text('[[feeds]]\nurl = "feeds/a.xml"\n')
+    config = load_config(path, {})
+    assert config.feeds[0].url == (tmp_path / "sub" / "feeds" / "a.xml").as_uri()
+
+
+def test_rule_without_notify_goes_to_every_target(tmp_path: Path) -> None:
+    path = tmp_path / "w.toml"
+    path.write_text(
+        '[[rules]]\nname = "a"\nkeywords = ["x"]\n'
+        '[[rules]]\nname = "b"\nkeywords = ["y"]\nnotify = ["slack"]\n'
+        '[targets.desk]\nurl = "mailto://127.0.0.1"\n[targets.slack]\nurl = "slack://A/B/C"\n'
+    )
+    config = load_config(path, {})
+    assert config.targets_for(config.rules[0]) == ("desk", "slack")
+    assert config.targets_for(config.rules[1]) == ("slack",)
+
+
+@pytest.mark.parametrize("name", ["watcher.toml", "offline.toml"])
+def test_shipped_configs_load(name: str) -> None:
+    """The configs in config/ are valid; the main one covers the four stories."""
+    config = load_config(ROOT / "config" / name, {})
+    assert {r.name for r in config.rules} == {"tiktok", "madrid-talks", "analog-chips", "tariffs"}
+    assert config.feeds
+
+
+def test_shipped_config_is_found_last(tmp_path: Path) -> None:
+    """With no --config, no $WATCHER_CONFIG and no user or system file, the shipped one is used."""
+    env = {"XDG_CONFIG_HOME": str(tmp_path)}
+    found = find_config(None, env)
+    assert found == shipped_config() or found == Path("/etc/feed-watcher/watcher.toml")
+    assert shipped_config().is_file()
+
+
+def test_config_search_order(tmp_path: Path) -> None:
+    user = tmp_path / "feed-watcher" / "watcher.toml"
+    user.parent.mkdir()
+    user.write_text("")
+    env = {"XDG_CONFIG_HOME": str(tmp_path)}
+    assert find_config(None, env) == user
+    assert find_config(None, {**env, "WATCHER_CONFIG": "/x.toml"}) == Path("/x.toml")
+    assert find_config("/y.toml", {**env, "WATCHER_CONFIG": "/x.toml"}) == Path("/y.toml")
+
+
+def test_default_database_location(tmp_path: Path) -> None:
+    """systemd's $STATE_DIRECTORY wins; else $XDG_STATE_HOME/feed-watcher."""
+    assert default_database_url({"STATE_DIRECTORY": str(tmp_path / "s")}) == (
+        f"sqlite:///{tmp_path / 's' / 'watcher.db'}"
+    )
+    assert default_database_url({"XDG_STATE_HOME": str(tmp_path / "x")}) == (
+        f"sqlite:///{tmp_path / 'x' / 'feed-watcher' / 'watcher.db'}"
+    )
+    assert (tmp_path / "x" / "feed-watcher").is_dir()

@@ -1,0 +1,174 @@
+"""The whole path through the real ``watcher`` command: feeds served over HTTP on 127.0.0.1 →
+parse → match → store once → notify → digest; broken feeds fail alone."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+from click.testing import Result
+
+from tests.conftest import SmtpSink, free_port, write_config
+from tests.servers import FeedServer, rss
+
+RULES = {
+    "tiktok": ["TikTok", "ByteDance"],
+    "madrid-talks": ["Madrid talks", "talks in Madrid"],
+    "analog-chips": ["analog chips", "anti-dumping probe"],
+    "tariffs": ["tariff", "tariffs"],
+}
+Cli = Callable[..., Result]
+
+
+def serve_fixtures(server: FeedServer) -> list[str]:
+    return [
+        server.serve_fixture("/world.xml", "world-rss2.xml"),
+        server.serve_fixture("/business.xml", "business-atom.xml"),
+        server.serve_fixture("/tech.rdf", "tech-rss1.xml"),
+    ]
+
+
+def count(db: Path, table: str) -> int:
+    with sqlite3.connect(db) as conn:
+        return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+
+def test_once_prints_matches_and_a_rerun_does_nothing(
+    tmp_path: Path, feed_server: FeedServer, run_cli: Cli
+) -> None:
+    """Three feeds (RSS 2.0, Atom, RSS 1.0): each match is printed once; a second run over the
+    unchanged feeds stores nothing new and prints nothing."""
+    config = write_config(tmp_path / "w.toml", serve_fixtures(feed_server), RULES)
+    first = run_cli("run", "--once", "--config", str(config))
+    assert first.exit_code == 0, first.output
+    lines = first.stdout.splitlines()
+    assert sorted(line.split("]")[0] + "]" for line in lines) == sorted(
+        ["[tiktok]"] * 3 + ["[madrid-talks]", "[analog-chips]"] + ["[tariffs]"] * 2
+    )
+    assert not any("Real Madrid" in line or "Tariffication" in line for line in lines)
+    db = tmp_path / "w.db"
+    assert count(db, "entries") == 10 and count(db, "matches") == 7
+
+    second = run_cli("run", "--once", "--config", str(config))
+    assert second.exit_code == 0
+    assert second.stdout == ""
+    assert count(db, "entries") == 10 and count(db, "deliveries") == 7
+    # The second round was conditional: every request carried the ETag from the first.
+    assert all("if-none-match" in seen.headers for seen in feed_server.requests[3:])
+
+
+def test_a_new_matching_item_sends_exactly_one_email(
+    tmp_path: Path, feed_server: FeedServer, smtp_server: SmtpSink, run_cli: Cli
+) -> None:
+    """After a first round, a feed that gains one matching item sends one email for it, with
+    the headline, link, source and rule; nothing else is sent again."""
+    items = [("g1", "Markets calm", "Nothing to see")]
+    url = feed_server.serve("/f.xml", rss("Wire", items))
+    config = write_config(tmp_path / "w.toml", [url], RULES, targets={"desk": smtp_server.url()})
+    assert run_cli("run", "--once", "--config", str(config)).exit_code == 0
+    assert smtp_server.messages == []
+
+    items.append(("g2", "TikTok divestiture deadline extended", "ByteDance &amp; buyers talk"))
+    feed_server.serve("/f.xml", rss("Wire", items))
+    result = run_cli("run", "--once", "--config", str(config))
+    assert result.exit_code == 0, result.output
+    assert run_cli("run", "--once", "--config", str(config)).exit_code == 0
+
+    [message] = smtp_server.messages
+    assert message["Subject"] == "[tiktok] TikTok divestiture deadline extended"
+    body = message.get_body(("plain", "html"))
+    assert body is not None
+    text = body.get_content()
+    assert "https://news.example/g2" in text
+    assert "Rule: tiktok (matched: TikTok, ByteDance)" in text
+    assert "Source: Wire" in text
+
+
+def test_broken_feeds_fail_alone(tmp_path: Path, feed_server: FeedServer, run_cli: Cli) -> None:
+    """Unreachable host, HTTP 500, an HTML page, malformed XML and an empty body: each feed is
+    marked failed with its reason, the good feed is still processed, the run exits 1."""
+    good = feed_server.serve_fixture("/good.xml", "world-rss2.xml")
+    bad = {
+        "unreachable": f"http://127.0.0.1:{free_port()}/feed.xml",
+        "500": feed_server.serve("/500", "boom", status=500, etag=False),
+        "html": feed_server.serve(
+            "/page",
+            "<html><body><p>Welcome!</p></body></html>",
+            headers={"Content-Type": "text/html"},
+        ),
+        "malformed": feed_server.serve("/bad.xml", '<?xml version="1.0"?><rss><channel><ti'),
+        "empty": feed_server.serve("/empty.xml", ""),
+    }
+    config = write_config(tmp_path / "w.toml", [*bad.values(), good], RULES)
+    result = run_cli("run", "--once", "--config", str(config))
+    assert result.exit_code == 1
+    assert "6 feeds: 1 ok, 0 not modified, 5 failed" in result.stderr
+    assert "[tiktok] ByteDance’s TikTok" in result.stdout
+
+    feeds = json.loads(run_cli("feeds", "--format", "json", "--config", str(config)).stdout)
+    reasons = {f["url"]: f["last_error"] for f in feeds}
+    assert reasons[good] is None
+    assert reasons[bad["unreachable"]].startswith("cannot connect")
+    assert reasons[bad["500"]] == "HTTP 500 Internal Server Error"
+    assert reasons[bad["html"]].startswith("an HTML page")
+    assert reasons[bad["malformed"]].startswith("malformed feed")
+    assert reasons[bad["empty"]] == "empty response body"
+    assert {f["last_status"] for f in feeds if f["url"] != good} == {"failed"}
+    assert next(f for f in feeds if f["url"] == good)["entries"] == 4
+
+
+def test_digest_formats_and_filters(tmp_path: Path, feed_server: FeedServer, run_cli: Cli) -> None:
+    config = write_config(tmp_path / "w.toml", serve_fixtures(feed_server), RULES)
+    run_cli("run", "--once", "--config", str(config))
+
+    data = json.loads(run_cli("digest", "--format", "json", "--config", str(config)).stdout)
+    assert data["version"] == 1 and len(data["matches"]) == 7
+    times = [m["time"] for m in data["matches"]]
+    assert times == sorted(times, reverse=True)
+    assert (
+        data["matches"][0]["title"] == "Who will control TikTok's algorithm after the divestiture?"
+    )
+
+    only = json.loads(
+        run_cli("digest", "--rule", "tariffs", "--format", "json", "--config", str(config)).stdout
+    )
+    assert {m["rule"] for m in only["matches"]} == {"tariffs"} and len(only["matches"]) == 2
+
+    markdown = run_cli("digest", "--format", "markdown", "--config", str(config)).stdout
+    assert "## tiktok (3)" in markdown
+    assert "[China opens anti-dumping probe into US analog chips](https://hbr.example/" in markdown
+
+    table = run_cli("digest", "--config", str(config)).stdout
+    assert "7 matches since" in table and "Harbour Business Review" in table
+
+    empty = run_cli("digest", "--since", "2099-01-01", "--config", str(config))
+    assert empty.exit_code == 0 and "No matches since 2099-01-01" in empty.stdout
+
+    bad = run_cli("digest", "--since", "yesterday", "--config", str(config))
+    assert bad.exit_code == 2 and "neither a duration" in bad.stderr
+
+
+def test_two_hundred_feeds(tmp_path: Path, feed_server: FeedServer, run_cli: Cli) -> None:
+    """200 feeds served on 127.0.0.1 in one run: all read, matches listed, a rerun stores and
+    sends nothing."""
+    urls = []
+    for n in range(200):
+        topic = "TikTok sale talks" if n % 10 == 0 else "Weather"
+        items = [(f"f{n}-{i}", f"{topic} update {i}", "Details") for i in range(5)]
+        urls.append(feed_server.serve(f"/feed/{n}.xml", rss(f"Outlet {n}", items)))
+    config = write_config(tmp_path / "w.toml", urls, RULES, extra="concurrency = 20")
+    first = run_cli("run", "--once", "--config", str(config))
+    assert first.exit_code == 0, first.stderr
+    assert (
+        "200 feeds: 200 ok" in first.stderr and "1000 new entries, 100 new matches" in first.stderr
+    )
+    assert len(first.stdout.splitlines()) == 100
+    digest = json.loads(run_cli("digest", "--format", "json", "--config", str(config)).stdout)
+    assert len(digest["matches"]) == 100
+
+    second = run_cli("run", "--once", "--config", str(config))
+    assert "200 feeds: 0 ok, 200 not modified" in second.stderr
+    assert "0 new entries, 0 new matches; 0 notifications sent" in second.stderr
+    assert second.stdout == ""

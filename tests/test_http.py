@@ -1,0 +1,155 @@
+"""The HTTP fetcher against a real server on 127.0.0.1: conditional GET, errors, deadline,
+redirects, compression and the body cap."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import time
+import zlib
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import free_port
+from tests.servers import FeedServer
+from watcher.adapters.http import USER_AGENT, HttpFetcher
+from watcher.errors import FetchError
+from watcher.model import FetchResult, Validators
+
+BODY = b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title></channel></rss>'
+
+
+def fetch(
+    url: str,
+    validators: Validators | None = None,
+    *,
+    deadline: float = 5,
+    max_body: int = 1 << 20,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> FetchResult:
+    async def go() -> FetchResult:
+        async with HttpFetcher(deadline, max_body, transport=transport) as fetcher:
+            return await fetcher.fetch(url, validators)
+
+    return asyncio.run(go())
+
+
+def test_200_returns_body_and_validators(feed_server: FeedServer) -> None:
+    url = feed_server.serve("/f", BODY, headers={"Last-Modified": "Mon, 15 Sep 2025 10:00:00 GMT"})
+    result = fetch(url)
+    assert result.status == 200 and result.body == BODY
+    assert result.etag and result.last_modified == "Mon, 15 Sep 2025 10:00:00 GMT"
+    seen = feed_server.requests[0].headers
+    assert seen["user-agent"] == USER_AGENT
+    assert seen["accept-encoding"] == "gzip, deflate"
+
+
+def test_conditional_get_gives_not_modified(feed_server: FeedServer) -> None:
+    """The stored ETag is sent back; the server's 304 becomes a result without a body."""
+    url = feed_server.serve("/f", BODY)
+    first = fetch(url)
+    second = fetch(url, Validators(first.etag, "Mon, 15 Sep 2025 10:00:00 GMT"))
+    assert second.not_modified and second.status == 304
+    assert feed_server.requests[1].headers["if-none-match"] == first.etag
+    assert feed_server.requests[1].headers["if-modified-since"] == "Mon, 15 Sep 2025 10:00:00 GMT"
+
+
+@pytest.mark.parametrize(
+    ("status", "reason"), [(500, "HTTP 500"), (404, "HTTP 404"), (410, "HTTP 410")]
+)
+def test_http_errors(feed_server: FeedServer, status: int, reason: str) -> None:
+    url = feed_server.serve("/f", b"oops", status=status, etag=False)
+    with pytest.raises(FetchError) as caught:
+        fetch(url)
+    assert caught.value.reason.startswith(reason) and caught.value.status == status
+
+
+def test_unreachable_host() -> None:
+    """Nothing listens on the port: a clear 'cannot connect'."""
+    with pytest.raises(FetchError, match="cannot connect"):
+        fetch(f"http://127.0.0.1:{free_port()}/feed")
+
+
+def test_network_failure_through_transport() -> None:
+    """Failures no local server gives reliably (DNS) are reported like any other."""
+
+    def fail(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("[Errno -2] Name or service not known", request=request)
+
+    with pytest.raises(FetchError, match="Name or service not known"):
+        fetch("https://nowhere.invalid/feed", transport=httpx.MockTransport(fail))
+
+
+def test_slow_drip_is_cut_by_the_total_deadline(feed_server: FeedServer) -> None:
+    """A server sending a byte every 0.2 s never trips a read timeout, but the deadline holds."""
+    url = feed_server.serve("/drip", BODY, drip=0.2)
+    started = time.monotonic()
+    with pytest.raises(FetchError, match="no complete response within 1s"):
+        fetch(url, deadline=1)
+    assert time.monotonic() - started < 3
+
+
+def test_body_cap(feed_server: FeedServer) -> None:
+    url = feed_server.serve("/big", b"x" * 5000)
+    with pytest.raises(FetchError, match="larger than 1000 bytes"):
+        fetch(url, max_body=1000)
+
+
+def test_gzip_bomb_is_cut_at_the_cap_counted_decompressed(feed_server: FeedServer) -> None:
+    """10 MB of zeros compress to ~10 KB; the cap counts what they inflate to."""
+    bomb = gzip.compress(b"\0" * 10_000_000)
+    url = feed_server.serve("/bomb", bomb, headers={"Content-Encoding": "gzip"})
+    with pytest.raises(FetchError, match="larger than 100000 bytes"):
+        fetch(url, max_body=100_000)
+
+
+@pytest.mark.parametrize(
+    ("encoding", "encode"),
+    [
+        ("gzip", gzip.compress),
+        ("deflate", zlib.compress),
+        ("deflate", lambda b: zlib.compress(b)[2:-4]),  # raw deflate, as some servers send
+    ],
+)
+def test_compressed_bodies_are_inflated(feed_server: FeedServer, encoding: str, encode) -> None:  # type: ignore[no-untyped-def]
+    url = feed_server.serve("/z", encode(BODY), headers={"Content-Encoding": encoding})
+    assert fetch(url).body == BODY
+
+
+def test_unsupported_encoding_is_refused(feed_server: FeedServer) -> None:
+    url = feed_server.serve("/br", b"\x1b\x00", headers={"Content-Encoding": "br"})
+    with pytest.raises(FetchError, match="unsupported content encoding 'br'"):
+        fetch(url)
+
+
+def test_redirects_are_followed_but_bounded(feed_server: FeedServer) -> None:
+    def redirect_to(target: str):  # type: ignore[no-untyped-def]
+        def handler(request: BaseHTTPRequestHandler) -> None:
+            request.send_response(301)
+            request.send_header("Location", target)
+            request.send_header("Content-Length", "0")
+            request.end_headers()
+
+        return handler
+
+    feed_server.serve("/final", BODY)
+    feed_server.serve("/moved", b"", handler=redirect_to("/final"))
+    assert fetch(feed_server.url("/moved")).body == BODY
+    feed_server.serve("/loop", b"", handler=redirect_to("/loop"))
+    with pytest.raises(FetchError, match="more than 5 redirects"):
+        fetch(feed_server.url("/loop"))
+
+
+def test_file_urls(tmp_path: Path) -> None:
+    """file:// feeds are read from disk, with a validator of their own so that an unchanged
+    file is 'not modified'."""
+    path = tmp_path / "feed.xml"
+    path.write_bytes(BODY)
+    first = fetch(path.as_uri())
+    assert first.body == BODY
+    assert fetch(path.as_uri(), Validators(first.etag, None)).not_modified
+    with pytest.raises(FetchError, match="cannot read file"):
+        fetch((tmp_path / "missing.xml").as_uri())

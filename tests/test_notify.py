@@ -1,0 +1,198 @@
+"""Notifications through apprise: email to a real SMTP server, Slack intercepted at the HTTP
+layer (requests, which apprise uses), retries that never drop a delivery, and secrets that
+never reach logs or output."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import responses
+from aiosmtpd.controller import Controller
+from click.testing import Result
+
+from tests.conftest import SmtpSink, free_port, write_config
+from tests.servers import FeedServer, rss
+from watcher.app import open_app
+from watcher.config import Config, load_config
+from watcher.daemon import run_once
+from watcher.redact import Redactor
+
+SLACK_URL = "slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7"
+SLACK_HOOK = "https://hooks.slack.com/services/T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7"
+SLACK_SECRETS = ("A1BRTD4JD", "TIiajkdnlazkcOXrIdevi7", "T1JJ3T3L2")
+ITEM = ("g1", "TikTok &lt;b&gt;deal&lt;/b&gt; near", "ByteDance &amp; Oracle &lt;talk&gt;")
+Cli = Callable[..., Result]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2025, 9, 15, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def test_slack_payload(tmp_path: Path, feed_server: FeedServer, run_cli: Cli) -> None:
+    """The exact JSON apprise posts to Slack for one match: feed markup is reduced to text and
+    what remains is escaped for Slack; headline, link, source and rule are all there."""
+    url = feed_server.serve("/f.xml", rss("Wire", [ITEM]))
+    config = write_config(tmp_path / "w.toml", [url], {"tiktok": ["TikTok"]}, {"slack": SLACK_URL})
+    with responses.RequestsMock() as mock:
+        mock.add(responses.POST, SLACK_HOOK, body="ok")
+        result = run_cli("run", "--once", "--config", str(config))
+        assert result.exit_code == 0, result.output
+        [call] = mock.calls
+    payload = json.loads(call.request.body)
+    attachment = payload["attachments"][0]
+    assert isinstance(attachment.pop("ts"), float)
+    assert payload == {
+        "mrkdwn": False,
+        "attachments": [
+            {
+                "title": "[tiktok] TikTok deal near",
+                "text": "TikTok deal near\nhttps://news.example/g1\n\nSource: Wire\n"
+                "Published: 2025-09-15 10:00 UTC\nRule: tiktok (matched: TikTok)\n\n"
+                "ByteDance &amp; Oracle",
+                "color": "#3AA3E3",
+                "footer_icon": payload["icon_url"],
+                "footer": "Apprise",
+            }
+        ],
+        "icon_url": payload["icon_url"],
+    }
+
+
+def test_failed_delivery_is_retried_and_arrives_once(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    """With the SMTP server down, the delivery stays pending with the reason; once the server
+    is up and the backoff has passed, it arrives exactly once."""
+    port = free_port()
+    sink = SmtpSink(port=port)
+    url = feed_server.serve("/f.xml", rss("Wire", [ITEM]))
+    config = load_config(
+        write_config(tmp_path / "w.toml", [url], {"tiktok": ["TikTok"]}, {"desk": sink.url()}), {}
+    )
+    clock = Clock()
+    app = open_app(config, Redactor(), clock=clock)
+    report = asyncio.run(run_once(app))
+    app.close()
+    assert (report.delivered, report.delivery_failures) == (0, 1)
+    [(status, attempts, error)] = deliveries(tmp_path / "w.db")
+    assert (status, attempts) == ("pending", 1) and error
+
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        assert deliver(config, clock) == 0  # the backoff has not passed yet
+        clock.now += timedelta(minutes=1)
+        assert deliver(config, clock) == 1
+        assert deliver(config, clock) == 0
+    finally:
+        controller.stop()
+    assert len(sink.messages) == 1
+    assert deliveries(tmp_path / "w.db") == [("sent", 2, None)]
+
+
+def test_refused_delivery_ends_failed_after_the_last_attempt(
+    tmp_path: Path, feed_server: FeedServer, smtp_server: SmtpSink
+) -> None:
+    """A server that refuses every message: retried with backoff, then marked failed (kept,
+    with the reason), never silently dropped."""
+    smtp_server.code = "550 mailbox unavailable"
+    url = feed_server.serve("/f.xml", rss("Wire", [ITEM]))
+    config = load_config(
+        write_config(
+            tmp_path / "w.toml", [url], {"tiktok": ["TikTok"]}, {"desk": smtp_server.url()}
+        ),
+        {},
+    )
+    clock = Clock()
+    app = open_app(config, Redactor(), clock=clock)
+    asyncio.run(run_once(app))
+    app.close()
+    for _ in range(12):
+        clock.now += timedelta(hours=2)
+        deliver(config, clock)
+    [(status, attempts, error)] = deliveries(tmp_path / "w.db")
+    assert (status, attempts) == ("failed", 10)
+    assert error
+
+
+def test_secrets_never_reach_output(tmp_path: Path, feed_server: FeedServer, run_cli: Cli) -> None:
+    """A failing Slack target, with the most verbose logging: no token appears on stdout,
+    stderr, in check-config, or in the stored error."""
+    url = feed_server.serve("/f.xml", rss("Wire", [ITEM]))
+    config = write_config(
+        tmp_path / "w.toml",
+        [url],
+        {"tiktok": ["TikTok"]},
+        {"slack": SLACK_URL, "mail": "mailtos://user:s3cr3tpass@smtp.example.org?to=a@b.example"},
+    )
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.add(responses.POST, SLACK_HOOK, body=f"invalid_token {SLACK_HOOK}", status=403)
+        result = run_cli("run", "--once", "-vvv", "--config", str(config))
+    checked = run_cli("check-config", "--config", str(config))
+    assert checked.exit_code == 0
+    assert "slack://T***/A***/T***" in checked.stdout
+    assert "mailtos://user:****@smtp.example.org?to=a@b.example" in checked.stdout
+    with sqlite3.connect(tmp_path / "w.db") as conn:
+        stored = " ".join(str(row) for row in conn.execute("SELECT last_error FROM deliveries"))
+    assert "failed" in result.stderr.lower()
+    for secret in (*SLACK_SECRETS, "s3cr3tpass"):
+        for text in (result.stdout, result.stderr, checked.stdout, checked.stderr, stored):
+            assert secret not in text
+
+
+def test_notify_test_command(tmp_path: Path, smtp_server: SmtpSink, run_cli: Cli) -> None:
+    """``watcher notify-test`` sends a test message; an unreachable target exits 1 with why."""
+    config = write_config(
+        tmp_path / "w.toml",
+        [],
+        targets={
+            "desk": smtp_server.url(),
+            "down": f"mailto://127.0.0.1:{free_port()}?from=w@example.org&to=x@example.org",
+        },
+    )
+    ok = run_cli("notify-test", "desk", "--config", str(config))
+    assert ok.exit_code == 0 and "desk: sent" in ok.stderr
+    assert smtp_server.messages[0]["Subject"] == "feed-watcher test notification"
+    both = run_cli("notify-test", "--config", str(config))
+    assert both.exit_code == 1 and "down: FAILED" in both.stderr
+    unknown = run_cli("notify-test", "nope", "--config", str(config))
+    assert unknown.exit_code == 2 and "unknown target 'nope'" in unknown.stderr
+
+
+def test_unusable_apprise_url_is_a_config_error(tmp_path: Path, run_cli: Cli) -> None:
+    """A target URL apprise cannot parse is refused before anything is written."""
+    config = write_config(tmp_path / "w.toml", [], targets={"desk": "nosuchscheme://x"})
+    result = run_cli("run", "--once", "--config", str(config))
+    assert result.exit_code == 2
+    assert "targets.desk.url: apprise does not understand this URL" in result.stderr
+    assert not (tmp_path / "w.db").exists()
+
+
+def deliver(config: Config, clock: Clock) -> int:
+    """One delivery pass at ``clock``'s time, by a fresh app, like successive ``run --once``
+    from a timer: apprise's own throttle (5.5 s between messages to one target object) is then
+    not in play."""
+    app = open_app(config, Redactor(), clock=clock)
+
+    async def go() -> int:
+        async with app.fetcher() as fetcher:
+            return app.service(fetcher).deliver().sent
+
+    try:
+        return asyncio.run(go())
+    finally:
+        app.close()
+
+
+def deliveries(db: Path) -> list[tuple[str, int, str | None]]:
+    with sqlite3.connect(db) as conn:
+        return list(conn.execute("SELECT status, attempts, last_error FROM deliveries"))

@@ -1,0 +1,135 @@
+"""Feed bytes → normalised entries: golden files for RSS 2.0, Atom and RSS 1.0; broken and
+hostile documents."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from watcher.errors import ParseError
+from watcher.parse import parse_feed
+
+FEEDS = Path(__file__).parent / "fixtures" / "feeds"
+
+
+def as_json(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return [as_json(v) for v in value]
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+@pytest.mark.parametrize("name", ["world-rss2", "business-atom", "tech-rss1"])
+def test_golden(name: str) -> None:
+    """Each fixture parses to exactly the entries in its .expected.json beside it."""
+    parsed = parse_feed(f"https://feeds.example/{name}.xml", (FEEDS / f"{name}.xml").read_bytes())
+    actual = {
+        "title": parsed.title,
+        "warning": parsed.warning,
+        "entries": [
+            {k: as_json(v) for k, v in dataclasses.asdict(e).items()} for e in parsed.entries
+        ],
+    }
+    expected = json.loads((FEEDS / f"{name}.expected.json").read_text(encoding="utf-8"))
+    assert expected == actual
+
+
+def rss_item(item: str, channel_extra: str = "") -> bytes:
+    return (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
+        f"{channel_extra}<item>{item}</item></channel></rss>"
+    ).encode()
+
+
+def test_html_in_title_is_reduced_to_text() -> None:
+    """Markup and scripts in a title never survive; entities are decoded once."""
+    [entry] = parse_feed(
+        "https://f.example/rss",
+        rss_item(
+            "<title>&lt;b&gt;ByteDance&amp;#8217;s&lt;/b&gt; TikTok"
+            "&lt;script&gt;alert(1)&lt;/script&gt;</title><guid>1</guid>"
+        ),
+    ).entries
+    assert entry.title == "ByteDance’s TikTok"
+
+
+def test_unsafe_links_are_dropped_and_relative_links_resolved() -> None:
+    feed = parse_feed(
+        "https://f.example/news/rss",
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
+        b"<item><title>a</title><link>javascript:alert(1)</link></item>"
+        b"<item><title>b</title><link>/news/b.html</link></item>"
+        b"<item><title>c</title><link>data:text/html,x</link></item>"
+        b"</channel></rss>",
+    )
+    assert [e.link for e in feed.entries] == [None, "https://f.example/news/b.html", None]
+
+
+def test_control_characters_are_removed() -> None:
+    """NUL and other controls (which PostgreSQL refuses) are stripped from every field."""
+    [entry] = parse_feed(
+        "https://f.example/rss",
+        rss_item("<title>Tik&#0;Tok\x01 news</title><description>a\x00b</description>"),
+    ).entries
+    assert "\x00" not in entry.title + entry.summary and "\x01" not in entry.title
+    assert entry.summary == "ab"
+
+
+def test_identity_falls_back_from_guid_to_link_to_hash() -> None:
+    feed = parse_feed(
+        "https://f.example/rss",
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
+        b'<item><guid isPermaLink="false">g-1</guid><title>a</title><link>https://f.example/a</link></item>'
+        b"<item><title>b</title><link>https://f.example/b</link></item>"
+        b"<item><title>c</title></item>"
+        b"</channel></rss>",
+    )
+    keys = [e.key for e in feed.entries]
+    assert keys[0] == "guid:g-1"
+    assert keys[1] == "link:https://f.example/b"
+    assert keys[2].startswith("hash:") and len(keys[2]) == 5 + 64
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "reason"),
+    [
+        (b"", None, "empty response body"),
+        (b"   \n", None, "empty response body"),
+        (
+            b"<!doctype html><html><head><title>Hi</title></head><body><p>Not a feed</p></body>"
+            b"</html>",
+            "text/html; charset=utf-8",
+            "an HTML page",
+        ),
+        (b"just some text", "text/plain", "not an RSS or Atom feed"),
+        (b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</ti', None, "malformed"),
+    ],
+)
+def test_not_a_feed(body: bytes, content_type: str | None, reason: str) -> None:
+    """Bodies that yield no feed raise ParseError with a reason a person understands."""
+    with pytest.raises(ParseError) as caught:
+        parse_feed("https://f.example/rss", body, content_type)
+    assert reason in caught.value.reason
+    assert caught.value.url == "https://f.example/rss"
+
+
+def test_malformed_feed_with_entries_is_a_warning() -> None:
+    """A feed that is not well-formed but still yields entries is read, with a warning."""
+    feed = parse_feed(
+        "https://f.example/rss",
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
+        b"<item><title>Tariffs &nbsp; rise</title><guid>1</guid></item></channel></rss>",
+    )
+    assert len(feed.entries) == 1
+    assert feed.warning is not None and "malformed" in feed.warning
+
+
+def test_valid_empty_feed_is_not_an_error() -> None:
+    feed = parse_feed(
+        "https://f.example/rss",
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>Quiet</title></channel></rss>',
+    )
+    assert feed.entries == () and feed.title == "Quiet" and feed.warning is None

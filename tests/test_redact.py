@@ -1,0 +1,65 @@
+"""Secrets in apprise and database URLs are masked wherever they are shown."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from watcher.redact import RedactingFilter, Redactor, mask_url
+
+
+@pytest.mark.parametrize(
+    ("url", "masked"),
+    [
+        (
+            "mailtos://user:app-pass@smtp.example.org?to=desk@example.org",
+            "mailtos://user:****@smtp.example.org?to=desk@example.org",
+        ),
+        ("slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7", "slack://T***/A***/T***"),
+        ("json://127.0.0.1:8080/hook?token=abcdef", "json://127.0.0.1:8080/h***?token=****"),
+        ("jsons://u:pw@hooks.example.org/x", "jsons://u:****@hooks.example.org/x***"),
+        ("tgram://123456789:AAbbCCdd/4242", "tgram://****"),
+        ("not a url", "****"),
+    ],
+)
+def test_mask_url(url: str, masked: str) -> None:
+    assert mask_url(url) == masked
+
+
+def test_redactor_scrubs_every_fragment() -> None:
+    """Whatever form a secret takes in a message (whole URL, token, lowercased host), it goes."""
+    redact = Redactor(["slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7"])
+    text = (
+        "POST https://hooks.slack.com/services/T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7 "
+        "failed for slack://t1jj3t3l2/..."
+    )
+    cleaned = redact(text)
+    for secret in ("T1JJ3T3L2", "A1BRTD4JD", "TIiajkdnlazkcOXrIdevi7", "t1jj3t3l2"):
+        assert secret not in cleaned
+    assert "hooks.slack.com" in cleaned
+
+
+def test_token_in_the_port_position_is_a_secret() -> None:
+    redact = Redactor(["tgram://123456789:AAbbCCddEE/4242"])
+    assert redact("bot 123456789:AAbbCCddEE failed") == "bot ****:**** failed"
+
+
+def test_logging_filter_masks_messages_and_arguments() -> None:
+    redactor = Redactor(["mailtos://user:hunter22@smtp.example.org"])
+    redactor.add_secret("dbpassword")
+    record = logging.LogRecord(
+        "x", logging.WARNING, __file__, 1, "login %s with %s", ("hunter22", "dbpassword"), None
+    )
+    RedactingFilter(redactor).filter(record)
+    assert record.getMessage() == "login **** with ****"
+
+
+@given(st.text(min_size=8, max_size=30, alphabet=st.characters(categories=("L", "N"))))
+def test_any_password_is_masked(password: str) -> None:
+    """Property: the password of a mailto URL never survives masking or redaction."""
+    url = f"mailtos://user:{password}@smtp.example.org"
+    assert password not in mask_url(url)
+    assert password not in Redactor([url])(f"error: {url} said {password}")

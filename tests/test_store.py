@@ -1,0 +1,166 @@
+"""The SQL store on a real SQLite file and on the real PostgreSQL: migrations, entries stored
+once under concurrent writers, matches and deliveries in one transaction."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from watcher.adapters.store import SqlStore, connect, migrate
+from watcher.adapters.tables import metadata
+from watcher.config import Feed
+from watcher.model import Entry, FetchResult, Match
+from watcher.ports import NewItem
+
+NOW = datetime(2025, 9, 15, 12, 0, tzinfo=UTC)
+URL = "https://news.example/rss"
+
+
+def open_store(url: str) -> SqlStore:
+    store = SqlStore(connect(url))
+    migrate(store.engine)
+    store.sync_feeds([Feed(URL, "News", timedelta(minutes=15))], NOW)
+    return store
+
+
+def item(key: str, rules: tuple[str, ...] = ()) -> NewItem:
+    entry = Entry(key=key, title=f"title {key}", link=None, summary="s")
+    return NewItem(entry, tuple(Match(rule, ("kw",), ("title",)) for rule in rules))
+
+
+FETCHED = FetchResult(URL, 200, b"...", etag='"e1"', last_modified="Mon, 15 Sep 2025 10:00:00 GMT")
+
+
+def test_migrations_match_the_tables(database_url: str) -> None:
+    """The Alembic migrations create exactly the schema in tables.py, and rerunning is a no-op."""
+    engine = connect(database_url)
+    migrate(engine)
+    migrate(engine)
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    engine.dispose()
+    assert diff == []
+
+
+def test_entries_are_stored_once(database_url: str) -> None:
+    """Saving the same entries again inserts nothing and queues nothing."""
+    store = open_store(database_url)
+    targets = {"tiktok": ["desk", "slack"]}
+    first = store.save_success(
+        URL, FETCHED, "T", None, [item("a", ("tiktok",)), item("b")], targets, NOW
+    )
+    again = store.save_success(
+        URL, FETCHED, "T", None, [item("a", ("tiktok",)), item("b")], targets, NOW
+    )
+    assert (first.new_entries, first.new_matches) == (2, 1)
+    assert (again.new_entries, again.new_matches) == (0, 0)
+    assert store.unseen_keys(URL, ["a", "b", "c"]) == {"c"}
+    alerts = store.due_alerts(NOW, 10)
+    assert sorted(a.target for a in alerts) == ["desk", "slack"]
+    assert alerts[0].entry.title == "title a"
+    store.engine.dispose()
+
+
+def test_concurrent_writers_store_one_entry(database_url: str) -> None:
+    """Two writers saving the same new entry at once: one row, one match, one delivery."""
+    stores = [open_store(database_url) for _ in range(2)]
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def write(store: SqlStore) -> None:
+        try:
+            barrier.wait()
+            for n in range(20):
+                store.save_success(
+                    URL, FETCHED, "T", None, [item(f"e{n}", ("tiktok",))], {"tiktok": ["desk"]}, NOW
+                )
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(s,)) for s in stores]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with stores[0].engine.connect() as conn:
+        counts = [
+            conn.scalar(sa.text(f"SELECT count(*) FROM {table}"))
+            for table in ("entries", "matches", "deliveries")
+        ]
+    assert counts == [20, 20, 20]
+    for store in stores:
+        store.engine.dispose()
+
+
+def test_feed_state_and_validators(database_url: str) -> None:
+    store = open_store(database_url)
+    assert store.validators([URL]) == {URL: store.validators([URL])[URL]}
+    store.save_success(URL, FETCHED, "News title", "malformed feed: x", [item("a")], {}, NOW)
+    validators = store.validators([URL])[URL]
+    assert (validators.etag, validators.last_modified) == ('"e1"', "Mon, 15 Sep 2025 10:00:00 GMT")
+    store.save_failure(URL, "HTTP 500 Internal Server Error", 500, NOW + timedelta(minutes=1))
+    [status] = store.feed_statuses()
+    assert status.last_status == "failed" and status.last_error == "HTTP 500 Internal Server Error"
+    assert status.entries == 1 and status.warning == "malformed feed: x"
+    assert status.name == "News" and status.last_fetch == NOW + timedelta(minutes=1)
+    assert store.last_fetches() == {URL: NOW + timedelta(minutes=1)}
+    store.engine.dispose()
+
+
+def test_feeds_removed_from_config_are_kept_but_marked(database_url: str) -> None:
+    store = open_store(database_url)
+    store.save_success(URL, FETCHED, "T", None, [item("a")], {}, NOW)
+    store.sync_feeds([Feed("https://other.example/rss", None, timedelta(minutes=5))], NOW)
+    statuses = {s.url: s for s in store.feed_statuses()}
+    assert statuses[URL].configured is False and statuses[URL].entries == 1
+    assert statuses["https://other.example/rss"].configured is True
+    store.engine.dispose()
+
+
+def test_delivery_lifecycle(database_url: str) -> None:
+    """Pending → failed attempt (retry later) → sent; exhausted attempts end as failed."""
+    store = open_store(database_url)
+    store.save_success(URL, FETCHED, "T", None, [item("a", ("r",))], {"r": ["desk", "slack"]}, NOW)
+    desk, slack = sorted(store.due_alerts(NOW, 10), key=lambda a: a.target)
+    store.mark_failed_attempt(desk.delivery_id, "refused", NOW + timedelta(minutes=1), NOW)
+    store.mark_failed_attempt(slack.delivery_id, "gone", None, NOW)
+    assert store.due_alerts(NOW, 10) == []
+    [retry] = store.due_alerts(NOW + timedelta(minutes=1), 10)
+    assert retry.target == "desk" and retry.attempts == 1
+    assert store.due_alerts(NOW + timedelta(minutes=1), 10, ["desk"]) == []
+    store.mark_sent(retry.delivery_id, NOW)
+    assert store.delivery_counts() == {"sent": 1, "failed": 1}
+    store.engine.dispose()
+
+
+def test_digest_order_and_filters(database_url: str) -> None:
+    store = open_store(database_url)
+    entries = [
+        NewItem(
+            Entry(key=k, title=k, link=None, published=NOW - timedelta(hours=h)),
+            (Match(rule, ("x",), ("title",)),),
+        )
+        for k, h, rule in (("old", 5, "a"), ("new", 1, "b"), ("mid", 3, "a"))
+    ]
+    store.save_success(URL, FETCHED, "T", None, entries, {}, NOW)
+    assert [r.title for r in store.digest(None, [], None)] == ["new", "mid", "old"]
+    assert [r.title for r in store.digest(None, ["a"], None)] == ["mid", "old"]
+    assert [r.title for r in store.digest(None, [], 1)] == ["new"]
+    assert store.digest(NOW + timedelta(seconds=1), [], None) == []
+    store.engine.dispose()
+
+
+@pytest.mark.parametrize("pragma", ["journal_mode", "synchronous", "busy_timeout"])
+def test_sqlite_pragmas(tmp_path, pragma: str) -> None:  # type: ignore[no-untyped-def]
+    """SQLite runs in WAL mode, synchronous=NORMAL, with a busy timeout."""
+    engine = connect(f"sqlite:///{tmp_path / 'x.db'}")
+    with engine.connect() as conn:
+        value = conn.exec_driver_sql(f"PRAGMA {pragma}").scalar()
+    engine.dispose()
+    assert value == {"journal_mode": "wal", "synchronous": 1, "busy_timeout": 10000}[pragma]

@@ -1,0 +1,89 @@
+"""Sending alerts: through apprise (the only module that imports it), or to the console.
+
+One ``Apprise`` object per target, so each target's result is known on its own. apprise's
+``notify()`` does not raise: it returns a result that is false on any failure, whose log lines
+say why. It logs tokens at DEBUG and passwords at TRACE, so its logger is kept at INFO or above.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import TextIO
+
+import apprise
+
+from watcher.errors import DeliveryError
+from watcher.model import Alert
+from watcher.redact import Redactor
+from watcher.render import format_alert_body, format_alert_line, format_alert_title
+
+CONSOLE = "console"  # the target name used when the config has no targets
+_apprise_logger = logging.getLogger("apprise")
+_apprise_logger.setLevel(max(logging.INFO, _apprise_logger.getEffectiveLevel()))
+
+
+def url_is_valid(url: str) -> bool:
+    """Whether apprise understands the URL (it returns False from ``add()`` when not)."""
+    return bool(apprise.Apprise(asset=_asset()).add(url))
+
+
+def _asset() -> apprise.AppriseAsset:
+    # No disk cache: under systemd's ProtectHome and friends there is nowhere to write it.
+    return apprise.AppriseAsset(storage_mode="memory")
+
+
+class AppriseNotifier:
+    """Delivers to one apprise URL; failures become DeliveryError with a secret-free reason."""
+
+    def __init__(self, name: str, url: str, redactor: Redactor) -> None:
+        self.name = name
+        self._redact = redactor
+        self._apprise = apprise.Apprise(asset=_asset())
+        if not self._apprise.add(url):
+            raise DeliveryError(name, "apprise does not understand this URL")
+
+    def send(self, alert: Alert) -> None:
+        self.send_message(format_alert_title(alert), format_alert_body(alert))
+
+    def send_message(self, title: str, body: str) -> None:
+        try:
+            result = self._apprise.notify(
+                title=title, body=body, body_format=apprise.NotifyFormat.TEXT
+            )
+        except Exception as exc:  # apprise should not raise; if a plugin does, we retry later
+            raise DeliveryError(self.name, self._redact(f"{type(exc).__name__}: {exc}")) from None
+        if not result:
+            raise DeliveryError(self.name, self._redact(_reason(result)))
+
+
+def _reason(result: object) -> str:
+    """The warning and error lines apprise captured, or a generic reason."""
+    logs = getattr(result, "logs", None)
+    lines: list[str] = []
+    if callable(logs):
+        lines = [
+            entry.message
+            for entry in logs()
+            if getattr(entry, "level", "") in ("WARNING", "ERROR", "CRITICAL")
+        ]
+    return "; ".join(dict.fromkeys(lines)) or "the target did not accept the message"
+
+
+class ConsoleNotifier:
+    """Prints one line per alert: what a config without targets gets."""
+
+    name = CONSOLE
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self._stream = stream
+
+    def send(self, alert: Alert) -> None:
+        self.send_message(format_alert_line(alert), "")
+
+    def send_message(self, title: str, body: str) -> None:
+        stream = self._stream or sys.stdout
+        print(title, file=stream)
+        if body:
+            print(body, file=stream)
+        stream.flush()

@@ -1,0 +1,100 @@
+"""The composition root: config + adapters → a ready service. The only importer of adapters
+besides the CLI's error handling."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TextIO
+
+from watcher.adapters.http import HttpFetcher
+from watcher.adapters.notify import CONSOLE, AppriseNotifier, ConsoleNotifier, url_is_valid
+from watcher.adapters.store import SqlStore, connect, database_password, migrate
+from watcher.config import Config, load_config
+from watcher.errors import ConfigError
+from watcher.locations import default_database_url, find_config
+from watcher.ports import Clock, Notifier
+from watcher.redact import Redactor
+from watcher.service import Service
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def load(explicit: str | None, redactor: Redactor) -> Config:
+    """Find and validate the config; its secrets are registered with ``redactor`` at once."""
+    path = find_config(explicit)
+    config = load_config(Path(path))
+    redactor.add(target.url for target in config.targets)
+    return config
+
+
+def check_targets(config: Config) -> None:
+    """Raise ConfigError for a target URL apprise cannot use (before anything is written)."""
+    problems = [
+        f"targets.{target.name}.url: apprise does not understand this URL"
+        for target in config.targets
+        if not url_is_valid(target.url)
+    ]
+    if problems:
+        raise ConfigError(config.source, problems)
+
+
+def database_url(config: Config) -> str:
+    return config.database or default_database_url()
+
+
+def build_notifiers(
+    config: Config, redactor: Redactor, console: TextIO | None = None
+) -> dict[str, Notifier]:
+    """One notifier per target; the console when the config has none."""
+    if not config.targets:
+        return {CONSOLE: ConsoleNotifier(console)}
+    return {t.name: AppriseNotifier(t.name, t.url, redactor) for t in config.targets}
+
+
+@dataclass
+class App:
+    config: Config
+    store: SqlStore
+    notifiers: dict[str, Notifier]
+    clock: Clock
+
+    def service(self, fetcher: HttpFetcher) -> Service:
+        return Service(self.config, self.store, fetcher, self.notifiers, self.clock)
+
+    def fetcher(self) -> HttpFetcher:
+        return HttpFetcher(
+            deadline=self.config.timeout.total_seconds(),
+            max_body=self.config.max_body,
+            max_connections=self.config.concurrency,
+        )
+
+    def close(self) -> None:
+        self.store.engine.dispose()
+
+
+def open_app(
+    config: Config,
+    redactor: Redactor,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+    console: TextIO | None = None,
+) -> App:
+    """Validate targets, open and migrate the database, and register the configured feeds."""
+    check_targets(config)
+    store = open_store(config, redactor, clock())
+    return App(config, store, build_notifiers(config, redactor, console), clock)
+
+
+def open_store(config: Config, redactor: Redactor, now: datetime | None = None) -> SqlStore:
+    """The database, migrated, with the configured feeds registered."""
+    url = database_url(config)
+    redactor.add_secret(database_password(url))
+    store = SqlStore(connect(url))
+    migrate(store.engine)
+    store.sync_feeds(config.feeds, now or utcnow())
+    return store

@@ -1,0 +1,281 @@
+"""The configuration file: TOML in, validated immutable objects out.
+
+Every problem is reported as ``FILE: KEY: PROBLEM`` (keys like ``rules[2].keywords``, counting
+from 0) in one ``ConfigError``; nothing here touches the database or the network.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from watcher.durations import parse_duration, parse_size
+from watcher.errors import ConfigError
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+Size = Annotated[int, BeforeValidator(parse_size)]
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+_SCHEMES = ("http://", "https://", "file://")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class WatcherSection(_Strict):
+    database: str | None = None
+    interval: Duration = timedelta(minutes=15)
+    timeout: Duration = timedelta(seconds=30)
+    max_body: Size = 10 * 1024 * 1024
+    concurrency: int = Field(default=10, ge=1, le=200)
+
+    @field_validator("interval", "timeout")
+    @classmethod
+    def _positive(cls, value: timedelta) -> timedelta:
+        if value.total_seconds() < 1:
+            raise ValueError("must be at least 1s")
+        return value
+
+
+class FeedConfig(_Strict):
+    url: str
+    name: str | None = None
+    interval: Duration | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not value.lower().startswith(_SCHEMES):
+            raise ValueError("must be an http://, https:// or file:// URL, or a file path")
+        return value
+
+    @field_validator("interval")
+    @classmethod
+    def _positive(cls, value: timedelta | None) -> timedelta | None:
+        if value is not None and value.total_seconds() < 1:
+            raise ValueError("must be at least 1s")
+        return value
+
+
+class RuleConfig(_Strict):
+    name: str
+    keywords: list[str] = Field(min_length=1)
+    notify: list[str] | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not _NAME.fullmatch(value):
+            raise ValueError(
+                "use letters, digits, '-', '_' or '.', starting with a letter or digit"
+            )
+        return value
+
+    @field_validator("keywords")
+    @classmethod
+    def _keywords(cls, value: list[str]) -> list[str]:
+        for index, keyword in enumerate(value):
+            if not re.search(r"\w", keyword):
+                raise ValueError(f"keyword {index} ({keyword!r}) has no letters or digits")
+        return value
+
+
+class TargetConfig(_Strict):
+    url: str | None = None
+    url_env: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> TargetConfig:
+        if (self.url is None) == (self.url_env is None):
+            raise ValueError("give exactly one of 'url' or 'url_env'")
+        return self
+
+
+class ConfigModel(_Strict):
+    watcher: WatcherSection = WatcherSection()
+    feeds: list[FeedConfig] = []
+    rules: list[RuleConfig] = []
+    targets: dict[str, TargetConfig] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class Feed:
+    url: str
+    name: str | None
+    interval: timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    name: str
+    keywords: tuple[str, ...]
+    notify: tuple[str, ...] | None  # None: every target
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    name: str
+    url: str  # a secret: show it only through watcher.redact
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    source: str
+    database: str | None  # None: the default location, see watcher.locations
+    interval: timedelta
+    timeout: timedelta
+    max_body: int
+    concurrency: int
+    feeds: tuple[Feed, ...]
+    rules: tuple[Rule, ...]
+    targets: tuple[Target, ...]
+
+    def targets_for(self, rule: Rule) -> tuple[str, ...]:
+        """The names of the targets a rule notifies."""
+        if rule.notify is not None:
+            return rule.notify
+        return tuple(target.name for target in self.targets)
+
+
+def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
+    """Read, validate and resolve the config file at ``path``."""
+    source = str(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(source, ["file not found"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(source, [f"cannot read: {exc}"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(source, [f"not valid TOML: {exc}"]) from None
+    return config_from_dict(raw, source, path.parent, os.environ if environ is None else environ)
+
+
+def config_from_dict(
+    raw: dict[str, Any], source: str, base_dir: Path, environ: Mapping[str, str]
+) -> Config:
+    """Validate already-parsed TOML; relative feed paths are resolved against ``base_dir``."""
+    raw = _resolve_feed_paths(raw, base_dir)
+    try:
+        model = ConfigModel.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(source, [_describe(error) for error in exc.errors()]) from None
+    problems = _cross_check(model)
+    targets, target_problems = _resolve_targets(model, environ)
+    problems += target_problems
+    if problems:
+        raise ConfigError(source, problems)
+    section = model.watcher
+    return Config(
+        source=source,
+        database=section.database,
+        interval=section.interval,
+        timeout=section.timeout,
+        max_body=section.max_body,
+        concurrency=section.concurrency,
+        feeds=tuple(Feed(f.url, f.name, f.interval or section.interval) for f in model.feeds),
+        rules=tuple(
+            Rule(r.name, tuple(r.keywords), tuple(r.notify) if r.notify is not None else None)
+            for r in model.rules
+        ),
+        targets=targets,
+    )
+
+
+def _resolve_feed_paths(raw: dict[str, Any], base_dir: Path) -> dict[str, Any]:
+    feeds = raw.get("feeds")
+    if not isinstance(feeds, list):
+        return raw
+    resolved = []
+    for feed in feeds:
+        url = feed.get("url") if isinstance(feed, dict) else None
+        if isinstance(url, str) and url.strip() and "://" not in url:
+            feed = {**feed, "url": (base_dir / Path(url).expanduser()).resolve().as_uri()}
+        resolved.append(feed)
+    return {**raw, "feeds": resolved}
+
+
+def _cross_check(model: ConfigModel) -> list[str]:
+    problems = []
+    seen_urls: set[str] = set()
+    for index, feed in enumerate(model.feeds):
+        if feed.url in seen_urls:
+            problems.append(f"feeds[{index}].url: {feed.url!r} is listed twice")
+        seen_urls.add(feed.url)
+    seen_rules: set[str] = set()
+    for index, rule in enumerate(model.rules):
+        if rule.name in seen_rules:
+            problems.append(f"rules[{index}].name: another rule is already named {rule.name!r}")
+        seen_rules.add(rule.name)
+        for name in rule.notify or ():
+            if name not in model.targets:
+                known = ", ".join(sorted(model.targets)) or "none are configured"
+                problems.append(
+                    f"rules[{index}].notify: unknown target {name!r} (targets: {known})"
+                )
+    for name in model.targets:
+        if not _NAME.fullmatch(name):
+            problems.append(f"targets.{name}: target names use letters, digits, '-', '_' or '.'")
+    return problems
+
+
+def _resolve_targets(
+    model: ConfigModel, environ: Mapping[str, str]
+) -> tuple[tuple[Target, ...], list[str]]:
+    targets, problems = [], []
+    for name, target in model.targets.items():
+        url = target.url
+        if target.url_env is not None:
+            url = environ.get(target.url_env, "").strip() or None
+            if url is None:
+                problems.append(
+                    f"targets.{name}.url_env: environment variable {target.url_env} is not set"
+                )
+                continue
+        if url:
+            targets.append(Target(name, url))
+        else:
+            problems.append(f"targets.{name}.url: must not be empty")
+    return tuple(targets), problems
+
+
+def _describe(error: Any) -> str:
+    key = _format_loc(error["loc"])
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        problem = "unknown key"
+    elif kind == "missing":
+        problem = "is required"
+    elif kind == "too_short":
+        problem = "must not be empty"
+    else:
+        problem = str(error["msg"]).removeprefix("Value error, ")
+    return f"{key}: {problem}" if key else problem
+
+
+def _format_loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part == "function-after[_one_source()]":
+            continue
+        else:
+            out += f".{part}" if out else str(part)
+    return out

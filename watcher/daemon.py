@@ -1,0 +1,92 @@
+"""The long-running loop: each feed on its own interval, deliveries retried as they fall due,
+SIGINT/SIGTERM to stop cleanly (in-flight fetches are cancelled; writes in progress finish)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Awaitable
+from datetime import datetime, timedelta
+
+from watcher.app import App
+from watcher.model import CycleReport
+from watcher.schedule import due_feeds, next_wakeup
+
+log = logging.getLogger(__name__)
+MAX_SLEEP = timedelta(seconds=60)  # wake at least this often to retry due deliveries
+
+
+async def run_once(app: App) -> CycleReport:
+    """One cycle over every configured feed, ignoring intervals, then deliver."""
+    async with app.fetcher() as fetcher:
+        return await app.service(fetcher).run_cycle(app.config.feeds)
+
+
+async def run_forever(app: App, stop: asyncio.Event | None = None) -> None:
+    """Poll until ``stop`` is set (by SIGINT or SIGTERM when not given)."""
+    stop = stop or _stop_on_signals()
+    last_fetches: dict[str, datetime] = app.store.last_fetches()
+    log.info(
+        "watching %d feeds with %d rules; config %s",
+        len(app.config.feeds),
+        len(app.config.rules),
+        app.config.source,
+    )
+    async with app.fetcher() as fetcher:
+        service = app.service(fetcher)
+        while not stop.is_set():
+            started = app.clock()
+            due = due_feeds(app.config.feeds, last_fetches, started)
+            work = service.run_cycle(due) if due else asyncio.to_thread(service.deliver)
+            if not await _unless_stopped(work, stop):
+                break
+            for feed in due:
+                last_fetches[feed.url] = started
+            if due:
+                _log_cycle(len(due), app.clock() - started)
+            await _sleep_until_due(app, last_fetches, stop)
+    log.info("stopped")
+
+
+async def _unless_stopped(work: Awaitable[object], stop: asyncio.Event) -> bool:
+    """Run ``work`` to completion unless ``stop`` is set first; False when stopped."""
+    task = asyncio.ensure_future(work)
+    stopper = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    stopper.cancel()
+    if task.done():
+        task.result()  # a bug in a cycle propagates
+        return True
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    return False
+
+
+async def _sleep_until_due(
+    app: App, last_fetches: dict[str, datetime], stop: asyncio.Event
+) -> None:
+    now = app.clock()
+    wake = next_wakeup(app.config.feeds, last_fetches, now) or now + MAX_SLEEP
+    delay = min(max(wake - now, timedelta(seconds=1)), MAX_SLEEP)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=delay.total_seconds())
+
+
+def _stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, _request_stop, stop, sig)
+    return stop
+
+
+def _request_stop(stop: asyncio.Event, sig: signal.Signals) -> None:
+    log.info("received %s, stopping", sig.name)
+    stop.set()
+
+
+def _log_cycle(count: int, took: timedelta) -> None:
+    log.info("cycle over %d feeds took %.1fs", count, took.total_seconds())

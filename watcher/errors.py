@@ -1,0 +1,60 @@
+"""The errors feed-watcher raises on purpose.
+
+    WatcherError
+    ├── ConfigError        the config file is missing, unreadable or invalid (exit status 2)
+    ├── FeedError          one feed could not be fetched or parsed; carries the feed URL
+    │   ├── FetchError     network, HTTP status, deadline, size cap
+    │   └── ParseError     the body is not a usable RSS/Atom document
+    └── DeliveryError      a notification target refused or failed; retried later
+
+A FeedError is an expected outcome: it becomes that feed's result and the cycle goes on.
+Anything else that escapes a cycle is a bug and propagates.
+"""
+
+from __future__ import annotations
+
+
+class WatcherError(Exception):
+    """Base of every error feed-watcher raises on purpose."""
+
+
+class ConfigError(WatcherError):
+    """The configuration cannot be used; the message names the file, the key and the problem."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__(self.__str__())
+
+    def __str__(self) -> str:
+        return "\n".join(f"{self.source}: {problem}" for problem in self.problems)
+
+
+class FeedError(WatcherError):
+    """A feed failed; ``reason`` is short and safe to show to the user."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        self.reason = reason
+        super().__init__(f"{url}: {reason}")
+
+
+class FetchError(FeedError):
+    """The feed could not be downloaded; ``status`` is the HTTP status when there was one."""
+
+    def __init__(self, url: str, reason: str, status: int | None = None) -> None:
+        super().__init__(url, reason)
+        self.status = status
+
+
+class ParseError(FeedError):
+    """The downloaded body is not a feed we can read."""
+
+
+class DeliveryError(WatcherError):
+    """A notification target did not accept a message; ``reason`` is free of secrets."""
+
+    def __init__(self, target: str, reason: str) -> None:
+        self.target = target
+        self.reason = reason
+        super().__init__(f"target {target!r}: {reason}")

@@ -1,0 +1,144 @@
+"""Plain data that crosses the boundaries between the core, the adapters and the CLI.
+
+Everything here is immutable and free of I/O; times are timezone-aware UTC datetimes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One feed item, normalised to plain text (HTML stripped, entities decoded)."""
+
+    key: str  # identity within its feed, see watcher.identity
+    title: str
+    link: str | None  # only http(s) links survive normalisation
+    guid: str | None = None
+    published: datetime | None = None
+    updated: datetime | None = None
+    summary: str = ""
+    content: str = ""
+    author: str = ""
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    """What a feed document yielded."""
+
+    title: str
+    entries: tuple[Entry, ...]
+    warning: str | None = None  # the document was malformed but entries could be read
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """A successful download, or a 304 (``body is None``)."""
+
+    url: str
+    status: int
+    body: bytes | None
+    etag: str | None = None
+    last_modified: str | None = None
+    content_type: str | None = None
+
+    @property
+    def not_modified(self) -> bool:
+        return self.body is None
+
+
+@dataclass(frozen=True, slots=True)
+class Validators:
+    """The server's own cache validators from the previous 200, sent back on the next GET."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A rule that matched an entry, with its evidence: the keywords found, by field."""
+
+    rule: str
+    terms: tuple[str, ...]
+    fields: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """Everything a notifier needs to tell a person about one match."""
+
+    delivery_id: int
+    target: str
+    rule: str
+    terms: tuple[str, ...]
+    entry: Entry
+    feed_name: str
+    feed_url: str
+    attempts: int = 0  # delivery attempts made before this one
+
+
+@dataclass(frozen=True, slots=True)
+class DigestRow:
+    """One stored match, as the digest shows it."""
+
+    match_id: int
+    entry_id: int
+    time: datetime
+    rule: str
+    terms: tuple[str, ...]
+    title: str
+    link: str | None
+    feed_name: str
+    summary: str
+
+
+@dataclass(frozen=True, slots=True)
+class FeedStatus:
+    """A feed's state as ``watcher feeds`` shows it."""
+
+    url: str
+    name: str
+    configured: bool
+    last_fetch: datetime | None
+    last_status: str | None  # "ok", "not-modified", "failed"
+    entries: int
+    last_error: str | None
+    warning: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedOutcome:
+    """The result of one feed in one cycle."""
+
+    url: str
+    name: str
+    status: str  # "ok", "not-modified", "failed"
+    new_entries: int = 0
+    new_matches: int = 0
+    error: str | None = None
+    warning: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CycleReport:
+    """The result of one cycle over some feeds."""
+
+    outcomes: tuple[FeedOutcome, ...]
+    delivered: int = 0
+    delivery_failures: int = 0
+
+    @property
+    def failed(self) -> tuple[FeedOutcome, ...]:
+        return tuple(o for o in self.outcomes if o.status == "failed")
+
+    @property
+    def new_entries(self) -> int:
+        return sum(o.new_entries for o in self.outcomes)
+
+    @property
+    def new_matches(self) -> int:
+        return sum(o.new_matches for o in self.outcomes)

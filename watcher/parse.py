@@ -1,0 +1,114 @@
+"""Feed bytes in, normalised entries out. feedparser lives here; the network does not.
+
+The parser is handed bytes, never a URL or a str: feedparser fetches URLs by itself and reads
+files named by bytes that look like paths.
+"""
+
+from __future__ import annotations
+
+import calendar
+import io
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from time import struct_time
+from typing import Any
+
+import feedparser
+
+from watcher.errors import ParseError
+from watcher.identity import entry_key
+from watcher.model import Entry, ParsedFeed
+from watcher.text import html_to_text, one_line, plain_to_text, safe_link, strip_controls
+
+_HTML_TYPES = ("text/html", "application/xhtml+xml")
+
+
+def parse_feed(url: str, body: bytes, content_type: str | None = None) -> ParsedFeed:
+    """Parse one feed document; raise ParseError when it is not a feed at all."""
+    if not body.strip():
+        raise ParseError(url, "empty response body")
+    headers = {"content-location": url}
+    if content_type:
+        headers["content-type"] = content_type
+    parsed = feedparser.parse(
+        io.BytesIO(body),
+        response_headers=headers,
+        sanitize_html=False,  # we reduce everything to plain text and escape on output
+        resolve_relative_uris=False,  # only entry links matter, and feedparser resolves those
+    )
+    problem = _bozo_reason(parsed)
+    if not parsed.entries:
+        if not parsed.get("version"):
+            looks_html = content_type and content_type.split(";")[0].strip() in _HTML_TYPES
+            what = "an HTML page" if looks_html else "not an RSS or Atom feed"
+            raise ParseError(url, f"{what}" + (f" ({problem})" if problem else ""))
+        if problem:
+            raise ParseError(url, f"malformed feed: {problem}")
+    entries = tuple(_entry(raw) for raw in parsed.entries)
+    title = one_line(_text(parsed.feed, "title"))
+    return ParsedFeed(
+        title=title, entries=entries, warning=f"malformed feed: {problem}" if problem else None
+    )
+
+
+def _bozo_reason(parsed: Any) -> str | None:
+    if not parsed.get("bozo"):
+        return None
+    exc = parsed.get("bozo_exception")
+    # A wrong or missing declared encoding or content type is harmless: feedparser recovers.
+    if isinstance(exc, feedparser.CharacterEncodingOverride | feedparser.NonXMLContentType):
+        return None
+    return str(exc) or type(exc).__name__
+
+
+def _entry(raw: dict[str, Any]) -> Entry:
+    title = one_line(_text(raw, "title"))
+    summary = _text(raw, "summary")
+    content = "\n".join(_detail_text(part) for part in raw.get("content") or ()).strip()
+    if content == summary:
+        content = ""
+    link = safe_link(raw.get("link"))
+    guid = strip_controls(raw.get("id") or "").strip() or None
+    return Entry(
+        key=entry_key(guid, link, title, summary or content),
+        title=title,
+        link=link,
+        guid=guid,
+        # dict.get: feedparser's own get() maps a missing "updated" to "published", noisily.
+        published=_time(dict.get(raw, "published_parsed")),
+        updated=_time(dict.get(raw, "updated_parsed")),
+        summary=summary,
+        content=content,
+        author=one_line(plain_to_text(raw.get("author") or "")),
+        tags=tuple(
+            one_line(plain_to_text(tag["term"])) for tag in raw.get("tags") or () if tag.get("term")
+        ),
+    )
+
+
+def _text(container: Mapping[str, Any], name: str) -> str:
+    detail = container.get(f"{name}_detail")
+    if detail is not None:
+        return _detail_text(detail)
+    value = container.get(name)
+    if not isinstance(value, str):
+        return ""
+    # No detail: feedparser copied it from elsewhere (an Atom summary from xhtml content);
+    # plain_to_text reduces any markup in it.
+    return plain_to_text(value)
+
+
+def _detail_text(detail: Mapping[str, Any]) -> str:
+    value = detail.get("value") or ""
+    if detail.get("type") in _HTML_TYPES:
+        return html_to_text(value)
+    return plain_to_text(value)
+
+
+def _time(value: struct_time | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
+    except (OverflowError, ValueError, OSError):
+        return None

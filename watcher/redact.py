@@ -1,0 +1,136 @@
+"""Keeping secrets out of logs, errors and CLI output.
+
+apprise URLs carry passwords and tokens in many places: the password (``mailtos://u:PASS@h``),
+the "host" of token-style services (``slack://TOKEN_A/TOKEN_B/TOKEN_C``), path segments and
+query values. ``mask_url`` shows a URL with each of those reduced to a hint;
+``secret_parts`` lists them so a ``Redactor`` can scrub them from any text.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+MASK = "****"
+# Query keys whose values are not secret and help a person recognise the target.
+_PUBLIC_QUERY_KEYS = frozenset(
+    {"to", "from", "cc", "bcc", "name", "format", "overflow", "mode", "smtp", "port", "user"}
+)
+_MIN_SECRET = 4  # shorter fragments ("a", "ok") would scrub innocent text
+
+
+def _is_hostname(host: str) -> bool:
+    return host == "localhost" or "." in host or ":" in host
+
+
+def _raw_host(netloc: str) -> str:
+    """The host as written: urlsplit lowercases it, but tokens are case-sensitive."""
+    host = netloc.rsplit("@", 1)[-1]
+    if host.startswith("["):
+        return host.split("]", 1)[0] + "]"
+    return host.split(":", 1)[0]
+
+
+def _hint(value: str) -> str:
+    return value[:1] + "***" if value else value
+
+
+def mask_url(url: str) -> str:
+    """A recognisable, secret-free spelling of an apprise (or database) URL."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return url.split(":", 1)[0] + "://" + MASK
+    if not parts.scheme or not parts.netloc:
+        return MASK
+    host = _raw_host(parts.netloc)
+    shown_host = host if _is_hostname(host) else _hint(host)
+    user = f"{unquote(parts.username or '')}:{MASK}@" if parts.password else ""
+    if parts.username is not None and not parts.password:
+        user = f"{_hint(unquote(parts.username))}@"
+    netloc = f"{user}{shown_host}" + (f":{port}" if port else "")
+    segments = [_hint(unquote(s)) for s in parts.path.split("/") if s]
+    path = "/" + "/".join(segments) if segments else ""
+    query = "&".join(
+        f"{key}={value if key.lower() in _PUBLIC_QUERY_KEYS else MASK}"
+        for key, value in parse_qsl(parts.query, keep_blank_values=True)
+    )
+    return f"{parts.scheme}://{netloc}{path}" + (f"?{query}" if query else "")
+
+
+def secret_parts(url: str) -> set[str]:
+    """The fragments of ``url`` that must never be shown (each also in its quoted form)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return {url}
+    found: set[str] = {url}
+    if parts.password:
+        found.add(parts.password)
+    if parts.username and not parts.password:
+        found.add(parts.username)
+    host = _raw_host(parts.netloc)
+    if host and not _is_hostname(host):
+        found.add(host)
+    host_and_port = parts.netloc.rsplit("@", 1)[-1]
+    if not host_and_port.startswith("[") and ":" in host_and_port:
+        port = host_and_port.split(":", 1)[1]
+        if not port.isdigit():  # a token where a port would be: tgram://BOT_ID:TOKEN/
+            found.add(port)
+    found.update(s for s in parts.path.split("/") if s)
+    found.update(
+        value
+        for key, value in parse_qsl(parts.query, keep_blank_values=True)
+        if key.lower() not in _PUBLIC_QUERY_KEYS
+    )
+    found |= {unquote(value) for value in found}
+    return {value for value in found if len(value) >= _MIN_SECRET}
+
+
+class Redactor:
+    """Replaces every known secret fragment in a text with ``****``."""
+
+    def __init__(self, urls: Iterable[str] = ()) -> None:
+        self._secrets: set[str] = set()
+        self._pattern: re.Pattern[str] | None = None
+        self.add(urls)
+
+    def add(self, urls: Iterable[str]) -> None:
+        for url in urls:
+            self._secrets |= secret_parts(url)
+        if self._secrets:
+            # Longest first, so a whole URL is replaced before its pieces.
+            ordered = sorted(self._secrets, key=len, reverse=True)
+            self._pattern = re.compile("|".join(re.escape(s) for s in ordered), re.IGNORECASE)
+
+    def add_secret(self, value: str | None) -> None:
+        """Register a raw secret (a database password, say)."""
+        if value and len(value) >= _MIN_SECRET:
+            self._secrets.add(value)
+            self.add(())
+
+    def __call__(self, text: str) -> str:
+        if self._pattern is None:
+            return text
+        return self._pattern.sub(MASK, text)
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that scrubs secrets from every record's final message."""
+
+    def __init__(self, redactor: Redactor) -> None:
+        super().__init__()
+        self.redactor = redactor
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = self.redactor(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        if record.exc_info and record.exc_info[1] is not None:
+            record.exc_text = self.redactor(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        return True

@@ -1,0 +1,170 @@
+"""One cycle: fetch the due feeds → parse → identify → match → store → queue deliveries, and
+the delivery step that sends what is queued.
+
+The service only talks to ports (``watcher.ports``); it never imports httpx, SQLAlchemy or
+apprise. A feed's failure is that feed's outcome; the cycle always completes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from watcher.config import Config, Feed
+from watcher.errors import DeliveryError, FeedError, FetchError
+from watcher.matching import Matcher
+from watcher.model import Alert, CycleReport, FeedOutcome, FetchResult, ParsedFeed
+from watcher.parse import parse_feed
+from watcher.ports import Clock, Fetcher, NewItem, Notifier, Store
+from watcher.schedule import delivery_retry_at
+
+log = logging.getLogger(__name__)
+Parser = Callable[[str, bytes, str | None], ParsedFeed]
+_DELIVERY_BATCH = 100
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryReport:
+    sent: int = 0
+    failed: int = 0
+
+
+class Service:
+    """Runs cycles and deliveries for one config."""
+
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        fetcher: Fetcher,
+        notifiers: Mapping[str, Notifier],
+        clock: Clock,
+        parser: Parser = parse_feed,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.fetcher = fetcher
+        self.notifiers = notifiers
+        self.clock = clock
+        self.parser = parser
+        self.matcher = Matcher(config.rules)
+        self.targets = {rule.name: self._targets_of(rule.name) for rule in config.rules}
+
+    def _targets_of(self, rule_name: str) -> tuple[str, ...]:
+        rule = next(r for r in self.config.rules if r.name == rule_name)
+        return self.config.targets_for(rule) if self.config.targets else tuple(self.notifiers)
+
+    async def run_cycle(self, feeds: Sequence[Feed]) -> CycleReport:
+        """Fetch ``feeds`` concurrently and process each as it arrives, then deliver."""
+        validators = self.store.validators([feed.url for feed in feeds])
+        limit = asyncio.Semaphore(self.config.concurrency)
+
+        async def fetch(feed: Feed) -> tuple[Feed, FetchResult | FetchError]:
+            async with limit:
+                try:
+                    return feed, await self.fetcher.fetch(feed.url, validators.get(feed.url))
+                except FetchError as exc:
+                    return feed, exc
+
+        outcomes: list[FeedOutcome] = []
+        loop = asyncio.get_running_loop()
+        # One thread parses and writes, so the event loop keeps fetching meanwhile and the
+        # database sees a single writer.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="process") as worker:
+            for next_done in asyncio.as_completed([fetch(feed) for feed in feeds]):
+                feed, fetched = await next_done
+                outcome = await loop.run_in_executor(worker, self.process, feed, fetched)
+                outcomes.append(outcome)
+        delivery = await asyncio.to_thread(self.deliver)
+        return CycleReport(tuple(outcomes), delivery.sent, delivery.failed)
+
+    def process(self, feed: Feed, fetched: FetchResult | FetchError) -> FeedOutcome:
+        """Parse, match and store one feed's download (or record its failure)."""
+        now = self.clock()
+        name = feed.name or feed.url
+        try:
+            if isinstance(fetched, FetchError):
+                raise fetched
+            if fetched.body is None:
+                self.store.save_not_modified(feed.url, now)
+                return FeedOutcome(feed.url, name, "not-modified")
+            parsed = self.parser(feed.url, fetched.body, fetched.content_type)
+        except FeedError as exc:
+            log.warning("feed %s failed: %s", feed.url, exc.reason)
+            status = exc.status if isinstance(exc, FetchError) else None
+            self.store.save_failure(feed.url, exc.reason, status, now)
+            return FeedOutcome(feed.url, name, "failed", error=exc.reason)
+        items = self._new_items(feed, parsed)
+        counts = self.store.save_success(
+            feed.url, fetched, parsed.title, parsed.warning, items, self.targets, now
+        )
+        if parsed.warning:
+            log.info("feed %s: %s", feed.url, parsed.warning)
+        log.debug(
+            "feed %s: %d entries, %d new, %d new matches",
+            feed.url,
+            len(parsed.entries),
+            counts.new_entries,
+            counts.new_matches,
+        )
+        return FeedOutcome(
+            feed.url,
+            feed.name or parsed.title or feed.url,
+            "ok",
+            new_entries=counts.new_entries,
+            new_matches=counts.new_matches,
+            warning=parsed.warning,
+        )
+
+    def _new_items(self, feed: Feed, parsed: ParsedFeed) -> list[NewItem]:
+        unique = {entry.key: entry for entry in reversed(parsed.entries)}  # first one wins
+        unseen = self.store.unseen_keys(feed.url, list(unique))
+        return [
+            NewItem(entry, tuple(self.matcher.match(entry)))
+            for entry in parsed.entries
+            if entry.key in unseen and unique[entry.key] is entry
+        ]
+
+    def deliver(self) -> DeliveryReport:
+        """Send every delivery that is due; a failing target is retried later, never dropped."""
+        sent = failed = 0
+        broken: list[str] = []  # targets that failed in this pass: try them next pass
+        while alerts := self.store.due_alerts(self.clock(), _DELIVERY_BATCH, broken):
+            for alert in alerts:
+                if alert.target in broken:
+                    continue
+                try:
+                    notifier = self.notifiers.get(alert.target)
+                    if notifier is None:
+                        raise DeliveryError(alert.target, "target is not in the config")
+                    notifier.send(alert)
+                except DeliveryError as exc:
+                    failed += 1
+                    broken.append(alert.target)
+                    self._record_failure(alert, exc.reason)
+                else:
+                    sent += 1
+                    self.store.mark_sent(alert.delivery_id, self.clock())
+        return DeliveryReport(sent, failed)
+
+    def _record_failure(self, alert: Alert, reason: str) -> None:
+        now = self.clock()
+        attempts = alert.attempts + 1
+        retry_at = delivery_retry_at(attempts, now)
+        self.store.mark_failed_attempt(alert.delivery_id, reason, retry_at, now)
+        if retry_at is None:
+            log.error(
+                "delivery %d to %s failed for good: %s", alert.delivery_id, alert.target, reason
+            )
+        else:
+            log.warning(
+                "delivery %d to %s failed (attempt %d), retrying at %s: %s",
+                alert.delivery_id,
+                alert.target,
+                attempts,
+                retry_at.isoformat(timespec="seconds"),
+                reason,
+            )
