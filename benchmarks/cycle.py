@@ -24,7 +24,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.servers import FeedServer
 
-WORDS = ["government", "market", "officials", "said", "week", "company", "report", "talks", "minister", "economy", "trade", "investors", "analysts", "shares", "prices", "growth", "policy", "bank", "deal", "industry", "global", "plan", "state", "exports", "imports", "security", "technology", "energy", "workers", "sales", "demand", "supply", "rates", "data"]
+WORDS = (
+    "government market officials said week company report talks minister economy trade "
+    "investors analysts shares prices growth policy bank deal industry global plan state "
+    "exports imports security technology energy workers sales demand supply rates data"
+).split()
 TOPICS = [
     "TikTok's US divestiture deadline nears as ByteDance weighs offers",
     "US and China open talks in Madrid on trade and export controls",
