@@ -18,7 +18,20 @@ from watcher.cli import cli
 
 README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
 Cli = Callable[..., Result]
-COMMANDS = sorted(cli.commands)
+
+
+def walk(group: click.Group, prefix: str = "") -> dict[str, click.Command]:
+    """Every command by its full name ("rules test"), groups included."""
+    found: dict[str, click.Command] = {}
+    for name, command in group.commands.items():
+        found[prefix + name] = command
+        if isinstance(command, click.Group):
+            found.update(walk(command, f"{prefix}{name} "))
+    return found
+
+
+ALL = walk(cli)
+COMMANDS = sorted(ALL)
 
 
 @pytest.mark.parametrize("command", ["run", "digest", "feeds", "check-config", "notify-test"])
@@ -59,7 +72,7 @@ def test_check_config_prints_the_effective_config(tmp_path: Path, run_cli: Cli) 
     result = run_cli("check-config", "--config", str(config))
     assert result.exit_code == 0
     assert "database:    postgresql+psycopg://watcher:***@db.example/watcher" in result.stdout
-    assert '  - tiktok: "TikTok", "ByteDance" -> console' in result.stdout
+    assert '  - tiktok: "TikTok" OR "ByteDance" -> console' in result.stdout
     assert "dbsecret" not in result.stdout
 
 
@@ -74,7 +87,7 @@ def test_unreachable_database_is_a_clear_error(tmp_path: Path, run_cli: Cli) -> 
 
 @pytest.mark.parametrize("command", COMMANDS)
 def test_every_command_and_option_has_help(command: str) -> None:
-    cmd = cli.commands[command]
+    cmd = ALL[command]
     assert cmd.help and cmd.help.strip()
     for param in cmd.params:
         if isinstance(param, click.Option):
@@ -85,7 +98,7 @@ def test_every_command_and_option_has_help(command: str) -> None:
 def test_readme_documents_every_command_and_option(command: str) -> None:
     """The README's CLI reference names each command and each of its options."""
     assert re.search(rf"`watcher {re.escape(command)}\b", README), command
-    for param in cli.commands[command].params:
+    for param in ALL[command].params:
         if isinstance(param, click.Option):
             long = max(param.opts, key=len)
             assert long in README, f"{command} {long} is not in the README"
@@ -97,3 +110,25 @@ def test_module_entry_point() -> None:
         [sys.executable, "-m", "watcher", "--version"], capture_output=True, text=True, check=True
     )
     assert result.stdout.startswith("feed-watcher, version ")
+
+
+def test_bad_query_in_config_points_at_the_column(tmp_path: Path, run_cli: Cli) -> None:
+    """check-config on a bad query names the rule, shows the query and a caret under the
+    problem, says what is wrong, and exits 2."""
+    config = tmp_path / "w.toml"
+    config.write_text('[[rules]]\nname = "tiktok"\nquery = "titel:TikTok AND ban"\n')
+    result = run_cli("check-config", "--config", str(config))
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f'{config}: rules[0].query: unknown field "titel:" — did you mean "title:"?\n'
+        "    rule 'tiktok': titel:TikTok AND ban\n"
+        "                   ^\n"
+    )
+
+
+def test_bad_exclude_is_reported_under_its_own_key(tmp_path: Path, run_cli: Cli) -> None:
+    config = tmp_path / "w.toml"
+    config.write_text('[[rules]]\nname = "t"\nquery = "TikTok"\nexclude = "dance AND"\n')
+    result = run_cli("check-config", "--config", str(config))
+    assert result.exit_code == 2
+    assert "rules[0].exclude: AND needs a right-hand side" in result.stderr

@@ -58,7 +58,7 @@ def test_feed_interval_overrides_the_default(tmp_path: Path) -> None:
             '[[rules]]\nname = "c"\nkeywords = []\n',
             "rules[2].keywords: must not be empty",
         ),
-        ('[[rules]]\nname = "a"\n', "rules[0].keywords: is required"),
+        ('[[rules]]\nname = "a"\n', "rules[0]: give exactly one of 'query' or 'keywords'"),
         (
             '[[rules]]\nname = "a"\nkeywords = ["x"]\nkeyword = "y"\n',
             "rules[0].keyword: unknown key",

@@ -78,10 +78,13 @@ def test_a_new_matching_item_sends_exactly_one_email(
 
     [message] = smtp_server.messages
     assert message["Subject"] == "[tiktok] TikTok divestiture deadline extended"
-    body = message.get_body(("plain", "html"))
-    assert body is not None
-    text = body.get_content()
-    assert "https://news.example/g2" in text
+    html, plain = message.get_body(("html",)), message.get_body(("plain",))
+    assert html is not None and plain is not None
+    page = html.get_content()
+    assert "<b>TikTok</b> divestiture deadline extended" in page
+    assert '<a href="https://news.example/g2">https://news.example/g2</a>' in page
+    assert "<b>ByteDance</b> &amp; buyers talk" in page
+    text = plain.get_content()
     assert "Rule: tiktok (matched: TikTok, ByteDance)" in text
     assert "Source: Wire" in text
 
@@ -138,7 +141,10 @@ def test_digest_formats_and_filters(tmp_path: Path, feed_server: FeedServer, run
 
     markdown = run_cli("digest", "--format", "markdown", "--config", str(config)).stdout
     assert "## tiktok (3)" in markdown
-    assert "[China opens anti-dumping probe into US analog chips](https://hbr.example/" in markdown
+    assert (
+        "[China opens **anti-dumping probe** into US **analog chips**](https://hbr.example/"
+        in markdown
+    )
 
     table = run_cli("digest", "--config", str(config)).stdout
     assert "7 matches since" in table and "Harbour Business Review" in table

@@ -38,8 +38,9 @@ class Clock:
 
 
 def test_slack_payload(tmp_path: Path, feed_server: FeedServer, run_cli: Cli) -> None:
-    """The exact JSON apprise posts to Slack for one match: feed markup is reduced to text and
-    what remains is escaped for Slack; headline, link, source and rule are all there."""
+    """The exact JSON apprise posts to Slack for one match: Slack markdown with the matched
+    word in bold, feed markup reduced to text and what remains escaped for Slack; headline,
+    link, source and rule are all there."""
     url = feed_server.serve("/f.xml", rss("Wire", [ITEM]))
     config = write_config(tmp_path / "w.toml", [url], {"tiktok": ["TikTok"]}, {"slack": SLACK_URL})
     with responses.RequestsMock() as mock:
@@ -51,11 +52,11 @@ def test_slack_payload(tmp_path: Path, feed_server: FeedServer, run_cli: Cli) ->
     attachment = payload["attachments"][0]
     assert isinstance(attachment.pop("ts"), float)
     assert payload == {
-        "mrkdwn": False,
+        "mrkdwn": True,
         "attachments": [
             {
                 "title": "[tiktok] TikTok deal near",
-                "text": "TikTok deal near\nhttps://news.example/g1\n\nSource: Wire\n"
+                "text": "*TikTok* deal near\nhttps://news.example/g1\n\nSource: Wire\n"
                 "Published: 2025-09-15 10:00 UTC\nRule: tiktok (matched: TikTok)\n\n"
                 "ByteDance &amp; Oracle",
                 "color": "#3AA3E3",

@@ -3,6 +3,7 @@ once under concurrent writers, matches and deliveries in one transaction."""
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -14,7 +15,7 @@ from alembic.migration import MigrationContext
 from watcher.adapters.store import SqlStore, connect, migrate
 from watcher.adapters.tables import metadata
 from watcher.config import Feed
-from watcher.model import Entry, FetchResult, Match
+from watcher.model import Entry, FetchResult, Hit, Match
 from watcher.ports import NewItem
 
 NOW = datetime(2025, 9, 15, 12, 0, tzinfo=UTC)
@@ -30,7 +31,7 @@ def open_store(url: str) -> SqlStore:
 
 def item(key: str, rules: tuple[str, ...] = ()) -> NewItem:
     entry = Entry(key=key, title=f"title {key}", link=None, summary="s")
-    return NewItem(entry, tuple(Match(rule, ("kw",), ("title",)) for rule in rules))
+    return NewItem(entry, tuple(Match(rule, (Hit("kw", "title", 0, 5),)) for rule in rules))
 
 
 FETCHED = FetchResult(URL, 200, b"...", etag='"e1"', last_modified="Mon, 15 Sep 2025 10:00:00 GMT")
@@ -144,7 +145,7 @@ def test_digest_order_and_filters(database_url: str) -> None:
     entries = [
         NewItem(
             Entry(key=k, title=k, link=None, published=NOW - timedelta(hours=h)),
-            (Match(rule, ("x",), ("title",)),),
+            (Match(rule, (Hit("x", "title", 0, 1),)),),
         )
         for k, h, rule in (("old", 5, "a"), ("new", 1, "b"), ("mid", 3, "a"))
     ]
@@ -164,3 +165,43 @@ def test_sqlite_pragmas(tmp_path, pragma: str) -> None:  # type: ignore[no-untyp
         value = conn.exec_driver_sql(f"PRAGMA {pragma}").scalar()
     engine.dispose()
     assert value == {"journal_mode": "wal", "synchronous": 1, "busy_timeout": 10000}[pragma]
+
+
+def test_upgrade_from_the_first_schema_keeps_matches(database_url: str) -> None:
+    """A database created by 0001 (without match evidence) upgrades in place: its matches stay,
+    with empty evidence."""
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+
+    from watcher.adapters.store import MIGRATIONS
+
+    engine = connect(database_url)
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0001")
+        conn.execute(
+            sa.text(
+                "INSERT INTO feeds (id, url, configured, created_at) VALUES (1, 'u', 1, '2025-01-01')"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO entries (id, feed_id, key, title, summary, content, author, tags,"
+                " first_seen_at) VALUES (1, 1, 'k', 't', '', '', '', '[]', '2025-01-01')"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO matches (entry_id, rule, terms, fields, matched_at)"
+                " VALUES (1, 'r', '[\"x\"]', '[\"title\"]', '2025-01-01')"
+            )
+        )
+    migrate(engine)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT rule, hits FROM matches")).all()
+    engine.dispose()
+    assert [(rule, json.loads(hits) if isinstance(hits, str) else hits) for rule, hits in rows] == [
+        ("r", [])
+    ]

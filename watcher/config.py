@@ -6,10 +6,11 @@ from 0) in one ``ConfigError``; nothing here touches the database or the network
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -27,6 +28,7 @@ from pydantic import (
 
 from watcher.durations import parse_duration, parse_size
 from watcher.errors import ConfigError
+from watcher.matching.query import And, Node, Not, QueryError, keywords_query, parse_query
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 Size = Annotated[int, BeforeValidator(parse_size)]
@@ -75,7 +77,12 @@ class FeedConfig(_Strict):
 
 class RuleConfig(_Strict):
     name: str
-    keywords: list[str] = Field(min_length=1)
+    query: str | None = None
+    keywords: list[str] | None = Field(default=None, min_length=1)
+    exclude: str | None = None
+    feeds: list[str] | None = Field(default=None, min_length=1)
+    tags: list[str] | None = Field(default=None, min_length=1)
+    plurals: bool = True
     notify: list[str] | None = None
 
     @field_validator("name")
@@ -89,11 +96,17 @@ class RuleConfig(_Strict):
 
     @field_validator("keywords")
     @classmethod
-    def _keywords(cls, value: list[str]) -> list[str]:
-        for index, keyword in enumerate(value):
+    def _keywords(cls, value: list[str] | None) -> list[str] | None:
+        for index, keyword in enumerate(value or ()):
             if not re.search(r"\w", keyword):
                 raise ValueError(f"keyword {index} ({keyword!r}) has no letters or digits")
         return value
+
+    @model_validator(mode="after")
+    def _query_or_keywords(self) -> RuleConfig:
+        if (self.query is None) == (self.keywords is None):
+            raise ValueError("give exactly one of 'query' or 'keywords'")
+        return self
 
 
 class TargetConfig(_Strict):
@@ -124,8 +137,32 @@ class Feed:
 @dataclass(frozen=True, slots=True)
 class Rule:
     name: str
-    keywords: tuple[str, ...]
-    notify: tuple[str, ...] | None  # None: every target
+    query: Node
+    source: str  # the query as written (keywords shown as a query), for people
+    notify: tuple[str, ...] | None = None  # None: every target
+    plurals: bool = True
+    feeds: tuple[str, ...] = ()  # only entries from these feeds (names or URLs); () = all
+    tags: tuple[str, ...] = ()  # only entries with one of these tags; () = any
+
+
+def make_rule(
+    name: str,
+    query: str | None = None,
+    keywords: Sequence[str] | None = None,
+    exclude: str | None = None,
+    **options: Any,
+) -> Rule:
+    """A rule from a query or keywords (raises QueryError naming the column)."""
+    if keywords is not None:
+        node: Node = keywords_query(tuple(keywords))
+        source = " OR ".join(json.dumps(k, ensure_ascii=False) for k in keywords)
+    else:
+        assert query is not None
+        node, source = parse_query(query), " ".join(query.split())
+    if exclude is not None:
+        node = And((node, Not(parse_query(exclude))))
+        source = f"({source}) AND NOT ({' '.join(exclude.split())})"
+    return Rule(name, node, source, **options)
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,8 +214,9 @@ def config_from_dict(
     except ValidationError as exc:
         raise ConfigError(source, [_describe(error) for error in exc.errors()]) from None
     problems = _cross_check(model)
+    rules, rule_problems = _build_rules(model)
     targets, target_problems = _resolve_targets(model, environ)
-    problems += target_problems
+    problems += rule_problems + target_problems
     if problems:
         raise ConfigError(source, problems)
     section = model.watcher
@@ -190,12 +228,39 @@ def config_from_dict(
         max_body=section.max_body,
         concurrency=section.concurrency,
         feeds=tuple(Feed(f.url, f.name, f.interval or section.interval) for f in model.feeds),
-        rules=tuple(
-            Rule(r.name, tuple(r.keywords), tuple(r.notify) if r.notify is not None else None)
-            for r in model.rules
-        ),
+        rules=rules,
         targets=targets,
     )
+
+
+def _build_rules(model: ConfigModel) -> tuple[tuple[Rule, ...], list[str]]:
+    rules, problems = [], []
+    for index, raw in enumerate(model.rules):
+        try:
+            rules.append(
+                make_rule(
+                    raw.name,
+                    raw.query,
+                    raw.keywords,
+                    raw.exclude,
+                    notify=tuple(raw.notify) if raw.notify is not None else None,
+                    plurals=raw.plurals,
+                    feeds=tuple(raw.feeds or ()),
+                    tags=tuple(raw.tags or ()),
+                )
+            )
+        except QueryError as exc:
+            if raw.exclude is not None and exc.query == raw.exclude:
+                key = "exclude"
+            else:
+                key = "query" if raw.query is not None else "keywords"
+            problems.append(_query_problem(f"rules[{index}].{key}", raw.name, exc))
+    return tuple(rules), problems
+
+
+def _query_problem(key: str, rule: str, error: QueryError) -> str:
+    lead = f"    rule {rule!r}: "
+    return f"{key}: {error.message}\n{lead}{error.shown}\n{' ' * (len(lead) + error.column)}^"
 
 
 def _resolve_feed_paths(raw: dict[str, Any], base_dir: Path) -> dict[str, Any]:
@@ -274,7 +339,7 @@ def _format_loc(loc: tuple[Any, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part == "function-after[_one_source()]":
+        elif str(part).startswith("function-"):
             continue
         else:
             out += f".{part}" if out else str(part)

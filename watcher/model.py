@@ -5,7 +5,8 @@ Everything here is immutable and free of I/O; times are timezone-aware UTC datet
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 
@@ -59,12 +60,34 @@ class Validators:
 
 
 @dataclass(frozen=True, slots=True)
+class Hit:
+    """Evidence: the query term (as written) found in a field, at these character offsets."""
+
+    term: str
+    field: str
+    start: int
+    end: int
+
+
+def distinct_terms(hits: Iterable[Hit]) -> tuple[str, ...]:
+    """The distinct terms of some evidence, in the order first found."""
+    return tuple(dict.fromkeys(hit.term for hit in hits))
+
+
+@dataclass(frozen=True, slots=True)
 class Match:
-    """A rule that matched an entry, with its evidence: the keywords found, by field."""
+    """A rule that matched an entry, with its evidence."""
 
     rule: str
-    terms: tuple[str, ...]
-    fields: tuple[str, ...] = field(default=())
+    hits: tuple[Hit, ...] = ()
+
+    @property
+    def terms(self) -> tuple[str, ...]:
+        return distinct_terms(self.hits)
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(hit.field for hit in self.hits))
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,11 +97,15 @@ class Alert:
     delivery_id: int
     target: str
     rule: str
-    terms: tuple[str, ...]
+    hits: tuple[Hit, ...]
     entry: Entry
     feed_name: str
     feed_url: str
     attempts: int = 0  # delivery attempts made before this one
+
+    @property
+    def terms(self) -> tuple[str, ...]:
+        return distinct_terms(self.hits)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,11 +116,26 @@ class DigestRow:
     entry_id: int
     time: datetime
     rule: str
-    terms: tuple[str, ...]
+    hits: tuple[Hit, ...]
     title: str
     link: str | None
     feed_name: str
     summary: str
+
+    @property
+    def terms(self) -> tuple[str, ...]:
+        return distinct_terms(self.hits)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEntry:
+    """An entry read back from the store, with where it came from."""
+
+    entry_id: int
+    entry: Entry
+    feed_name: str
+    feed_url: str
+    time: datetime
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,12 +6,14 @@ text for HTML email and Slack); Markdown output escapes feed text; JSON is JSON.
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Literal
 
-from watcher.model import Alert, DigestRow
+from watcher.model import Alert, DigestRow, Hit
 from watcher.text import excerpt, one_line
 
 SUMMARY_LIMIT = 400
@@ -24,27 +26,35 @@ def format_time(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if value else ""
 
 
+Style = Literal["text", "html", "slack", "markdown", "brackets"]
+_SLACK_SPECIAL = re.compile(r"([*_~`])")
+_SPACE_RUN = re.compile(r"\s+")
+
+
 def format_alert_title(alert: Alert) -> str:
     """The subject line of a notification: rule and headline."""
     return one_line(f"[{alert.rule}] {alert.entry.title or '(untitled)'}")
 
 
-def format_alert_body(alert: Alert) -> str:
-    """The plain-text body of a notification."""
+def format_alert_body(alert: Alert, style: Style = "text") -> str:
+    """A notification's body: headline (matched words highlighted), link, source, time, rule
+    and the start of the summary, in the target's format."""
     entry = alert.entry
     when = entry.published or entry.updated
-    lines = [entry.title or "(untitled)"]
+    headline = highlight(entry.title or "(untitled)", spans_of(alert.hits, "title"), style)
+    lines = [headline]
     if entry.link:
-        lines.append(entry.link)
+        lines.append(_link(entry.link, style))
     lines.append("")
-    lines.append(f"Source: {alert.feed_name}")
+    lines.append(escape(f"Source: {alert.feed_name}", style))
     if when:
         lines.append(f"Published: {format_time(when)}")
-    lines.append(f"Rule: {alert.rule} (matched: {', '.join(alert.terms)})")
+    lines.append(escape(f"Rule: {alert.rule} (matched: {', '.join(alert.terms)})", style))
+    field = "summary" if entry.summary else "content"
     text = entry.summary or entry.content
     if text:
-        lines += ["", excerpt(text, SUMMARY_LIMIT)]
-    return "\n".join(lines)
+        lines += ["", highlight(text, spans_of(alert.hits, field), style, SUMMARY_LIMIT)]
+    return ("<br>\n" if style == "html" else "\n").join(lines)
 
 
 def format_alert_line(alert: Alert) -> str:
@@ -55,9 +65,85 @@ def format_alert_line(alert: Alert) -> str:
     return " ".join(parts) + f" (matched: {', '.join(alert.terms)})"
 
 
+def escape(text: str, style: Style) -> str:
+    """Feed text made inert for a format (apprise escapes &, < and > for Slack itself)."""
+    if style == "html":
+        return html.escape(text, quote=False)
+    if style == "markdown":
+        return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+    if style == "slack":
+        # Slack has no escape for its formatting characters; a zero-width space defuses them.
+        return _SLACK_SPECIAL.sub("\\1\u200b", text)
+    return text
+
+
+def _mark(text: str, style: Style) -> str:
+    if style == "html":
+        return f"<b>{text}</b>"
+    if style in ("markdown", "slack"):  # apprise turns **x** into Slack's *x*
+        return f"**{text}**"
+    if style == "brackets":  # the terminal
+        return f"[{text}]"
+    return text
+
+
+def _link(url: str, style: Style) -> str:
+    if style == "html":
+        safe = html.escape(url, quote=True)
+        return f'<a href="{safe}">{safe}</a>'
+    return url
+
+
+def spans_of(hits: Sequence[Hit], field: str) -> list[tuple[int, int]]:
+    """The character spans of the evidence in one field."""
+    return [(hit.start, hit.end) for hit in hits if hit.field == field]
+
+
+def highlight(
+    text: str, spans: Sequence[tuple[int, int]], style: Style, limit: int | None = None
+) -> str:
+    """``text`` on one line, escaped for ``style``, with ``spans`` marked; cut to ``limit``
+    characters (at a word boundary, with an ellipsis)."""
+    out: list[tuple[str, bool]] = []
+    length = 0
+    for part, marked in segments(text, spans):
+        part = _SPACE_RUN.sub(" ", part)
+        if part.startswith(" ") and (not out or out[-1][0].endswith(" ")):
+            part = part.lstrip()
+        if limit is not None and length + len(part) > limit:
+            room = excerpt(part, max(limit - length, 0)).rstrip("…")
+            if room:
+                out.append((room, marked))
+            out.append(("…", False))
+            break
+        out.append((part, marked))
+        length += len(part)
+    rendered = "".join(_mark(escape(p, style), style) if m else escape(p, style) for p, m in out)
+    return rendered.strip()
+
+
+def segments(text: str, spans: Sequence[tuple[int, int]]) -> list[tuple[str, bool]]:
+    """``text`` cut into (piece, highlighted) runs; overlapping spans are merged."""
+    merged: list[list[int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    out, position = [], 0
+    for start, end in merged:
+        if start > position:
+            out.append((text[position:start], False))
+        out.append((text[start:end], True))
+        position = end
+    if position < len(text):
+        out.append((text[position:], False))
+    return out
+
+
 def escape_markdown(text: str) -> str:
-    """Feed text made inert in Markdown: every special character backslash-escaped."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", one_line(text))
+    """Feed text made inert in Markdown, on one line."""
+    return escape(one_line(text), "markdown")
 
 
 def _markdown_link(url: str) -> str:
@@ -73,7 +159,7 @@ def format_digest_markdown(rows: Sequence[DigestRow], title: str) -> str:
         matching = [row for row in rows if row.rule == rule]
         out += [f"## {escape_markdown(rule)} ({len(matching)})", ""]
         for row in matching:
-            headline = escape_markdown(row.title or "(untitled)")
+            headline = highlight(row.title or "(untitled)", spans_of(row.hits, "title"), "markdown")
             if row.link:
                 headline = f"[{headline}]({_markdown_link(row.link)})"
             out.append(
@@ -96,6 +182,10 @@ def digest_json(rows: Sequence[DigestRow]) -> str:
                     "time": row.time.isoformat(),
                     "rule": row.rule,
                     "terms": list(row.terms),
+                    "hits": [
+                        {"field": h.field, "start": h.start, "end": h.end, "term": h.term}
+                        for h in row.hits
+                    ],
                     "title": row.title,
                     "link": row.link,
                     "source": row.feed_name,

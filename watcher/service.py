@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from watcher.config import Config, Feed
 from watcher.errors import DeliveryError, FeedError, FetchError
-from watcher.matching import Matcher
+from watcher.matching.matcher import Matcher
 from watcher.model import Alert, CycleReport, FeedOutcome, FetchResult, ParsedFeed
 from watcher.parse import parse_feed
 from watcher.ports import Clock, Fetcher, NewItem, Notifier, Store
@@ -97,7 +97,7 @@ class Service:
             status = exc.status if isinstance(exc, FetchError) else None
             self.store.save_failure(feed.url, exc.reason, status, now)
             return FeedOutcome(feed.url, name, "failed", error=exc.reason)
-        items = self._new_items(feed, parsed)
+        items = self._new_items(feed, parsed, feed.name or parsed.title or feed.url)
         counts = self.store.save_success(
             feed.url, fetched, parsed.title, parsed.warning, items, self.targets, now
         )
@@ -119,11 +119,11 @@ class Service:
             warning=parsed.warning,
         )
 
-    def _new_items(self, feed: Feed, parsed: ParsedFeed) -> list[NewItem]:
+    def _new_items(self, feed: Feed, parsed: ParsedFeed, name: str) -> list[NewItem]:
         unique = {entry.key: entry for entry in reversed(parsed.entries)}  # first one wins
         unseen = self.store.unseen_keys(feed.url, list(unique))
         return [
-            NewItem(entry, tuple(self.matcher.match(entry)))
+            NewItem(entry, tuple(self.matcher.match(entry, name, feed.url)))
             for entry in parsed.entries
             if entry.key in unseen and unique[entry.key] is entry
         ]

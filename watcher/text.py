@@ -19,7 +19,8 @@ _BLOCK_TAGS = frozenset(
     "address article aside blockquote br dd div dl dt figcaption figure footer h1 h2 h3 h4 h5 "
     "h6 header hr li main nav ol p pre section table td th tr ul".split()
 )
-_MARKUP = re.compile(r"</?[a-zA-Z][^>]*>")
+# [^<>] rather than [^>]: a run of unclosed "<a" must not cost quadratic time.
+_MARKUP = re.compile(r"</?[a-zA-Z][^<>]*>")
 _INVISIBLE_TAGS = frozenset({"script", "style", "template", "noscript", "iframe", "object"})
 
 

@@ -16,7 +16,7 @@ import apprise
 from watcher.errors import DeliveryError
 from watcher.model import Alert
 from watcher.redact import Redactor
-from watcher.render import format_alert_body, format_alert_line, format_alert_title
+from watcher.render import Style, format_alert_body, format_alert_line, format_alert_title
 
 CONSOLE = "console"  # the target name used when the config has no targets
 _apprise_logger = logging.getLogger("apprise")
@@ -33,6 +33,16 @@ def _asset() -> apprise.AppriseAsset:
     return apprise.AppriseAsset(storage_mode="memory")
 
 
+# How each kind of target is written to: email gets HTML (bold highlights), Slack gets
+# Markdown (apprise turns **x** into Slack's *x*), everything else plain text.
+_STYLES: dict[str, Style] = {"mailto": "html", "mailtos": "html", "slack": "slack"}
+_FORMATS = {
+    "html": apprise.NotifyFormat.HTML,
+    "slack": apprise.NotifyFormat.MARKDOWN,
+    "text": apprise.NotifyFormat.TEXT,
+}
+
+
 class AppriseNotifier:
     """Delivers to one apprise URL; failures become DeliveryError with a secret-free reason."""
 
@@ -40,17 +50,21 @@ class AppriseNotifier:
         self.name = name
         self._redact = redactor
         self._apprise = apprise.Apprise(asset=_asset())
+        self.style: Style = _STYLES.get(url.split(":", 1)[0].lower(), "text")
         if not self._apprise.add(url):
             raise DeliveryError(name, "apprise does not understand this URL")
 
     def send(self, alert: Alert) -> None:
-        self.send_message(format_alert_title(alert), format_alert_body(alert))
+        self._notify(
+            format_alert_title(alert), format_alert_body(alert, self.style), _FORMATS[self.style]
+        )
 
     def send_message(self, title: str, body: str) -> None:
+        self._notify(title, body, apprise.NotifyFormat.TEXT)
+
+    def _notify(self, title: str, body: str, body_format: str) -> None:
         try:
-            result = self._apprise.notify(
-                title=title, body=body, body_format=apprise.NotifyFormat.TEXT
-            )
+            result = self._apprise.notify(title=title, body=body, body_format=body_format)
         except Exception as exc:  # apprise should not raise; if a plugin does, we retry later
             raise DeliveryError(self.name, self._redact(f"{type(exc).__name__}: {exc}")) from None
         if not result:

@@ -7,8 +7,8 @@ identities, never check-then-insert, so two writers cannot store one entry twice
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from datetime import datetime
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from sqlalchemy import (
     Connection,
     Engine,
     Row,
+    case,
     create_engine,
     event,
     func,
@@ -29,7 +30,16 @@ from sqlalchemy.engine import make_url
 
 from watcher.adapters.tables import UTCDateTime, deliveries, entries, feeds, matches
 from watcher.config import Feed
-from watcher.model import Alert, DigestRow, Entry, FeedStatus, FetchResult, Validators
+from watcher.model import (
+    Alert,
+    DigestRow,
+    Entry,
+    FeedStatus,
+    FetchResult,
+    Hit,
+    StoredEntry,
+    Validators,
+)
 from watcher.ports import NewItem, SaveCounts
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -237,6 +247,7 @@ class SqlStore:
                 "rule": match.rule,
                 "terms": list(match.terms),
                 "fields": list(match.fields),
+                "hits": [[h.field, h.start, h.end, h.term] for h in match.hits],
                 "matched_at": now,
             }
             for item in items
@@ -322,16 +333,14 @@ class SqlStore:
         self, since: datetime | None, rules: Sequence[str], limit: int | None
     ) -> list[DigestRow]:
         """Stored matches, newest first (by publication time, else update, else first sight)."""
-        when = func.coalesce(
-            entries.c.published, entries.c.updated, entries.c.first_seen_at, type_=UTCDateTime()
-        )
+        when = _entry_time()
         query = (
             select(
                 matches.c.id.label("match_id"),
                 entries.c.id.label("entry_id"),
                 when.label("time"),
                 matches.c.rule,
-                matches.c.terms,
+                matches.c.hits,
                 entries.c.title,
                 entries.c.link,
                 entries.c.summary,
@@ -354,7 +363,7 @@ class SqlStore:
                     entry_id=row.entry_id,
                     time=row.time,
                     rule=row.rule,
-                    terms=tuple(row.terms),
+                    hits=_hits(row.hits),
                     title=row.title,
                     link=row.link,
                     feed_name=row.feed_name,
@@ -362,6 +371,40 @@ class SqlStore:
                 )
                 for row in conn.execute(query)
             ]
+
+    def rule_counts(self, now: datetime) -> dict[str, tuple[int, int]]:
+        """Matches per rule found in the last 24 hours and the last 7 days."""
+        day = now - timedelta(days=1)
+        query = (
+            select(
+                matches.c.rule,
+                func.sum(case((matches.c.matched_at >= day, 1), else_=0)),
+                func.count(),
+            )
+            .where(matches.c.matched_at >= now - timedelta(days=7))
+            .group_by(matches.c.rule)
+        )
+        with self.engine.connect() as conn:
+            return {str(row[0]): (int(row[1] or 0), int(row[2])) for row in conn.execute(query)}
+
+    def stored_entries(self, since: datetime | None) -> Iterator[StoredEntry]:
+        """Stored entries first seen since ``since``, newest first, read in batches."""
+        query = (
+            select(
+                entries,
+                _display_name().label("feed_name"),
+                feeds.c.url.label("feed_url"),
+                _entry_time().label("time"),
+            )
+            .join(feeds, entries.c.feed_id == feeds.c.id)
+            .order_by(entries.c.first_seen_at.desc(), entries.c.id.desc())
+            .execution_options(yield_per=500)
+        )
+        if since is not None:
+            query = query.where(entries.c.first_seen_at >= since)
+        with self.engine.connect() as conn:
+            for row in conn.execute(query):
+                yield StoredEntry(row.id, _entry(row), row.feed_name, row.feed_url, row.time)
 
     def feed_statuses(self) -> list[FeedStatus]:
         counts = (
@@ -401,6 +444,13 @@ class SqlStore:
             return {str(row[0]): int(row[1]) for row in rows}
 
 
+def _entry_time() -> Any:
+    """When an entry happened: published, else updated, else first seen."""
+    return func.coalesce(
+        entries.c.published, entries.c.updated, entries.c.first_seen_at, type_=UTCDateTime()
+    )
+
+
 def _display_name() -> Any:
     return func.coalesce(feeds.c.name, feeds.c.title, feeds.c.url)
 
@@ -412,7 +462,7 @@ def _alert_select() -> Any:
             deliveries.c.target,
             deliveries.c.attempts,
             matches.c.rule,
-            matches.c.terms,
+            matches.c.hits,
             entries,
             _display_name().label("feed_name"),
             feeds.c.url.label("feed_url"),
@@ -423,8 +473,8 @@ def _alert_select() -> Any:
     )
 
 
-def _alert(row: Row[Any]) -> Alert:
-    entry = Entry(
+def _entry(row: Row[Any]) -> Entry:
+    return Entry(
         key=row.key,
         title=row.title,
         link=row.link,
@@ -436,16 +486,24 @@ def _alert(row: Row[Any]) -> Alert:
         author=row.author,
         tags=tuple(row.tags),
     )
+
+
+def _alert(row: Row[Any]) -> Alert:
+    entry = _entry(row)
     return Alert(
         delivery_id=row.delivery_id,
         target=row.target,
         rule=row.rule,
-        terms=tuple(row.terms),
+        hits=_hits(row.hits),
         entry=entry,
         feed_name=row.feed_name,
         feed_url=row.feed_url,
         attempts=row.attempts,
     )
+
+
+def _hits(stored: list[list[Any]]) -> tuple[Hit, ...]:
+    return tuple(Hit(term, field, start, end) for field, start, end, term in stored)
 
 
 def _entry_row(feed_id: int, entry: Entry, now: datetime) -> dict[str, Any]:

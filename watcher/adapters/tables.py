@@ -18,6 +18,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -98,6 +99,8 @@ matches = Table(
     Column("rule", Text, nullable=False),
     Column("terms", JSON, nullable=False),
     Column("fields", JSON, nullable=False),
+    # Evidence: [[field, start, end, term], ...], character offsets into the entry's field.
+    Column("hits", JSON, nullable=False, server_default=text("'[]'")),
     Column("matched_at", UTCDateTime, nullable=False),
     UniqueConstraint("entry_id", "rule"),
     Index(None, "matched_at"),

@@ -1,0 +1,30 @@
+"""The ``watcher`` command: thin commands that parse options, call the library and print.
+
+Exit status: 0 success; 1 a feed or a delivery failed (``run --once``, ``notify-test``), a dry
+run matched nothing, or the database could not be used; 2 the config or the command line is
+invalid.
+"""
+
+from __future__ import annotations
+
+import click
+
+from watcher import __version__
+from watcher.cli.configuration import check_config, notify_test
+from watcher.cli.polling import run
+from watcher.cli.reading import digest, feeds
+from watcher.cli.rules import rules
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="feed-watcher")
+def cli() -> None:
+    """Watch news feeds for the stories you care about, and be told once."""
+
+
+for command in (run, digest, feeds, rules, check_config, notify_test):
+    cli.add_command(command)
+
+
+def main() -> None:
+    cli(prog_name="watcher")

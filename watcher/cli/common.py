@@ -1,0 +1,88 @@
+"""What every command shares: the secret redactor, logging, ``--config``/``-v``/``-q``, the
+console, and reading times from the command line."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+from rich.console import Console
+from sqlalchemy.exc import SQLAlchemyError
+
+from watcher.durations import parse_duration
+from watcher.errors import ConfigError
+from watcher.redact import RedactingFilter, Redactor
+
+REDACTOR = Redactor()  # every secret the command learns about is scrubbed from its output
+
+
+def setup_logging(verbose: int, quiet: bool) -> None:
+    level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactingFilter(REDACTOR))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # Third-party chatter stays at WARNING; apprise never below INFO (it logs secrets lower).
+    for noisy in ("httpx", "httpcore", "alembic", "apprise"):
+        logging.getLogger(noisy).setLevel(logging.INFO if verbose > 1 else logging.WARNING)
+
+
+def common_options(command: Callable[..., None]) -> Callable[..., None]:
+    """``--config``, ``-v`` and ``-q`` on every command, after its own name."""
+
+    @click.option(
+        "--config",
+        "config_path",
+        metavar="PATH",
+        envvar="WATCHER_CONFIG",
+        help="Config file (default: $WATCHER_CONFIG, ~/.config/feed-watcher/watcher.toml, "
+        "/etc/feed-watcher/watcher.toml, then the shipped config).",
+    )
+    @click.option(
+        "-v", "--verbose", count=True, help="Debug logging; -vv adds the libraries' own logs."
+    )
+    @click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors on stderr.")
+    @functools.wraps(command)
+    def wrapper(*args: Any, verbose: int, quiet: bool, **kwargs: Any) -> None:
+        setup_logging(verbose, quiet)
+        try:
+            return command(*args, **kwargs)
+        except ConfigError as exc:
+            click.echo(REDACTOR(str(exc)), err=True)
+            sys.exit(2)
+        except SQLAlchemyError as exc:
+            reason = REDACTOR(str(getattr(exc, "orig", None) or exc))
+            click.echo(f"database error: {reason.strip()}", err=True)
+            sys.exit(1)
+
+    return wrapper
+
+
+def parse_since(value: str) -> datetime:
+    """``24h``/``7d`` back from now, or a date or ISO timestamp (UTC unless it says)."""
+    try:
+        return datetime.now(UTC) - parse_duration(value)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is neither a duration (24h, 7d) nor a date (2026-09-01)"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def console() -> Console:
+    """A terminal console; piped output gets a wide page instead of 80 folded columns."""
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=160)
+    return console

@@ -1,0 +1,84 @@
+"""Checking the set-up: ``watcher check-config`` and ``watcher notify-test``."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from watcher import __version__
+from watcher.adapters.store import masked_database_url
+from watcher.app import build_notifiers, check_targets, database_url, load
+from watcher.cli.common import REDACTOR, common_options
+from watcher.config import Config
+from watcher.durations import format_duration
+from watcher.errors import DeliveryError
+from watcher.redact import mask_url
+
+
+@click.command("check-config")
+@common_options
+def check_config(config_path: str | None) -> None:
+    """Validate the config and print it as it will be used (secrets masked)."""
+    config = load(config_path, REDACTOR)
+    check_targets(config)
+    click.echo(_describe_config(config))
+
+
+def _describe_config(config: Config) -> str:
+    lines = [
+        f"config:      {config.source}",
+        f"database:    {masked_database_url(database_url(config))}",
+        f"interval:    {format_duration(config.interval)}",
+        f"timeout:     {format_duration(config.timeout)}",
+        f"max_body:    {config.max_body} bytes",
+        f"concurrency: {config.concurrency}",
+        f"feeds ({len(config.feeds)}):",
+    ]
+    for feed in config.feeds:
+        name = f"{feed.name}: " if feed.name else ""
+        lines.append(f"  - {name}{feed.url} (every {format_duration(feed.interval)})")
+    lines.append(f"rules ({len(config.rules)}):")
+    for rule in config.rules:
+        targets = ", ".join(config.targets_for(rule)) or "console"
+        scope = "".join(
+            f" [{name}: {', '.join(values)}]"
+            for name, values in (("feeds", rule.feeds), ("tags", rule.tags))
+            if values
+        )
+        plurals = "" if rule.plurals else " [plurals off]"
+        lines.append(f"  - {rule.name}: {rule.source}{scope}{plurals} -> {targets}")
+    lines.append(f"targets ({len(config.targets)}):")
+    for target in config.targets:
+        lines.append(f"  - {target.name}: {mask_url(target.url)}")
+    if not config.targets:
+        lines.append("  (none: matches are printed to standard output)")
+    return "\n".join(lines)
+
+
+@click.command("notify-test")
+@click.argument("target", required=False)
+@common_options
+def notify_test(config_path: str | None, target: str | None) -> None:
+    """Send a test notification to TARGET (default: every target)."""
+    config = load(config_path, REDACTOR)
+    check_targets(config)
+    notifiers = build_notifiers(config, REDACTOR)
+    if target is not None and target not in notifiers:
+        known = ", ".join(notifiers) or "none"
+        raise click.BadParameter(f"unknown target {target!r} (targets: {known})")
+    failures = 0
+    for name, notifier in notifiers.items():
+        if target is not None and name != target:
+            continue
+        try:
+            notifier.send_message(
+                "feed-watcher test notification",
+                f"This is a test from feed-watcher {__version__} (config {config.source}).",
+            )
+        except DeliveryError as exc:
+            failures += 1
+            click.echo(f"{name}: FAILED: {exc.reason}", err=True)
+        else:
+            click.echo(f"{name}: sent", err=True)
+    sys.exit(1 if failures else 0)

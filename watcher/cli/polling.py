@@ -1,0 +1,50 @@
+"""``watcher run``: the daemon, or one cycle with ``--once``."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import click
+
+from watcher.app import load, open_app
+from watcher.cli.common import REDACTOR, common_options
+from watcher.daemon import run_forever, run_once
+from watcher.model import CycleReport
+
+
+@click.command()
+@click.option("--once", is_flag=True, help="Fetch every feed once, deliver, and exit.")
+@common_options
+def run(config_path: str | None, once: bool) -> None:
+    """Run the watcher: poll each feed on its interval until stopped (SIGINT/SIGTERM).
+
+    With --once, fetch every feed a single time and exit: 0 if all feeds were read,
+    1 if any failed (a per-feed summary goes to stderr).
+    """
+    app = open_app(load(config_path, REDACTOR), REDACTOR)
+    try:
+        if once:
+            report = asyncio.run(run_once(app))
+            _print_cycle_summary(report)
+            sys.exit(1 if report.failed else 0)
+        asyncio.run(run_forever(app))
+    finally:
+        app.close()
+
+
+def _print_cycle_summary(report: CycleReport) -> None:
+    for outcome in report.failed:
+        click.echo(f"FAILED  {outcome.name} ({outcome.url}): {outcome.error}", err=True)
+    for outcome in report.outcomes:
+        if outcome.warning:
+            click.echo(f"WARNING {outcome.name} ({outcome.url}): {outcome.warning}", err=True)
+    ok = sum(1 for o in report.outcomes if o.status == "ok")
+    unchanged = sum(1 for o in report.outcomes if o.status == "not-modified")
+    click.echo(
+        f"{len(report.outcomes)} feeds: {ok} ok, {unchanged} not modified, "
+        f"{len(report.failed)} failed; {report.new_entries} new entries, "
+        f"{report.new_matches} new matches; {report.delivered} notifications sent, "
+        f"{report.delivery_failures} failed",
+        err=True,
+    )

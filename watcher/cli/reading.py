@@ -1,0 +1,131 @@
+"""Reading what was stored: ``watcher digest`` and ``watcher feeds``."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import click
+from rich.table import Table
+from rich.text import Text
+
+from watcher.app import load, open_store
+from watcher.cli.common import REDACTOR, common_options, console, parse_since
+from watcher.model import DigestRow, FeedStatus
+from watcher.render import digest_json, format_digest_markdown, format_time, spans_of
+
+
+@click.command()
+@click.option(
+    "--since",
+    default="24h",
+    show_default=True,
+    help="How far back: a duration (24h, 7d) or a date (2026-09-01).",
+)
+@click.option("--rule", "rules", multiple=True, help="Only this rule (repeatable).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "markdown"]),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many matches.")
+@common_options
+def digest(
+    config_path: str | None, since: str, rules: tuple[str, ...], fmt: str, limit: int | None
+) -> None:
+    """The stored matches, newest first: time, rule, title, source, link."""
+    start = parse_since(since)
+    config = load(config_path, REDACTOR)
+    store = open_store(config, REDACTOR)
+    try:
+        rows = store.digest(start, rules, limit)
+    finally:
+        store.engine.dispose()
+    if fmt == "json":
+        click.echo(digest_json(rows))
+    elif fmt == "markdown":
+        click.echo(format_digest_markdown(rows, f"feed-watcher digest since {format_time(start)}"))
+    else:
+        _print_digest_table(rows, start)
+
+
+def _print_digest_table(rows: list[DigestRow], start: datetime) -> None:
+    out = console()
+    if not rows:
+        out.print(f"No matches since {format_time(start)}.", markup=False, highlight=False)
+        return
+    table = Table(title=f"{len(rows)} matches since {format_time(start)}")
+    table.add_column("Time", no_wrap=True)
+    table.add_column("Rule", no_wrap=True)
+    table.add_column("Title / link", overflow="fold", ratio=3)
+    table.add_column("Source", overflow="fold", ratio=1)
+    for row in rows:
+        # Text(), never a str: feed text must not be read as rich markup.
+        headline = Text(row.title or "(untitled)")
+        for first, last in spans_of(row.hits, "title"):
+            headline.stylize("bold", first, last)
+        if row.link:
+            headline.append("\n" + row.link, style="dim")
+        table.add_row(Text(format_time(row.time)), Text(row.rule), headline, Text(row.feed_name))
+    out.print(table)
+
+
+@click.command()
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
+@common_options
+def feeds(config_path: str | None, fmt: str) -> None:
+    """Each feed: last fetch, last status, entries stored, last error."""
+    config = load(config_path, REDACTOR)
+    store = open_store(config, REDACTOR)
+    try:
+        statuses = store.feed_statuses()
+    finally:
+        store.engine.dispose()
+    if fmt == "json":
+        click.echo(json.dumps([_feed_json(s) for s in statuses], indent=2, ensure_ascii=False))
+        return
+    table = Table(title=f"{len(statuses)} feeds")
+    table.add_column("Name / URL", overflow="fold", ratio=2)
+    table.add_column("Status", no_wrap=True)
+    table.add_column("Last fetch", no_wrap=True)
+    table.add_column("Entries", justify="right")
+    table.add_column("Last error / warning", overflow="fold", ratio=2)
+    for status in statuses:
+        state = status.last_status or "never fetched"
+        if not status.configured:
+            state += " (not in config)"
+        name = Text(status.name)
+        if status.name != status.url:
+            name.append("\n" + status.url, style="dim")
+        table.add_row(
+            name,
+            Text(state, style="red" if status.last_status == "failed" else ""),
+            Text(format_time(status.last_fetch)),
+            Text(str(status.entries)),
+            Text(status.last_error or status.warning or ""),
+        )
+    console().print(table)
+
+
+def _feed_json(status: FeedStatus) -> dict[str, Any]:
+    return {
+        "url": status.url,
+        "name": status.name,
+        "configured": status.configured,
+        "last_fetch": status.last_fetch.isoformat() if status.last_fetch else None,
+        "last_status": status.last_status,
+        "entries": status.entries,
+        "last_error": status.last_error,
+        "warning": status.warning,
+    }
