@@ -51,20 +51,28 @@ def make_entries(rng: random.Random, count: int) -> tuple[list[Entry], list[str]
         summary = sentence(40)
         summary[rng.randrange(40)] = rng.choice(entities)
         entries.append(
-            Entry(key=str(n), title=" ".join(title).capitalize(), link=None,
-                  summary=" ".join(summary) + ".")
+            Entry(
+                key=str(n),
+                title=" ".join(title).capitalize(),
+                link=None,
+                summary=" ".join(summary) + ".",
+            )
         )
     return entries, vocabulary, entities
 
 
-def make_rules(rng: random.Random, count: int, vocabulary: list[str], entities: list[str]) -> list[Rule]:
+def make_rules(
+    rng: random.Random, count: int, vocabulary: list[str], entities: list[str]
+) -> list[Rule]:
     topic = vocabulary[200:2000]  # topic words: neither the commonest nor the rarest
     shapes = [
         lambda: f"{rng.choice(entities)} AND ({' OR '.join(rng.sample(topic, 3))})",
         lambda: f'"{rng.choice(entities)} {rng.choice(topic)}" OR {rng.choice(entities)}',
         lambda: f"{rng.choice(entities)} NEAR/5 {rng.choice(topic)}",
         lambda: f"{rng.choice(entities)[:5]}* AND {rng.choice(topic)} -{rng.choice(topic)}",
-        lambda: f"title:{rng.choice(entities)} OR summary:({rng.choice(entities)} {rng.choice(topic)})",
+        lambda: (
+            f"title:{rng.choice(entities)} OR summary:({rng.choice(entities)} {rng.choice(topic)})"
+        ),
     ]
     return [make_rule(f"r{n}", shapes[n % len(shapes)]()) for n in range(count)]
 

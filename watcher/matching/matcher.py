@@ -32,7 +32,13 @@ Requirement = frozenset[str]  # at least one of these words must occur
 class EntryView:
     """An entry's fields as the matcher reads them, each tokenised on first use."""
 
-    def __init__(self, entry: Entry, feed_name: str = "", feed_url: str = "") -> None:
+    def __init__(
+        self,
+        entry: Entry,
+        feed_name: str = "",
+        feed_url: str = "",
+        searched: Iterable[str] = FIELDS,
+    ) -> None:
         self.texts = {
             "title": entry.title,
             "summary": entry.summary,
@@ -43,6 +49,7 @@ class EntryView:
             "link": entry.link or "",
         }
         self._feed = (feed_name, feed_url)
+        self._searched = tuple(searched)  # the fields some rule's words are looked for in
         self._fields: dict[str, FieldWords] = {}
         self._words: set[str] | None = None
         self._sorted: list[str] | None = None
@@ -63,9 +70,10 @@ class EntryView:
         return words
 
     def words(self) -> set[str]:
-        """Every word in every field (a superset is fine: it only rules things out)."""
+        """Every word of the searched fields (a superset is fine: it only rules things out)."""
         if self._words is None:
-            self._words = word_set(fold("\n".join(self.texts.values())))
+            text = "\n".join(self.texts[name] for name in self._searched)
+            self._words = word_set(fold(text))
         return self._words
 
     def prefixed(self, prefix: str) -> list[str]:
@@ -97,6 +105,13 @@ class _Evaluator:
         """Word sets that must each meet the entry for the node to match ([] = none known)."""
         return []
 
+    def searched(self) -> set[str]:
+        """The fields whose words this node looks for."""
+        return set().union(*(child.searched() for child in self.parts()))
+
+    def parts(self) -> list[_Evaluator]:
+        return []
+
 
 @dataclass
 class _TermEvaluator(_Evaluator):
@@ -116,6 +131,9 @@ class _TermEvaluator(_Evaluator):
     @property
     def fields(self) -> tuple[str, ...]:
         return (self.term.field,) if self.term.field else DEFAULT_FIELDS
+
+    def searched(self) -> set[str]:
+        return set(self.fields)
 
     def requirements(self) -> list[Requirement]:
         if self.term.prefix:
@@ -214,6 +232,9 @@ class _PatternEvaluator(_Evaluator):
 class _NotEvaluator(_Evaluator):
     child: _Evaluator
 
+    def parts(self) -> list[_Evaluator]:
+        return [self.child]
+
     def evaluate(self, view: EntryView) -> list[Hit] | None:
         return [] if self.child.evaluate(view) is None else None
 
@@ -221,6 +242,9 @@ class _NotEvaluator(_Evaluator):
 @dataclass
 class _AndEvaluator(_Evaluator):
     children: list[_Evaluator]
+
+    def parts(self) -> list[_Evaluator]:
+        return self.children
 
     def evaluate(self, view: EntryView) -> list[Hit] | None:
         hits: list[Hit] = []
@@ -238,6 +262,9 @@ class _AndEvaluator(_Evaluator):
 @dataclass
 class _OrEvaluator(_Evaluator):
     children: list[_Evaluator]
+
+    def parts(self) -> list[_Evaluator]:
+        return self.children
 
     def evaluate(self, view: EntryView) -> list[Hit] | None:
         results = [found for child in self.children if (found := child.evaluate(view)) is not None]
@@ -258,6 +285,9 @@ class _NearEvaluator(_Evaluator):
     left: _TermEvaluator
     right: _TermEvaluator
     distance: int
+
+    def parts(self) -> list[_Evaluator]:
+        return [self.left, self.right]
 
     def evaluate(self, view: EntryView) -> list[Hit] | None:
         hits: list[Hit] = []
@@ -328,8 +358,10 @@ class Matcher:
         self._by_word: dict[str, set[int]] = {}
         self._by_prefix: dict[int, dict[str, set[int]]] = {}  # length → prefix → rules
         self._always: set[int] = set()
+        searched: set[str] = set()
         for index, rule in enumerate(rules):
             evaluator = _compile(rule.query, rule)
+            searched |= evaluator.searched()
             requirements = evaluator.requirements()
             self._rules.append(
                 _CompiledRule(
@@ -341,6 +373,7 @@ class Matcher:
                 )
             )
             self._index(index, _most_selective(requirements) if requirements else None)
+        self._searched = [name for name in FIELDS if name in searched]
         self._trigger_words = frozenset(self._by_word)
         # Per prefix length: the prefixes of that length, and their rules.
         self._prefix_index = [
@@ -373,7 +406,7 @@ class Matcher:
         return sorted(found)
 
     def match(self, entry: Entry, feed_name: str = "", feed_url: str = "") -> list[Match]:
-        view = EntryView(entry, feed_name, feed_url)
+        view = EntryView(entry, feed_name, feed_url, self._searched)
         return [
             found
             for index in self.candidates(view)
