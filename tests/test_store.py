@@ -183,7 +183,8 @@ def test_upgrade_from_the_first_schema_keeps_matches(database_url: str) -> None:
         command.upgrade(config, "0001")
         conn.execute(
             sa.text(
-                "INSERT INTO feeds (id, url, configured, created_at) VALUES (1, 'u', 1, '2025-01-01')"
+                "INSERT INTO feeds (id, url, configured, created_at)"
+                " VALUES (1, 'u', 1, '2025-01-01')"
             )
         )
         conn.execute(
