@@ -34,6 +34,18 @@ def setup_logging(verbose: int, quiet: bool) -> None:
         logging.getLogger(noisy).setLevel(logging.INFO if verbose > 1 else logging.WARNING)
 
 
+def format_option(*choices: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """``--format`` with these choices, the first being the default."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(list(choices)),
+        default=choices[0],
+        show_default=True,
+        help="Output format.",
+    )
+
+
 def common_options(command: Callable[..., None]) -> Callable[..., None]:
     """``--config``, ``-v`` and ``-q`` on every command, after its own name."""
 

@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from watcher.app import load, open_store
-from watcher.cli.common import REDACTOR, common_options, console, parse_since
+from watcher.cli.common import REDACTOR, common_options, console, format_option, parse_since
 from watcher.model import DigestRow, FeedStatus
 from watcher.render import digest_json, format_digest_markdown, format_time, spans_of
 
@@ -24,14 +24,7 @@ from watcher.render import digest_json, format_digest_markdown, format_time, spa
     help="How far back: a duration (24h, 7d) or a date (2026-09-01).",
 )
 @click.option("--rule", "rules", multiple=True, help="Only this rule (repeatable).")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json", "markdown"]),
-    default="table",
-    show_default=True,
-    help="Output format.",
-)
+@format_option("table", "json", "markdown")
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many matches.")
 @common_options
 def digest(
@@ -75,14 +68,7 @@ def _print_digest_table(rows: list[DigestRow], start: datetime) -> None:
 
 
 @click.command()
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-    help="Output format.",
-)
+@format_option("table", "json")
 @common_options
 def feeds(config_path: str | None, fmt: str) -> None:
     """Each feed: last fetch, last status, entries stored, last error."""
