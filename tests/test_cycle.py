@@ -4,6 +4,7 @@ parse → match → store once → notify → digest; broken feeds fail alone.""
 from __future__ import annotations
 
 import json
+import random
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +21,12 @@ RULES = {
     "tariffs": ["tariff", "tariffs"],
 }
 Cli = Callable[..., Result]
+VOCABULARY = (
+    "harbour council budget railway election museum festival drought vaccine stadium "
+    "bridge pension tunnel airline reactor satellite orchestra glacier vineyard parliament "
+    "refinery hospital campus wildfire monsoon ferry summit embassy tribunal cathedral "
+    "copper lithium wheat coffee cotton timber steel cement salmon cocoa"
+).split()
 
 
 def serve_fixtures(server: FeedServer) -> list[str]:
@@ -162,7 +169,12 @@ def test_two_hundred_feeds(tmp_path: Path, feed_server: FeedServer, run_cli: Cli
     urls = []
     for n in range(200):
         topic = "TikTok sale talks" if n % 10 == 0 else "Weather"
-        items = [(f"f{n}-{i}", f"{topic} update {i}", "Details") for i in range(5)]
+        # Distinct stories: different words, so that none is a near-duplicate of another.
+        words = random.Random(n).sample(VOCABULARY, 30)
+        items = [
+            (f"f{n}-{i}", f"{topic} {words[i]}", " ".join(words[5 + 5 * i : 10 + 5 * i]))
+            for i in range(5)
+        ]
         urls.append(feed_server.serve(f"/feed/{n}.xml", rss(f"Outlet {n}", items)))
     config = write_config(tmp_path / "w.toml", urls, RULES, extra="concurrency = 20")
     first = run_cli("run", "--once", "--config", str(config))

@@ -16,7 +16,7 @@ from watcher.adapters.store import SqlStore, connect, migrate
 from watcher.adapters.tables import metadata
 from watcher.config import Feed
 from watcher.model import Entry, FetchResult, Hit, Match
-from watcher.ports import NewItem
+from watcher.ports import Delivering, NewItem, SaveCounts
 
 NOW = datetime(2025, 9, 15, 12, 0, tzinfo=UTC)
 URL = "https://news.example/rss"
@@ -32,6 +32,10 @@ def open_store(url: str) -> SqlStore:
 def item(key: str, rules: tuple[str, ...] = ()) -> NewItem:
     entry = Entry(key=key, title=f"title {key}", link=None, summary="s")
     return NewItem(entry, tuple(Match(rule, (Hit("kw", "title", 0, 5),)) for rule in rules))
+
+
+def save(store: SqlStore, items: list[NewItem], targets: dict[str, list[str]]) -> SaveCounts:
+    return store.save_success(URL, FETCHED, "T", None, items, [], Delivering(targets), None, NOW)
 
 
 FETCHED = FetchResult(URL, 200, b"...", etag='"e1"', last_modified="Mon, 15 Sep 2025 10:00:00 GMT")
@@ -52,15 +56,12 @@ def test_entries_are_stored_once(database_url: str) -> None:
     """Saving the same entries again inserts nothing and queues nothing."""
     store = open_store(database_url)
     targets = {"tiktok": ["desk", "slack"]}
-    first = store.save_success(
-        URL, FETCHED, "T", None, [item("a", ("tiktok",)), item("b")], targets, NOW
-    )
-    again = store.save_success(
-        URL, FETCHED, "T", None, [item("a", ("tiktok",)), item("b")], targets, NOW
-    )
+    first = save(store, [item("a", ("tiktok",)), item("b")], targets)
+    again = save(store, [item("a", ("tiktok",)), item("b")], targets)
     assert (first.new_entries, first.new_matches) == (2, 1)
     assert (again.new_entries, again.new_matches) == (0, 0)
-    assert store.unseen_keys(URL, ["a", "b", "c"]) == {"c"}
+    known = store.known(URL, [["a"], ["b"], ["c"]])
+    assert [k is not None for k in known] == [True, True, False]
     alerts = store.due_alerts(NOW, 10)
     assert sorted(a.target for a in alerts) == ["desk", "slack"]
     assert alerts[0].entry.title == "title a"
@@ -77,9 +78,7 @@ def test_concurrent_writers_store_one_entry(database_url: str) -> None:
         try:
             barrier.wait()
             for n in range(20):
-                store.save_success(
-                    URL, FETCHED, "T", None, [item(f"e{n}", ("tiktok",))], {"tiktok": ["desk"]}, NOW
-                )
+                save(store, [item(f"e{n}", ("tiktok",))], {"tiktok": ["desk"]})
         except BaseException as exc:  # reported below
             errors.append(exc)
 
@@ -102,7 +101,9 @@ def test_concurrent_writers_store_one_entry(database_url: str) -> None:
 def test_feed_state_and_validators(database_url: str) -> None:
     store = open_store(database_url)
     assert store.validators([URL]) == {URL: store.validators([URL])[URL]}
-    store.save_success(URL, FETCHED, "News title", "malformed feed: x", [item("a")], {}, NOW)
+    store.save_success(
+        URL, FETCHED, "News title", "malformed feed: x", [item("a")], [], Delivering({}), None, NOW
+    )
     validators = store.validators([URL])[URL]
     assert (validators.etag, validators.last_modified) == ('"e1"', "Mon, 15 Sep 2025 10:00:00 GMT")
     store.save_failure(URL, "HTTP 500 Internal Server Error", 500, NOW + timedelta(minutes=1))
@@ -116,7 +117,7 @@ def test_feed_state_and_validators(database_url: str) -> None:
 
 def test_feeds_removed_from_config_are_kept_but_marked(database_url: str) -> None:
     store = open_store(database_url)
-    store.save_success(URL, FETCHED, "T", None, [item("a")], {}, NOW)
+    save(store, [item("a")], {})
     store.sync_feeds([Feed("https://other.example/rss", None, timedelta(minutes=5))], NOW)
     statuses = {s.url: s for s in store.feed_statuses()}
     assert statuses[URL].configured is False and statuses[URL].entries == 1
@@ -127,7 +128,7 @@ def test_feeds_removed_from_config_are_kept_but_marked(database_url: str) -> Non
 def test_delivery_lifecycle(database_url: str) -> None:
     """Pending → failed attempt (retry later) → sent; exhausted attempts end as failed."""
     store = open_store(database_url)
-    store.save_success(URL, FETCHED, "T", None, [item("a", ("r",))], {"r": ["desk", "slack"]}, NOW)
+    save(store, [item("a", ("r",))], {"r": ["desk", "slack"]})
     desk, slack = sorted(store.due_alerts(NOW, 10), key=lambda a: a.target)
     store.mark_failed_attempt(desk.delivery_id, "refused", NOW + timedelta(minutes=1), NOW)
     store.mark_failed_attempt(slack.delivery_id, "gone", None, NOW)
@@ -149,7 +150,7 @@ def test_digest_order_and_filters(database_url: str) -> None:
         )
         for k, h, rule in (("old", 5, "a"), ("new", 1, "b"), ("mid", 3, "a"))
     ]
-    store.save_success(URL, FETCHED, "T", None, entries, {}, NOW)
+    save(store, entries, {})
     assert [r.title for r in store.digest(None, [], None)] == ["new", "mid", "old"]
     assert [r.title for r in store.digest(None, ["a"], None)] == ["mid", "old"]
     assert [r.title for r in store.digest(None, [], 1)] == ["new"]

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -28,6 +28,7 @@ from pydantic import (
 
 from watcher.durations import parse_duration, parse_size
 from watcher.errors import ConfigError
+from watcher.identity import TRACKING_PARAMS
 from watcher.matching.query import And, Node, Not, QueryError, keywords_query, parse_query
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
@@ -46,6 +47,16 @@ class WatcherSection(_Strict):
     timeout: Duration = timedelta(seconds=30)
     max_body: Size = 10 * 1024 * 1024
     concurrency: int = Field(default=10, ge=1, le=200)
+    tracking_params: list[str] = []
+    clustering: bool = True
+    cluster_threshold: float = Field(default=0.8, gt=0, le=1)
+    cluster_window: Duration = timedelta(hours=48)
+    retention: Duration | None = timedelta(days=90)
+
+    @field_validator("retention", mode="before")
+    @classmethod
+    def _forever(cls, value: Any) -> Any:
+        return None if value in ("forever", "never", 0, "0") else value
 
     @field_validator("interval", "timeout")
     @classmethod
@@ -84,6 +95,7 @@ class RuleConfig(_Strict):
     tags: list[str] | None = Field(default=None, min_length=1)
     plurals: bool = True
     notify: list[str] | None = None
+    notify_on: list[Literal["new", "changed"]] = Field(default=["new"], min_length=1)
 
     @field_validator("name")
     @classmethod
@@ -143,6 +155,7 @@ class Rule:
     plurals: bool = True
     feeds: tuple[str, ...] = ()  # only entries from these feeds (names or URLs); () = all
     tags: tuple[str, ...] = ()  # only entries with one of these tags; () = any
+    notify_on: frozenset[str] = frozenset({"new"})  # "new", and "changed" to hear of edits
 
 
 def make_rule(
@@ -179,6 +192,11 @@ class Config:
     timeout: timedelta
     max_body: int
     concurrency: int
+    tracking_params: tuple[str, ...]
+    clustering: bool
+    cluster_threshold: float
+    cluster_window: timedelta
+    retention: timedelta | None  # None: keep everything
     feeds: tuple[Feed, ...]
     rules: tuple[Rule, ...]
     targets: tuple[Target, ...]
@@ -227,6 +245,11 @@ def config_from_dict(
         timeout=section.timeout,
         max_body=section.max_body,
         concurrency=section.concurrency,
+        tracking_params=TRACKING_PARAMS + tuple(section.tracking_params),
+        clustering=section.clustering,
+        cluster_threshold=section.cluster_threshold,
+        cluster_window=section.cluster_window,
+        retention=section.retention,
         feeds=tuple(Feed(f.url, f.name, f.interval or section.interval) for f in model.feeds),
         rules=rules,
         targets=targets,
@@ -247,6 +270,7 @@ def _build_rules(model: ConfigModel) -> tuple[tuple[Rule, ...], list[str]]:
                     plurals=raw.plurals,
                     feeds=tuple(raw.feeds or ()),
                     tags=tuple(raw.tags or ()),
+                    notify_on=frozenset(raw.notify_on),
                 )
             )
         except QueryError as exc:

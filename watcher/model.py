@@ -102,6 +102,8 @@ class Alert:
     feed_name: str
     feed_url: str
     attempts: int = 0  # delivery attempts made before this one
+    revision: int = 0  # 0: a new match; N: revision N of the entry changed it
+    previous: Entry | None = None  # the text revision N replaced, for the diff
 
     @property
     def terms(self) -> tuple[str, ...]:
@@ -121,6 +123,8 @@ class DigestRow:
     link: str | None
     feed_name: str
     summary: str
+    story_id: int | None = None
+    sources: tuple[str, ...] = ()  # every feed that reported the story, this one first
 
     @property
     def terms(self) -> tuple[str, ...]:
@@ -150,6 +154,7 @@ class FeedStatus:
     entries: int
     last_error: str | None
     warning: str | None
+    guid_churn: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +166,7 @@ class FeedOutcome:
     status: str  # "ok", "not-modified", "failed"
     new_entries: int = 0
     new_matches: int = 0
+    changed: int = 0
     error: str | None = None
     warning: str | None = None
 

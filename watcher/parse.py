@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import calendar
 import io
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from time import struct_time
 from typing import Any
@@ -16,14 +16,19 @@ from typing import Any
 import feedparser
 
 from watcher.errors import ParseError
-from watcher.identity import entry_key
+from watcher.identity import TRACKING_PARAMS, entry_key, normalize_link
 from watcher.model import Entry, ParsedFeed
 from watcher.text import html_to_text, one_line, plain_to_text, safe_link, strip_controls
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 
 
-def parse_feed(url: str, body: bytes, content_type: str | None = None) -> ParsedFeed:
+def parse_feed(
+    url: str,
+    body: bytes,
+    content_type: str | None = None,
+    tracking: Sequence[str] = TRACKING_PARAMS,
+) -> ParsedFeed:
     """Parse one feed document; raise ParseError when it is not a feed at all."""
     if not body.strip():
         raise ParseError(url, "empty response body")
@@ -44,7 +49,7 @@ def parse_feed(url: str, body: bytes, content_type: str | None = None) -> Parsed
             raise ParseError(url, f"{what}" + (f" ({problem})" if problem else ""))
         if problem:
             raise ParseError(url, f"malformed feed: {problem}")
-    entries = tuple(_entry(raw) for raw in parsed.entries)
+    entries = tuple(_entry(raw, tracking) for raw in parsed.entries)
     title = one_line(_text(parsed.feed, "title"))
     return ParsedFeed(
         title=title, entries=entries, warning=f"malformed feed: {problem}" if problem else None
@@ -61,22 +66,26 @@ def _bozo_reason(parsed: Any) -> str | None:
     return str(exc) or type(exc).__name__
 
 
-def _entry(raw: dict[str, Any]) -> Entry:
+def _entry(raw: dict[str, Any], tracking: Sequence[str]) -> Entry:
     title = one_line(_text(raw, "title"))
     summary = _text(raw, "summary")
     content = "\n".join(_detail_text(part) for part in raw.get("content") or ()).strip()
     if content == summary:
         content = ""
     link = safe_link(raw.get("link"))
+    if link:
+        link = normalize_link(link, tracking)
     guid = strip_controls(raw.get("id") or "").strip() or None
+    # dict.get: feedparser's own get() maps a missing "updated" to "published", noisily.
+    published = _time(dict.get(raw, "published_parsed"))
+    updated = _time(dict.get(raw, "updated_parsed"))
     return Entry(
-        key=entry_key(guid, link, title, summary or content),
+        key=entry_key(guid, link, title, published or updated, summary or content),
         title=title,
         link=link,
         guid=guid,
-        # dict.get: feedparser's own get() maps a missing "updated" to "published", noisily.
-        published=_time(dict.get(raw, "published_parsed")),
-        updated=_time(dict.get(raw, "updated_parsed")),
+        published=published,
+        updated=updated,
         summary=summary,
         content=content,
         author=one_line(plain_to_text(raw.get("author") or "")),

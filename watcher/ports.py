@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from watcher.model import Alert, Entry, FetchResult, Match, Validators
@@ -14,16 +14,63 @@ Clock = Callable[[], datetime]
 
 @dataclass(frozen=True, slots=True)
 class NewItem:
-    """An entry not seen before in its feed, with the rules it matched."""
+    """An entry not seen before in its feed: its keys, the rules it matched, and what places
+    it in a story."""
 
     entry: Entry
     matches: tuple[Match, ...]
+    keys: tuple[str, ...] = ()  # identity keys in this feed; the primary key when empty
+    story_keys: tuple[str, ...] = ()
+    shingles: frozenset[str] = frozenset()
+    bands: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class KnownEntry:
+    """A stored entry that an incoming one turned out to be."""
+
+    entry_id: int
+    keys: frozenset[str]  # every key it is stored under in this feed
+    content_hash: str | None
+    revision: int
+    pruned: bool
+    rules: frozenset[str]  # the rules it matched so far
+
+
+@dataclass(frozen=True, slots=True)
+class SeenAgain:
+    """A known entry in this fetch that brings something: new keys (its guid churned) or a
+    new version of its text (then the rules matching that version)."""
+
+    entry_id: int
+    new_keys: tuple[str, ...] = ()
+    churned: bool = False
+    changed: Entry | None = None
+    matches: tuple[Match, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Clustering:
+    """How near-duplicates join a story: similarity threshold and time window."""
+
+    threshold: float
+    window: timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class Delivering:
+    """Who hears about what: targets per rule, and the rules that also notify on changes."""
+
+    targets: Mapping[str, Sequence[str]]
+    on_change: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
 class SaveCounts:
     new_entries: int
     new_matches: int
+    changed: int = 0
+    churned: int = 0
 
 
 class Fetcher(Protocol):
@@ -35,7 +82,9 @@ class Fetcher(Protocol):
 class Store(Protocol):
     def validators(self, urls: Sequence[str]) -> dict[str, Validators]: ...
 
-    def unseen_keys(self, url: str, keys: Sequence[str]) -> set[str]: ...
+    def known(self, url: str, keys: Sequence[Sequence[str]]) -> list[KnownEntry | None]:
+        """For each incoming entry's keys, the stored entry of this feed any of them names."""
+        ...
 
     def save_success(
         self,
@@ -44,11 +93,14 @@ class Store(Protocol):
         title: str,
         warning: str | None,
         items: Sequence[NewItem],
-        targets: Mapping[str, Sequence[str]],
+        again: Sequence[SeenAgain],
+        delivering: Delivering,
+        clustering: Clustering | None,
         now: datetime,
     ) -> SaveCounts:
-        """In one transaction: the feed's new state, its new entries, their matches, and one
-        pending delivery per match and target (``targets`` maps rule name to target names)."""
+        """In one transaction: the feed's new state; its new entries with their keys, stories
+        and matches; the new versions of known entries; and one pending delivery per match (or
+        change) and target, except for stories that already notified for the rule."""
         ...
 
     def save_not_modified(self, url: str, now: datetime) -> None: ...

@@ -13,16 +13,17 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from watcher.config import Config, Feed
+from watcher.config import Config, Feed, Rule
 from watcher.errors import DeliveryError, FeedError, FetchError
 from watcher.matching.matcher import Matcher
 from watcher.model import Alert, CycleReport, FeedOutcome, FetchResult, ParsedFeed
 from watcher.parse import parse_feed
-from watcher.ports import Clock, Fetcher, NewItem, Notifier, Store
+from watcher.ports import Clock, Clustering, Delivering, Fetcher, Notifier, Store
 from watcher.schedule import delivery_retry_at
+from watcher.triage import Triage, keys_of, triage
 
 log = logging.getLogger(__name__)
-Parser = Callable[[str, bytes, str | None], ParsedFeed]
+Parser = Callable[[str, bytes, str | None, Sequence[str]], ParsedFeed]
 _DELIVERY_BATCH = 100
 
 
@@ -51,10 +52,17 @@ class Service:
         self.clock = clock
         self.parser = parser
         self.matcher = Matcher(config.rules)
-        self.targets = {rule.name: self._targets_of(rule.name) for rule in config.rules}
+        self.delivering = Delivering(
+            {rule.name: self._targets_of(rule) for rule in config.rules},
+            frozenset(rule.name for rule in config.rules if "changed" in rule.notify_on),
+        )
+        self.clustering = (
+            Clustering(config.cluster_threshold, config.cluster_window)
+            if config.clustering
+            else None
+        )
 
-    def _targets_of(self, rule_name: str) -> tuple[str, ...]:
-        rule = next(r for r in self.config.rules if r.name == rule_name)
+    def _targets_of(self, rule: Rule) -> tuple[str, ...]:
         return self.config.targets_for(rule) if self.config.targets else tuple(self.notifiers)
 
     async def run_cycle(self, feeds: Sequence[Feed]) -> CycleReport:
@@ -91,23 +99,36 @@ class Service:
             if fetched.body is None:
                 self.store.save_not_modified(feed.url, now)
                 return FeedOutcome(feed.url, name, "not-modified")
-            parsed = self.parser(feed.url, fetched.body, fetched.content_type)
+            parsed = self.parser(
+                feed.url, fetched.body, fetched.content_type, self.config.tracking_params
+            )
         except FeedError as exc:
             log.warning("feed %s failed: %s", feed.url, exc.reason)
             status = exc.status if isinstance(exc, FetchError) else None
             self.store.save_failure(feed.url, exc.reason, status, now)
             return FeedOutcome(feed.url, name, "failed", error=exc.reason)
-        items = self._new_items(feed, parsed, feed.name or parsed.title or feed.url)
+        sorted_ = self._triage(feed, parsed)
         counts = self.store.save_success(
-            feed.url, fetched, parsed.title, parsed.warning, items, self.targets, now
+            feed.url,
+            fetched,
+            parsed.title,
+            parsed.warning,
+            sorted_.new,
+            sorted_.again,
+            self.delivering,
+            self.clustering,
+            now,
         )
         if parsed.warning:
             log.info("feed %s: %s", feed.url, parsed.warning)
+        if counts.churned:
+            log.info("feed %s: %d entries came back under new guids", feed.url, counts.churned)
         log.debug(
-            "feed %s: %d entries, %d new, %d new matches",
+            "feed %s: %d entries, %d new, %d changed, %d new matches",
             feed.url,
             len(parsed.entries),
             counts.new_entries,
+            counts.changed,
             counts.new_matches,
         )
         return FeedOutcome(
@@ -116,17 +137,21 @@ class Service:
             "ok",
             new_entries=counts.new_entries,
             new_matches=counts.new_matches,
+            changed=counts.changed,
             warning=parsed.warning,
         )
 
-    def _new_items(self, feed: Feed, parsed: ParsedFeed, name: str) -> list[NewItem]:
-        unique = {entry.key: entry for entry in reversed(parsed.entries)}  # first one wins
-        unseen = self.store.unseen_keys(feed.url, list(unique))
-        return [
-            NewItem(entry, tuple(self.matcher.match(entry, name, feed.url)))
-            for entry in parsed.entries
-            if entry.key in unseen and unique[entry.key] is entry
-        ]
+    def _triage(self, feed: Feed, parsed: ParsedFeed) -> Triage:
+        name = feed.name or parsed.title or feed.url
+        keys = keys_of(parsed.entries)
+        known = self.store.known(feed.url, keys)
+        return triage(
+            parsed.entries,
+            keys,
+            known,
+            lambda entry: self.matcher.match(entry, name, feed.url),
+            self.clustering is not None,
+        )
 
     def deliver(self) -> DeliveryReport:
         """Send every delivery that is due; a failing target is retried later, never dropped."""

@@ -7,7 +7,7 @@ identities, never check-then-insert, so two writers cannot store one entry twice
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,10 +25,18 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 
-from watcher.adapters.tables import UTCDateTime, deliveries, entries, feeds, matches
+from watcher.adapters.ingest import batches, insert_new, update_known, upsert
+from watcher.adapters.tables import (
+    UTCDateTime,
+    deliveries,
+    entries,
+    entry_keys,
+    feeds,
+    matches,
+    revisions,
+)
 from watcher.config import Feed
 from watcher.model import (
     Alert,
@@ -40,10 +48,16 @@ from watcher.model import (
     StoredEntry,
     Validators,
 )
-from watcher.ports import NewItem, SaveCounts
+from watcher.ports import (
+    Clustering,
+    Delivering,
+    KnownEntry,
+    NewItem,
+    SaveCounts,
+    SeenAgain,
+)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-_KEY_BATCH = 500  # bound the size of IN (...) lists
 
 
 def connect(url: str) -> Engine:
@@ -71,9 +85,21 @@ def migrate(engine: Engine) -> None:
     """Bring the schema up to date (a no-op when it already is)."""
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+    with engine.connect() as connection:
+        sqlite_db = connection.dialect.name == "sqlite"
+        if sqlite_db:
+            # SQLite changes a table by copying it and dropping the old one; with foreign keys
+            # enforced, that drop would cascade into every table that refers to it.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()  # end SQLAlchemy's autobegun transaction (SQLite began none)
+        try:
+            with connection.begin():
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+        finally:
+            if sqlite_db:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
 
 
 def masked_database_url(url: str) -> str:
@@ -85,13 +111,6 @@ def database_password(url: str) -> str | None:
     """The password in a database URL, so that it can be kept out of logs."""
     password = make_url(url).password
     return None if password is None else str(password)
-
-
-def _insert(connection: Connection, table: Any) -> Any:
-    """The dialect's INSERT, which knows ON CONFLICT."""
-    if connection.dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
 
 
 class SqlStore:
@@ -108,7 +127,7 @@ class SqlStore:
         urls = [feed.url for feed in configured]
         with self.engine.begin() as conn:
             if configured:
-                stmt = _insert(conn, feeds)
+                stmt = upsert(conn, feeds)
                 stmt = stmt.on_conflict_do_update(
                     index_elements=[feeds.c.url],
                     set_={"name": stmt.excluded.name, "configured": 1},
@@ -125,7 +144,7 @@ class SqlStore:
     def validators(self, urls: Sequence[str]) -> dict[str, Validators]:
         out: dict[str, Validators] = {}
         with self.engine.connect() as conn:
-            for batch in _batches(urls):
+            for batch in batches(urls):
                 rows = conn.execute(
                     select(feeds.c.url, feeds.c.etag, feeds.c.last_modified).where(
                         feeds.c.url.in_(batch)
@@ -171,21 +190,60 @@ class SqlStore:
 
     # --- entries and matches -------------------------------------------------------------
 
-    def unseen_keys(self, url: str, keys: Sequence[str]) -> set[str]:
-        unseen = set(keys)
+    def known(self, url: str, keys: Sequence[Sequence[str]]) -> list[KnownEntry | None]:
+        wanted = list({key for entry_keys_ in keys for key in entry_keys_})
         with self.engine.connect() as conn:
             feed_id = conn.scalar(select(feeds.c.id).where(feeds.c.url == url))
-            if feed_id is None:
-                return unseen
-            for batch in _batches(list(unseen)):
-                unseen -= set(
-                    conn.scalars(
-                        select(entries.c.key).where(
-                            entries.c.feed_id == feed_id, entries.c.key.in_(batch)
-                        )
+            if feed_id is None or not wanted:
+                return [None] * len(keys)
+            owner: dict[str, int] = {}
+            for batch in batches(wanted):
+                rows = conn.execute(
+                    select(entry_keys.c.key, entry_keys.c.entry_id).where(
+                        entry_keys.c.feed_id == feed_id, entry_keys.c.key.in_(batch)
                     )
                 )
-        return unseen
+                owner.update({row.key: row.entry_id for row in rows})
+            ids = list(set(owner.values()))
+            found = self._known_entries(conn, ids)
+        # An entry is the stored entry named by its first key that names one.
+        return [
+            next((found[owner[key]] for key in entry_keys_ if key in owner), None)
+            for entry_keys_ in keys
+        ]
+
+    def _known_entries(self, conn: Connection, ids: Sequence[int]) -> dict[int, KnownEntry]:
+        keys: dict[int, set[str]] = {}
+        rules: dict[int, set[str]] = {}
+        rows: dict[int, Any] = {}
+        for batch in batches(ids):
+            for row in conn.execute(
+                select(entry_keys.c.entry_id, entry_keys.c.key).where(
+                    entry_keys.c.entry_id.in_(batch)
+                )
+            ):
+                keys.setdefault(row.entry_id, set()).add(row.key)
+            for row in conn.execute(
+                select(matches.c.entry_id, matches.c.rule).where(matches.c.entry_id.in_(batch))
+            ):
+                rules.setdefault(row.entry_id, set()).add(row.rule)
+            for entry in conn.execute(
+                select(
+                    entries.c.id, entries.c.content_hash, entries.c.revision, entries.c.pruned_at
+                ).where(entries.c.id.in_(batch))
+            ):
+                rows[entry.id] = entry
+        return {
+            entry_id: KnownEntry(
+                entry_id,
+                frozenset(keys.get(entry_id, ())),
+                row.content_hash,
+                row.revision,
+                row.pruned_at is not None,
+                frozenset(rules.get(entry_id, ())),
+            )
+            for entry_id, row in rows.items()
+        }
 
     def save_success(
         self,
@@ -194,9 +252,12 @@ class SqlStore:
         title: str,
         warning: str | None,
         items: Sequence[NewItem],
-        targets: Mapping[str, Sequence[str]],
+        again: Sequence[SeenAgain],
+        delivering: Delivering,
+        clustering: Clustering | None,
         now: datetime,
     ) -> SaveCounts:
+        churned = sum(1 for item in again if item.churned)
         with self.engine.begin() as conn:
             feed_id = conn.execute(
                 update(feeds)
@@ -211,77 +272,13 @@ class SqlStore:
                     last_http_status=fetched.status,
                     last_error=None,
                     last_warning=warning,
+                    guid_churn=feeds.c.guid_churn + churned,
                 )
                 .returning(feeds.c.id)
             ).scalar_one()
-            if not items:
-                return SaveCounts(0, 0)
-            entry_ids = self._insert_entries(conn, feed_id, items, now)
-            match_count = self._insert_matches(conn, entry_ids, items, targets, now)
-            return SaveCounts(len(entry_ids), match_count)
-
-    def _insert_entries(
-        self, conn: Connection, feed_id: int, items: Sequence[NewItem], now: datetime
-    ) -> dict[str, int]:
-        stmt = (
-            _insert(conn, entries)
-            .on_conflict_do_nothing(index_elements=[entries.c.feed_id, entries.c.key])
-            .returning(entries.c.id, entries.c.key)
-        )
-        rows = conn.execute(stmt, [_entry_row(feed_id, item.entry, now) for item in items])
-        return {row.key: row.id for row in rows}
-
-    def _insert_matches(
-        self,
-        conn: Connection,
-        entry_ids: Mapping[str, int],
-        items: Sequence[NewItem],
-        targets: Mapping[str, Sequence[str]],
-        now: datetime,
-    ) -> int:
-        # Only entries this transaction inserted get matches: a concurrent writer that stored
-        # an entry first also matched and queued it.
-        rows = [
-            {
-                "entry_id": entry_ids[item.entry.key],
-                "rule": match.rule,
-                "terms": list(match.terms),
-                "fields": list(match.fields),
-                "hits": [[h.field, h.start, h.end, h.term] for h in match.hits],
-                "matched_at": now,
-            }
-            for item in items
-            if item.entry.key in entry_ids
-            for match in item.matches
-        ]
-        if not rows:
-            return 0
-        stmt = (
-            _insert(conn, matches)
-            .on_conflict_do_nothing(index_elements=[matches.c.entry_id, matches.c.rule])
-            .returning(matches.c.id, matches.c.rule)
-        )
-        inserted = conn.execute(stmt, rows).all()
-        pending = [
-            {
-                "match_id": row.id,
-                "target": target,
-                "status": "pending",
-                "attempts": 0,
-                "next_attempt_at": now,
-                "created_at": now,
-            }
-            for row in inserted
-            for target in targets.get(row.rule, ())
-        ]
-        if pending:
-            conn.execute(
-                _insert(conn, deliveries).on_conflict_do_nothing(
-                    index_elements=[deliveries.c.match_id, deliveries.c.target]
-                ),
-                pending,
-            )
-        return len(inserted)
+            new_entries, new_matches = insert_new(conn, feed_id, items, delivering, clustering, now)
+            changed, rematched = update_known(conn, feed_id, again, delivering, now)
+            return SaveCounts(new_entries, new_matches + rematched, changed, churned)
 
     # --- deliveries ----------------------------------------------------------------------
 
@@ -345,9 +342,11 @@ class SqlStore:
                 entries.c.link,
                 entries.c.summary,
                 _display_name().label("feed_name"),
+                entries.c.story_id,
             )
             .join(entries, matches.c.entry_id == entries.c.id)
             .join(feeds, entries.c.feed_id == feeds.c.id)
+            .where(matches.c.silent == 0)  # a story shows once, through its first match
             .order_by(when.desc(), matches.c.id.desc())
         )
         if since is not None:
@@ -357,20 +356,40 @@ class SqlStore:
         if limit is not None:
             query = query.limit(limit)
         with self.engine.connect() as conn:
-            return [
-                DigestRow(
-                    match_id=row.match_id,
-                    entry_id=row.entry_id,
-                    time=row.time,
-                    rule=row.rule,
-                    hits=_hits(row.hits),
-                    title=row.title,
-                    link=row.link,
-                    feed_name=row.feed_name,
-                    summary=row.summary,
-                )
-                for row in conn.execute(query)
-            ]
+            rows = conn.execute(query).all()
+            sources = self._story_sources(conn, [r.story_id for r in rows if r.story_id])
+        return [
+            DigestRow(
+                match_id=row.match_id,
+                entry_id=row.entry_id,
+                time=row.time,
+                rule=row.rule,
+                hits=_hits(row.hits),
+                title=row.title,
+                link=row.link,
+                feed_name=row.feed_name,
+                summary=row.summary,
+                story_id=row.story_id,
+                sources=_sources(row.feed_name, sources.get(row.story_id, [])),
+            )
+            for row in rows
+        ]
+
+    def _story_sources(self, conn: Connection, story_ids: Sequence[int]) -> dict[int, list[str]]:
+        """Each story's reporting feeds, in the order they first reported it."""
+        found: dict[int, list[str]] = {}
+        for batch in batches(list(set(story_ids))):
+            rows = conn.execute(
+                select(entries.c.story_id, _display_name().label("name"))
+                .join(feeds, entries.c.feed_id == feeds.c.id)
+                .where(entries.c.story_id.in_(batch))
+                .order_by(entries.c.first_seen_at, entries.c.id)
+            )
+            for row in rows:
+                names = found.setdefault(row.story_id, [])
+                if row.name not in names:
+                    names.append(row.name)
+        return found
 
     def rule_counts(self, now: datetime) -> dict[str, tuple[int, int]]:
         """Matches per rule found in the last 24 hours and the last 7 days."""
@@ -432,6 +451,7 @@ class SqlStore:
                     entries=row.n,
                     last_error=row.last_error,
                     warning=row.last_warning,
+                    guid_churn=row.guid_churn,
                 )
                 for row in conn.execute(query)
             ]
@@ -442,6 +462,11 @@ class SqlStore:
                 select(deliveries.c.status, func.count()).group_by(deliveries.c.status)
             )
             return {str(row[0]): int(row[1]) for row in rows}
+
+
+def _sources(first: str, names: Sequence[str]) -> tuple[str, ...]:
+    """The reporting feeds, the one shown first."""
+    return (first, *(name for name in names if name != first))
 
 
 def _entry_time() -> Any:
@@ -461,15 +486,23 @@ def _alert_select() -> Any:
             deliveries.c.id.label("delivery_id"),
             deliveries.c.target,
             deliveries.c.attempts,
+            deliveries.c.revision.label("delivery_revision"),
             matches.c.rule,
             matches.c.hits,
             entries,
             _display_name().label("feed_name"),
             feeds.c.url.label("feed_url"),
+            revisions.c.title.label("previous_title"),
+            revisions.c.summary.label("previous_summary"),
+            revisions.c.content.label("previous_content"),
         )
         .join(matches, deliveries.c.match_id == matches.c.id)
         .join(entries, matches.c.entry_id == entries.c.id)
         .join(feeds, entries.c.feed_id == feeds.c.id)
+        .outerjoin(
+            revisions,
+            (revisions.c.entry_id == entries.c.id) & (revisions.c.number == deliveries.c.revision),
+        )
     )
 
 
@@ -499,29 +532,18 @@ def _alert(row: Row[Any]) -> Alert:
         feed_name=row.feed_name,
         feed_url=row.feed_url,
         attempts=row.attempts,
+        revision=row.delivery_revision,
+        previous=None
+        if row.previous_title is None
+        else Entry(
+            key=row.key,
+            title=row.previous_title,
+            link=row.link,
+            summary=row.previous_summary,
+            content=row.previous_content,
+        ),
     )
 
 
 def _hits(stored: list[list[Any]]) -> tuple[Hit, ...]:
     return tuple(Hit(term, field, start, end) for field, start, end, term in stored)
-
-
-def _entry_row(feed_id: int, entry: Entry, now: datetime) -> dict[str, Any]:
-    return {
-        "feed_id": feed_id,
-        "key": entry.key,
-        "guid": entry.guid,
-        "title": entry.title,
-        "link": entry.link,
-        "published": entry.published,
-        "updated": entry.updated,
-        "summary": entry.summary,
-        "content": entry.content,
-        "author": entry.author,
-        "tags": list(entry.tags),
-        "first_seen_at": now,
-    }
-
-
-def _batches(values: Sequence[str]) -> list[Sequence[str]]:
-    return [values[i : i + _KEY_BATCH] for i in range(0, len(values), _KEY_BATCH)]

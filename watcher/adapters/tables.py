@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Column,
     DateTime,
     Dialect,
@@ -69,6 +70,8 @@ feeds = Table(
     Column("last_error", Text),
     Column("last_warning", Text),
     Column("created_at", UTCDateTime, nullable=False),
+    # How many times an entry came back under a new guid (see watcher.identity).
+    Column("guid_churn", Integer, nullable=False, server_default=text("0")),
 )
 
 entries = Table(
@@ -87,8 +90,75 @@ entries = Table(
     Column("author", Text, nullable=False),
     Column("tags", JSON, nullable=False),
     Column("first_seen_at", UTCDateTime, nullable=False),
+    Column("content_hash", Text),
+    Column("revision", Integer, nullable=False, server_default=text("0")),
+    Column("story_id", Integer, ForeignKey("stories.id")),
+    Column("pruned_at", UTCDateTime),  # body and revisions removed by retention
     UniqueConstraint("feed_id", "key"),
     Index(None, "first_seen_at"),
+    Index(None, "story_id"),
+)
+
+# Every key an entry is known by within its feed: its primary key and its aliases.
+entry_keys = Table(
+    "entry_keys",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("feed_id", Integer, ForeignKey("feeds.id", ondelete="CASCADE"), nullable=False),
+    Column("key", Text, nullable=False),
+    Column("entry_id", Integer, ForeignKey("entries.id", ondelete="CASCADE"), nullable=False),
+    UniqueConstraint("feed_id", "key"),
+    Index(None, "entry_id"),
+)
+
+# Earlier versions of an entry: revision N holds the text that revision N replaced.
+revisions = Table(
+    "revisions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("entry_id", Integer, ForeignKey("entries.id", ondelete="CASCADE"), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("seen_at", UTCDateTime, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("content", Text, nullable=False),
+    UniqueConstraint("entry_id", "number"),
+)
+
+stories = Table(
+    "stories",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Links (and URL guids) that make any entry carrying them part of a story.
+story_keys = Table(
+    "story_keys",
+    metadata,
+    Column("key", Text, primary_key=True),
+    Column("story_id", Integer, ForeignKey("stories.id", ondelete="CASCADE"), nullable=False),
+)
+
+# MinHash bands of recent entries, for finding near-duplicates (pruned after the window).
+story_bands = Table(
+    "story_bands",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("band", BigInteger, nullable=False),
+    Column("entry_id", Integer, ForeignKey("entries.id", ondelete="CASCADE"), nullable=False),
+    Column("seen_at", UTCDateTime, nullable=False),
+    Index(None, "band"),
+    Index(None, "seen_at"),
+)
+
+# Which match of a story notified for a rule: a story is notified once per rule.
+story_rules = Table(
+    "story_rules",
+    metadata,
+    Column("story_id", Integer, ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True),
+    Column("rule", Text, primary_key=True),
+    Column("match_id", Integer, ForeignKey("matches.id", ondelete="CASCADE"), nullable=False),
 )
 
 matches = Table(
@@ -102,6 +172,8 @@ matches = Table(
     # Evidence: [[field, start, end, term], ...], character offsets into the entry's field.
     Column("hits", JSON, nullable=False, server_default=text("'[]'")),
     Column("matched_at", UTCDateTime, nullable=False),
+    # A later member of a story that already notified for this rule: kept, not sent.
+    Column("silent", Integer, nullable=False, server_default=text("0")),
     UniqueConstraint("entry_id", "rule"),
     Index(None, "matched_at"),
 )
@@ -118,6 +190,8 @@ deliveries = Table(
     Column("next_attempt_at", UTCDateTime, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("sent_at", UTCDateTime),
-    UniqueConstraint("match_id", "target"),
+    # 0 for the new match; N for the notification that revision N changed it.
+    Column("revision", Integer, nullable=False, server_default=text("0")),
+    UniqueConstraint("match_id", "target", "revision"),
     Index(None, "status", "next_attempt_at"),
 )

@@ -1,0 +1,388 @@
+"""Writing what one fetch brought, inside the caller's transaction: new entries with their
+identity keys, stories and matches; new versions of known entries; pending deliveries.
+
+Every insert is ``ON CONFLICT DO NOTHING`` on a unique identity, never check-then-insert, so a
+second writer storing the same thing at the same moment changes nothing. Statements are batched
+per fetch, not per entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from watcher.adapters.tables import (
+    deliveries,
+    entries,
+    entry_keys,
+    matches,
+    revisions,
+    stories,
+    story_bands,
+    story_keys,
+    story_rules,
+)
+from watcher.clustering import jaccard, shingles
+from watcher.identity import content_hash
+from watcher.model import Entry, Match
+from watcher.ports import Clustering, Delivering, NewItem, SeenAgain
+
+_BATCH = 500  # bound the size of IN (...) lists
+
+
+def upsert(conn: Connection, table: Any) -> Any:
+    """The dialect's INSERT, which knows ON CONFLICT."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def batches(values: Sequence[Any]) -> list[Sequence[Any]]:
+    return [values[i : i + _BATCH] for i in range(0, len(values), _BATCH)]
+
+
+def entry_row(entry: Entry) -> dict[str, Any]:
+    return {
+        "guid": entry.guid,
+        "title": entry.title,
+        "link": entry.link,
+        "published": entry.published,
+        "updated": entry.updated,
+        "summary": entry.summary,
+        "content": entry.content,
+        "author": entry.author,
+        "tags": list(entry.tags),
+        "content_hash": content_hash(entry),
+    }
+
+
+# --- new entries --------------------------------------------------------------------------
+
+
+def insert_new(
+    conn: Connection,
+    feed_id: int,
+    items: Sequence[NewItem],
+    delivering: Delivering,
+    clustering: Clustering | None,
+    now: datetime,
+) -> tuple[int, int]:
+    """Store new entries with their keys, stories and matches; (entries, matches) stored."""
+    if not items:
+        return 0, 0
+    rows = [
+        {"feed_id": feed_id, "key": item.entry.key, "first_seen_at": now, **entry_row(item.entry)}
+        for item in items
+    ]
+    stmt = (
+        upsert(conn, entries)
+        .on_conflict_do_nothing(index_elements=[entries.c.feed_id, entries.c.key])
+        .returning(entries.c.id, entries.c.key)
+    )
+    ids = {row.key: row.id for row in conn.execute(stmt, rows)}
+    # Only what this transaction inserted goes on: a concurrent writer that stored an entry
+    # first also keyed, clustered and matched it.
+    stored = [(ids[item.entry.key], item) for item in items if item.entry.key in ids]
+    if not stored:
+        return 0, 0
+    add_keys(
+        conn, feed_id, [(entry_id, item.keys or (item.entry.key,)) for entry_id, item in stored]
+    )
+    story_of = assign_stories(conn, stored, clustering, now)
+    found = [
+        (entry_id, story_of[entry_id], match) for entry_id, item in stored for match in item.matches
+    ]
+    return len(stored), insert_matches(conn, found, delivering, now)
+
+
+def add_keys(conn: Connection, feed_id: int, keyed: Iterable[tuple[int, Sequence[str]]]) -> None:
+    rows = [
+        {"feed_id": feed_id, "key": key, "entry_id": entry_id}
+        for entry_id, keys in keyed
+        for key in keys
+    ]
+    if rows:
+        conn.execute(
+            upsert(conn, entry_keys).on_conflict_do_nothing(
+                index_elements=[entry_keys.c.feed_id, entry_keys.c.key]
+            ),
+            rows,
+        )
+
+
+def assign_stories(
+    conn: Connection,
+    stored: Sequence[tuple[int, NewItem]],
+    clustering: Clustering | None,
+    now: datetime,
+) -> dict[int, int]:
+    """Each new entry's story: the story of its link (or URL guid), else of a near-duplicate
+    seen within the window, else a new one. Returns entry id → story id."""
+    by_key = _stories_by_key(conn, [key for _, item in stored for key in item.story_keys])
+    candidates = _band_candidates(conn, stored, clustering, now) if clustering else {}
+    story_of: dict[int, int] = {}
+    fresh: list[int] = []
+    recent: list[tuple[int, frozenset[str], set[int]]] = []  # this batch, for each other
+    for entry_id, item in stored:
+        story = next((by_key[k] for k in item.story_keys if k in by_key), None)
+        if story is None and clustering is not None:
+            story = _nearest(item, candidates, recent, clustering.threshold)
+        if story is None:
+            fresh.append(entry_id)
+            story = -len(fresh)  # a placeholder until the new stories have ids
+        story_of[entry_id] = story
+        by_key.update(dict.fromkeys(item.story_keys, story))
+        recent.append((story, item.shingles, set(item.bands)))
+    if fresh:
+        created = (
+            conn.execute(
+                insert(stories).returning(stories.c.id, sort_by_parameter_order=True),
+                [{"created_at": now} for _ in fresh],
+            )
+            .scalars()
+            .all()
+        )
+        real = {-(n + 1): story_id for n, story_id in enumerate(created)}
+        story_of = {e: real.get(s, s) for e, s in story_of.items()}
+    _record_stories(conn, stored, story_of, now)
+    return story_of
+
+
+def _stories_by_key(conn: Connection, keys: Sequence[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for batch in batches(list(dict.fromkeys(keys))):
+        rows = conn.execute(
+            select(story_keys.c.key, story_keys.c.story_id).where(story_keys.c.key.in_(batch))
+        )
+        found.update({row.key: row.story_id for row in rows})
+    return found
+
+
+def _band_candidates(
+    conn: Connection,
+    stored: Sequence[tuple[int, NewItem]],
+    clustering: Clustering,
+    now: datetime,
+) -> dict[int, list[tuple[int, frozenset[str]]]]:
+    """Band → (story, words) of the stored entries within the window that share it."""
+    wanted = list({band for _, item in stored for band in item.bands})
+    found: dict[int, list[tuple[int, frozenset[str]]]] = {}
+    for batch in batches(wanted):
+        rows = conn.execute(
+            select(story_bands.c.band, entries.c.story_id, entries.c.title, entries.c.summary)
+            .join(entries, entries.c.id == story_bands.c.entry_id)
+            .where(
+                story_bands.c.band.in_(batch),
+                story_bands.c.seen_at >= now - clustering.window,
+                entries.c.story_id.is_not(None),
+            )
+        )
+        for row in rows:
+            found.setdefault(row.band, []).append((row.story_id, shingles(row.title, row.summary)))
+    return found
+
+
+def _nearest(
+    item: NewItem,
+    candidates: dict[int, list[tuple[int, frozenset[str]]]],
+    recent: list[tuple[int, frozenset[str], set[int]]],
+    threshold: float,
+) -> int | None:
+    """The story of the most similar candidate at or above the threshold."""
+    pool = [c for band in item.bands for c in candidates.get(band, ())]
+    pool += [(story, words) for story, words, bands in recent if bands & set(item.bands)]
+    best, best_score = None, threshold
+    for story, words in pool:
+        score = jaccard(item.shingles, words)
+        if score >= best_score:
+            best, best_score = story, score
+    return best
+
+
+def _record_stories(
+    conn: Connection, stored: Sequence[tuple[int, NewItem]], story_of: dict[int, int], now: datetime
+) -> None:
+    conn.execute(
+        update(entries)
+        .where(entries.c.id == bindparam("entry_id"))
+        .values(story_id=bindparam("story")),
+        [{"entry_id": e, "story": story_of[e]} for e, _ in stored],
+    )
+    keys = [{"key": k, "story_id": story_of[e]} for e, item in stored for k in item.story_keys]
+    if keys:
+        conn.execute(
+            upsert(conn, story_keys).on_conflict_do_nothing(index_elements=[story_keys.c.key]), keys
+        )
+    bands = [{"band": b, "entry_id": e, "seen_at": now} for e, item in stored for b in item.bands]
+    if bands:
+        conn.execute(insert(story_bands), bands)
+
+
+# --- matches and deliveries ---------------------------------------------------------------
+
+
+def insert_matches(
+    conn: Connection,
+    found: Sequence[tuple[int, int | None, Match]],
+    delivering: Delivering,
+    now: datetime,
+) -> int:
+    """Store (entry, story, match) triples; the first match of a story for a rule queues its
+    deliveries, later ones are kept silent. Returns how many matches were stored."""
+    if not found:
+        return 0
+    rows = [
+        {
+            "entry_id": entry_id,
+            "rule": match.rule,
+            "terms": list(match.terms),
+            "fields": list(match.fields),
+            "hits": [[h.field, h.start, h.end, h.term] for h in match.hits],
+            "matched_at": now,
+        }
+        for entry_id, _, match in found
+    ]
+    stmt = (
+        upsert(conn, matches)
+        .on_conflict_do_nothing(index_elements=[matches.c.entry_id, matches.c.rule])
+        .returning(matches.c.id, matches.c.entry_id, matches.c.rule)
+    )
+    inserted = conn.execute(stmt, rows).all()
+    story_of = {entry_id: story for entry_id, story, _ in found}
+    claims = [
+        {"story_id": story_of[row.entry_id], "rule": row.rule, "match_id": row.id}
+        for row in inserted
+        if story_of[row.entry_id] is not None
+    ]
+    won = {row.id for row in inserted if story_of[row.entry_id] is None}
+    if claims:
+        claimed = conn.execute(
+            upsert(conn, story_rules)
+            .on_conflict_do_nothing(index_elements=[story_rules.c.story_id, story_rules.c.rule])
+            .returning(story_rules.c.match_id),
+            claims,
+        )
+        won |= set(claimed.scalars())
+    silent = [row.id for row in inserted if row.id not in won]
+    if silent:
+        conn.execute(update(matches).where(matches.c.id.in_(silent)).values(silent=1))
+    queue(conn, [(row.id, row.rule, 0) for row in inserted if row.id in won], delivering, now)
+    return len(inserted)
+
+
+def queue(
+    conn: Connection,
+    notices: Iterable[tuple[int, str, int]],
+    delivering: Delivering,
+    now: datetime,
+) -> None:
+    """One pending delivery per (match, revision) and target of its rule."""
+    rows = [
+        {
+            "match_id": match_id,
+            "target": target,
+            "revision": revision,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for match_id, rule, revision in notices
+        for target in delivering.targets.get(rule, ())
+    ]
+    if rows:
+        conn.execute(
+            upsert(conn, deliveries).on_conflict_do_nothing(
+                index_elements=[deliveries.c.match_id, deliveries.c.target, deliveries.c.revision]
+            ),
+            rows,
+        )
+
+
+# --- entries seen again -------------------------------------------------------------------
+
+
+def update_known(
+    conn: Connection,
+    feed_id: int,
+    again: Sequence[SeenAgain],
+    delivering: Delivering,
+    now: datetime,
+) -> tuple[int, int]:
+    """Add the new keys of known entries and store their new versions; (changed, new matches)."""
+    add_keys(conn, feed_id, [(item.entry_id, item.new_keys) for item in again if item.new_keys])
+    changed = [item for item in again if item.changed is not None]
+    if not changed:
+        return 0, 0
+    ids = [item.entry_id for item in changed]
+    old = {
+        row.id: row
+        for row in conn.execute(
+            select(
+                entries.c.id,
+                entries.c.title,
+                entries.c.summary,
+                entries.c.content,
+                entries.c.revision,
+                entries.c.story_id,
+                entries.c.first_seen_at,
+            ).where(entries.c.id.in_(ids))
+        )
+    }
+    conn.execute(
+        insert(revisions),
+        [
+            {
+                "entry_id": item.entry_id,
+                "number": old[item.entry_id].revision + 1,
+                "seen_at": now,
+                "title": old[item.entry_id].title,
+                "summary": old[item.entry_id].summary,
+                "content": old[item.entry_id].content,
+            }
+            for item in changed
+        ],
+    )
+    for item in changed:
+        assert item.changed is not None
+        conn.execute(
+            update(entries)
+            .where(entries.c.id == item.entry_id)
+            .values(revision=entries.c.revision + 1, **entry_row(item.changed))
+        )
+    return len(changed), _rematch(conn, changed, old, delivering, now)
+
+
+def _rematch(
+    conn: Connection,
+    changed: Sequence[SeenAgain],
+    old: dict[int, Any],
+    delivering: Delivering,
+    now: datetime,
+) -> int:
+    """A rule that matches the new version for the first time is a new match; a rule that
+    matched before notifies the change when the rule asks for changes."""
+    before = {
+        (row.entry_id, row.rule): row.id
+        for row in conn.execute(
+            select(matches.c.id, matches.c.entry_id, matches.c.rule).where(
+                matches.c.entry_id.in_([item.entry_id for item in changed]),
+                matches.c.silent == 0,
+            )
+        )
+    }
+    fresh, notices = [], []
+    for item in changed:
+        revision = old[item.entry_id].revision + 1
+        for match in item.matches:
+            match_id = before.get((item.entry_id, match.rule))
+            if match_id is None:
+                fresh.append((item.entry_id, old[item.entry_id].story_id, match))
+            elif match.rule in delivering.on_change:
+                notices.append((match_id, match.rule, revision))
+    queue(conn, notices, delivering, now)
+    return insert_matches(conn, fresh, delivering, now)

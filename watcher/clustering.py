@@ -1,0 +1,60 @@
+"""Near-duplicate detection: the same wire story, republished with a tweaked headline.
+
+Two entries are near-duplicates when the Jaccard similarity of their word sets (title and
+summary, folded, short and common words dropped) reaches a threshold. Finding candidates must
+not mean comparing with every stored entry, so each entry gets a MinHash signature (the smallest
+of 32 hash functions over its words) cut into 8 bands of 4; entries sharing a band are
+candidates (a pair at similarity 0.8 shares one with probability 0.98, at 0.3 with 0.06), and
+only candidates are compared exactly. The bands are looked up in an index, so the cost per new
+entry does not grow with the store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+
+from watcher.matching.fold import WORD, fold, without_possessives
+
+HASHES = 32
+BANDS = 8
+ROWS = HASHES // BANDS
+_UNPACK = struct.Struct(f"<{HASHES}I")
+_STOPWORDS = frozenset(
+    "the and for with that this from have has had was were are its into over after about "
+    "than but not his her their they them will would could should said says say new more "
+    "been who what when where which while amid also just out off all one two".split()
+)
+
+
+def shingles(title: str, summary: str) -> frozenset[str]:
+    """The words that characterise a story: folded, common words out, at least 3 letters
+    unless they are numbers ("90 days" is not "30 days")."""
+    words = WORD.findall(without_possessives(fold(f"{title}\n{summary}")))
+    return frozenset(
+        w for w in words if (len(w) >= 3 or w.isdigit()) and w not in _STOPWORDS
+    )
+
+
+def signature(words: frozenset[str]) -> tuple[int, ...]:
+    """The MinHash signature: for each of the 32 hash functions, the smallest value."""
+    if not words:
+        return ()
+    hashed = [_UNPACK.unpack(hashlib.shake_128(w.encode()).digest(HASHES * 4)) for w in words]
+    return tuple(map(min, zip(*hashed, strict=True)))
+
+
+def bands(sig: tuple[int, ...]) -> list[int]:
+    """The band keys of a signature, as signed 63-bit integers (they fit a BIGINT)."""
+    keys = []
+    for band in range(len(sig) // ROWS):
+        rows = sig[band * ROWS : (band + 1) * ROWS]
+        digest = hashlib.blake2b(struct.pack(f"<B{ROWS}I", band, *rows), digest_size=8).digest()
+        keys.append(int.from_bytes(digest, "little") >> 1)
+    return keys
+
+
+def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    """|a ∩ b| / |a ∪ b|; 0 for two empty sets."""
+    union = len(a | b)
+    return len(a & b) / union if union else 0.0

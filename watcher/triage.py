@@ -1,0 +1,78 @@
+"""For each entry of a fetch: is it new, a known entry that changed or came back under a new
+guid, or nothing to do? Pure: the stored entries it is compared with are passed in."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from watcher.clustering import bands, shingles, signature
+from watcher.identity import alias_keys, content_hash, story_keys
+from watcher.model import Entry, Match
+from watcher.ports import KnownEntry, NewItem, SeenAgain
+
+MatchEntry = Callable[[Entry], list[Match]]
+
+
+@dataclass(frozen=True, slots=True)
+class Triage:
+    new: list[NewItem]
+    again: list[SeenAgain]
+
+
+def keys_of(entries: Sequence[Entry]) -> list[tuple[str, ...]]:
+    """Each entry's identity keys (primary first), one entry per primary key."""
+    return alias_keys(entries)
+
+
+def triage(
+    entries: Sequence[Entry],
+    keys: Sequence[tuple[str, ...]],
+    known: Sequence[KnownEntry | None],
+    match: MatchEntry,
+    cluster: bool,
+) -> Triage:
+    """Sort a fetch's entries into new ones and known ones that bring something."""
+    new: list[NewItem] = []
+    again: list[SeenAgain] = []
+    claimed: set[int | str] = set()  # one incoming entry per stored entry (or primary key)
+    for entry, entry_keys, stored in zip(entries, keys, known, strict=True):
+        claim: int | str = stored.entry_id if stored else entry.key
+        if claim in claimed:
+            continue
+        claimed.add(claim)
+        if stored is None:
+            new.append(_new_item(entry, entry_keys, match, cluster))
+        elif (seen := _seen_again(entry, entry_keys, stored, match)) is not None:
+            again.append(seen)
+    return Triage(new, again)
+
+
+def _new_item(entry: Entry, keys: tuple[str, ...], match: MatchEntry, cluster: bool) -> NewItem:
+    words = shingles(entry.title, entry.summary) if cluster else frozenset()
+    return NewItem(
+        entry,
+        tuple(match(entry)),
+        keys,
+        story_keys(entry),
+        words,
+        tuple(bands(signature(words))) if words else (),
+    )
+
+
+def _seen_again(
+    entry: Entry, keys: tuple[str, ...], stored: KnownEntry, match: MatchEntry
+) -> SeenAgain | None:
+    new_keys = tuple(key for key in keys if key not in stored.keys)
+    # A guid we have not seen, for an entry we know by its link or title: the feed churns.
+    churned = entry.key not in stored.keys and entry.key.startswith("guid:")
+    changed = not stored.pruned and content_hash(entry) != stored.content_hash
+    if not new_keys and not changed:
+        return None
+    return SeenAgain(
+        stored.entry_id,
+        new_keys,
+        churned,
+        entry if changed else None,
+        tuple(match(entry)) if changed else (),
+    )
