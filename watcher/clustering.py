@@ -31,9 +31,7 @@ def shingles(title: str, summary: str) -> frozenset[str]:
     """The words that characterise a story: folded, common words out, at least 3 letters
     unless they are numbers ("90 days" is not "30 days")."""
     words = WORD.findall(without_possessives(fold(f"{title}\n{summary}")))
-    return frozenset(
-        w for w in words if (len(w) >= 3 or w.isdigit()) and w not in _STOPWORDS
-    )
+    return frozenset(w for w in words if (len(w) >= 3 or w.isdigit()) and w not in _STOPWORDS)
 
 
 def signature(words: frozenset[str]) -> tuple[int, ...]:

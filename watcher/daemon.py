@@ -16,6 +16,7 @@ from watcher.schedule import due_feeds, next_wakeup
 
 log = logging.getLogger(__name__)
 MAX_SLEEP = timedelta(seconds=60)  # wake at least this often to retry due deliveries
+PRUNE_EVERY = timedelta(days=1)
 
 
 async def run_once(app: App) -> CycleReport:
@@ -34,10 +35,14 @@ async def run_forever(app: App, stop: asyncio.Event | None = None) -> None:
         len(app.config.rules),
         app.config.source,
     )
+    last_prune: datetime | None = None
     async with app.fetcher() as fetcher:
         service = app.service(fetcher)
         while not stop.is_set():
             started = app.clock()
+            if last_prune is None or started - last_prune >= PRUNE_EVERY:
+                await asyncio.to_thread(_prune, app)
+                last_prune = started
             due = due_feeds(app.config.feeds, last_fetches, started)
             work = service.run_cycle(due) if due else asyncio.to_thread(service.deliver)
             if not await _unless_stopped(work, stop):
@@ -73,6 +78,20 @@ async def _sleep_until_due(
     delay = min(max(wake - now, timedelta(seconds=1)), MAX_SLEEP)
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), timeout=delay.total_seconds())
+
+
+def _prune(app: App) -> None:
+    config = app.config
+    report = app.store.prune(app.clock(), config.retention, config.cluster_window)
+    log.info(
+        "pruned %d entry bodies, %d revisions, %d near-duplicate index rows; "
+        "database %s bytes before, %s after",
+        report.bodies,
+        report.revisions,
+        report.bands,
+        report.size_before,
+        report.size_after,
+    )
 
 
 def _stop_on_signals() -> asyncio.Event:

@@ -24,7 +24,37 @@ def word_diff(old: str, new: str) -> list[tuple[Op, str]]:
             runs.append(("deleted", "".join(a[i1:i2])))
         if tag in ("insert", "replace"):
             runs.append(("added", "".join(b[j1:j2])))
-    return [run for run in runs if run[1]]
+    return _merge([run for run in runs if run[1]])
+
+
+def _merge(runs: list[tuple[Op, str]]) -> list[tuple[Op, str]]:
+    """Changes separated only by a space become one change: "[-talks resume-]{+deal
+    reached+}" reads better than word-by-word."""
+    out: list[tuple[Op, str]] = []
+    deleted, added = "", ""
+    for index, (op, text) in enumerate(runs):
+        between = op == "same" and not text.strip() and (deleted or added)
+        if between and index + 1 < len(runs) and runs[index + 1][0] != "same":
+            deleted, added = deleted + text, added + text
+            continue
+        if op == "deleted":
+            deleted += text
+        elif op == "added":
+            added += text
+        else:
+            out += _flush(deleted, added)
+            deleted, added = "", ""
+            out.append((op, text))
+    return out + _flush(deleted, added)
+
+
+def _flush(deleted: str, added: str) -> list[tuple[Op, str]]:
+    runs: list[tuple[Op, str]] = []
+    if deleted.strip():
+        runs.append(("deleted", deleted))
+    if added.strip():
+        runs.append(("added", added))
+    return runs
 
 
 def changed(old: str, new: str) -> bool:

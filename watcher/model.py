@@ -143,6 +143,56 @@ class StoredEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class Revision:
+    """An earlier version of an entry: the text that revision ``number`` replaced."""
+
+    number: int
+    seen_at: datetime  # when it was replaced
+    title: str
+    summary: str
+
+
+@dataclass(frozen=True, slots=True)
+class SentRecord:
+    """One delivery of a match, as ``watcher show`` lists it."""
+
+    rule: str
+    target: str
+    revision: int
+    status: str
+    attempts: int
+    sent_at: datetime | None
+    last_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class EntryDetail:
+    """Everything known about one entry, for ``watcher show``."""
+
+    entry_id: int
+    entry: Entry
+    feed_name: str
+    feed_url: str
+    first_seen: datetime
+    revision: int
+    pruned: bool
+    revisions: tuple[Revision, ...]
+    matches: tuple[tuple[Match, bool], ...]  # (match, silent)
+    deliveries: tuple[SentRecord, ...]
+    story_id: int | None
+    story: tuple[StoredEntry, ...]  # the other entries of its story
+
+
+@dataclass(frozen=True, slots=True)
+class PruneReport:
+    bodies: int  # entries whose summary and content were removed
+    revisions: int
+    bands: int  # near-duplicate index rows past the clustering window
+    size_before: int | None  # database size in bytes, when it can be known
+    size_after: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class FeedStatus:
     """A feed's state as ``watcher feeds`` shows it."""
 

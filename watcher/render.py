@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Literal
 
+from watcher.diff import changed, word_diff
 from watcher.model import Alert, DigestRow, Hit
 from watcher.text import excerpt, one_line
 
@@ -33,7 +34,8 @@ _SPACE_RUN = re.compile(r"\s+")
 
 def format_alert_title(alert: Alert) -> str:
     """The subject line of a notification: rule and headline."""
-    return one_line(f"[{alert.rule}] {alert.entry.title or '(untitled)'}")
+    updated = " (updated)" if alert.revision else ""
+    return one_line(f"[{alert.rule}]{updated} {alert.entry.title or '(untitled)'}")
 
 
 def format_alert_body(alert: Alert, style: Style = "text") -> str:
@@ -50,11 +52,43 @@ def format_alert_body(alert: Alert, style: Style = "text") -> str:
     if when:
         lines.append(f"Published: {format_time(when)}")
     lines.append(escape(f"Rule: {alert.rule} (matched: {', '.join(alert.terms)})", style))
+    if alert.previous is not None:
+        lines += ["", "What changed:"]
+        for label, old, new in (
+            ("Title", alert.previous.title, entry.title),
+            ("Summary", alert.previous.summary, entry.summary),
+        ):
+            if changed(old, new):
+                lines.append(f"{label}: {format_diff(old, new, style)}")
     field = "summary" if entry.summary else "content"
     text = entry.summary or entry.content
     if text:
         lines += ["", highlight(text, spans_of(alert.hits, field), style, SUMMARY_LIMIT)]
     return ("<br>\n" if style == "html" else "\n").join(lines)
+
+
+_DIFF_MARKS: dict[str, tuple[str, str, str, str]] = {
+    "html": ("<del>", "</del>", "<ins>", "</ins>"),
+    "markdown": ("~~", "~~", "**", "**"),
+    "slack": ("~~", "~~", "**", "**"),  # apprise turns these into Slack's ~x~ and *x*
+}
+
+
+def format_diff(old: str, new: str, style: Style) -> str:
+    """A word-level diff on one line: deleted words struck through, added words in bold
+    (``[-old-]{+new+}`` in plain text)."""
+    strike, unstrike, bold, unbold = _DIFF_MARKS.get(style, ("[-", "-]", "{+", "+}"))
+    out = []
+    for op, text in word_diff(" ".join(old.split()), " ".join(new.split())):
+        core = text.strip()
+        if op == "same" or not core:
+            out.append(escape(text, style))
+            continue
+        # Markers hug the words: "** today**" would not be bold in Markdown.
+        lead, trail = text[: len(text) - len(text.lstrip())], text[len(text.rstrip()) :]
+        opening, closing = (strike, unstrike) if op == "deleted" else (bold, unbold)
+        out.append(f"{lead}{opening}{escape(core, style)}{closing}{trail}")
+    return "".join(out)
 
 
 def format_alert_line(alert: Alert) -> str:
@@ -162,9 +196,11 @@ def format_digest_markdown(rows: Sequence[DigestRow], title: str) -> str:
             headline = highlight(row.title or "(untitled)", spans_of(row.hits, "title"), "markdown")
             if row.link:
                 headline = f"[{headline}]({_markdown_link(row.link)})"
+            others = row.sources[1:]
+            reported = f"; also reported by {escape_markdown(', '.join(others))}" if others else ""
             out.append(
                 f"- {headline} — {escape_markdown(row.feed_name)}, {format_time(row.time)}"
-                f" (matched: {escape_markdown(', '.join(row.terms))})"
+                f" (matched: {escape_markdown(', '.join(row.terms))}{reported})"
             )
         out.append("")
     return "\n".join(out)
@@ -189,6 +225,8 @@ def digest_json(rows: Sequence[DigestRow]) -> str:
                     "title": row.title,
                     "link": row.link,
                     "source": row.feed_name,
+                    "story_id": row.story_id,
+                    "sources": list(row.sources or (row.feed_name,)),
                     "summary": row.summary,
                 }
                 for row in rows

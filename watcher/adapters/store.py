@@ -36,15 +36,21 @@ from watcher.adapters.tables import (
     feeds,
     matches,
     revisions,
+    story_bands,
 )
 from watcher.config import Feed
 from watcher.model import (
     Alert,
     DigestRow,
     Entry,
+    EntryDetail,
     FeedStatus,
     FetchResult,
     Hit,
+    Match,
+    PruneReport,
+    Revision,
+    SentRecord,
     StoredEntry,
     Validators,
 )
@@ -455,6 +461,112 @@ class SqlStore:
                 )
                 for row in conn.execute(query)
             ]
+
+    def entry_detail(self, entry_id: int) -> EntryDetail | None:
+        """An entry with its revisions, matches, deliveries and story, or None."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(entries, _display_name().label("feed_name"), feeds.c.url.label("feed_url"))
+                .join(feeds, entries.c.feed_id == feeds.c.id)
+                .where(entries.c.id == entry_id)
+            ).first()
+            if row is None:
+                return None
+            history = conn.execute(
+                select(revisions)
+                .where(revisions.c.entry_id == entry_id)
+                .order_by(revisions.c.number)
+            ).all()
+            found = conn.execute(
+                select(matches).where(matches.c.entry_id == entry_id).order_by(matches.c.id)
+            ).all()
+            sent = conn.execute(
+                select(deliveries, matches.c.rule)
+                .join(matches, deliveries.c.match_id == matches.c.id)
+                .where(matches.c.entry_id == entry_id)
+                .order_by(deliveries.c.id)
+            ).all()
+            members = self._story_members(conn, row.story_id, entry_id)
+        return EntryDetail(
+            entry_id=row.id,
+            entry=_entry(row),
+            feed_name=row.feed_name,
+            feed_url=row.feed_url,
+            first_seen=row.first_seen_at,
+            revision=row.revision,
+            pruned=row.pruned_at is not None,
+            revisions=tuple(Revision(r.number, r.seen_at, r.title, r.summary) for r in history),
+            matches=tuple((Match(m.rule, _hits(m.hits)), bool(m.silent)) for m in found),
+            deliveries=tuple(
+                SentRecord(
+                    d.rule, d.target, d.revision, d.status, d.attempts, d.sent_at, d.last_error
+                )
+                for d in sent
+            ),
+            story_id=row.story_id,
+            story=members,
+        )
+
+    def _story_members(
+        self, conn: Connection, story_id: int | None, but: int
+    ) -> tuple[StoredEntry, ...]:
+        if story_id is None:
+            return ()
+        rows = conn.execute(
+            select(
+                entries,
+                _display_name().label("feed_name"),
+                feeds.c.url.label("feed_url"),
+                _entry_time().label("time"),
+            )
+            .join(feeds, entries.c.feed_id == feeds.c.id)
+            .where(entries.c.story_id == story_id, entries.c.id != but)
+            .order_by(entries.c.first_seen_at, entries.c.id)
+        )
+        return tuple(StoredEntry(r.id, _entry(r), r.feed_name, r.feed_url, r.time) for r in rows)
+
+    def prune(self, now: datetime, retention: timedelta | None, window: timedelta) -> PruneReport:
+        """Remove the bodies and revisions of entries older than ``retention`` (their identity
+        keys, titles and links stay, so they are never new again) and the near-duplicate
+        index past the clustering window."""
+        before = self.database_size()
+        with self.engine.begin() as conn:
+            bodies = old_revisions = 0
+            if retention is not None:
+                old = (
+                    select(entries.c.id)
+                    .where(entries.c.first_seen_at < now - retention, entries.c.pruned_at.is_(None))
+                    .scalar_subquery()
+                )
+                old_revisions = conn.execute(
+                    revisions.delete().where(revisions.c.entry_id.in_(old))
+                ).rowcount
+                bodies = conn.execute(
+                    update(entries)
+                    .where(entries.c.id.in_(old))
+                    .values(summary="", content="", pruned_at=now)
+                ).rowcount
+            bands = conn.execute(
+                story_bands.delete().where(story_bands.c.seen_at < now - window)
+            ).rowcount
+        if self.engine.dialect.name == "sqlite" and (bodies or old_revisions or bands):
+            with self.engine.connect() as conn:
+                conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM")
+        return PruneReport(bodies, old_revisions, bands, before, self.database_size())
+
+    def database_size(self) -> int | None:
+        """The database's size in bytes (SQLite: the file; PostgreSQL: the database)."""
+        with self.engine.connect() as conn:
+            if self.engine.dialect.name == "sqlite":
+                pages = conn.exec_driver_sql("PRAGMA page_count").scalar()
+                size = conn.exec_driver_sql("PRAGMA page_size").scalar()
+                return int(pages or 0) * int(size or 0)
+            if self.engine.dialect.name == "postgresql":
+                return int(
+                    conn.exec_driver_sql("SELECT pg_database_size(current_database())").scalar()
+                    or 0
+                )
+        return None
 
     def delivery_counts(self) -> dict[str, int]:
         with self.engine.connect() as conn:

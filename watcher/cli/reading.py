@@ -51,7 +51,11 @@ def _print_digest_table(rows: list[DigestRow], start: datetime) -> None:
     if not rows:
         out.print(f"No matches since {format_time(start)}.", markup=False, highlight=False)
         return
-    table = Table(title=f"{len(rows)} matches since {format_time(start)}")
+    table = Table(
+        title=f"{len(rows)} matches since {format_time(start)}",
+        caption="ID: see it with `watcher show ID`; +N: also reported by N other sources",
+    )
+    table.add_column("ID", no_wrap=True, justify="right")
     table.add_column("Time", no_wrap=True)
     table.add_column("Rule", no_wrap=True)
     table.add_column("Title / link", overflow="fold", ratio=3)
@@ -63,7 +67,12 @@ def _print_digest_table(rows: list[DigestRow], start: datetime) -> None:
             headline.stylize("bold", first, last)
         if row.link:
             headline.append("\n" + row.link, style="dim")
-        table.add_row(Text(format_time(row.time)), Text(row.rule), headline, Text(row.feed_name))
+        source = Text(row.feed_name)
+        if len(row.sources) > 1:
+            source.append(f" +{len(row.sources) - 1}", style="bold")
+        table.add_row(
+            Text(str(row.entry_id)), Text(format_time(row.time)), Text(row.rule), headline, source
+        )
     out.print(table)
 
 
@@ -91,6 +100,8 @@ def feeds(config_path: str | None, fmt: str) -> None:
         state = status.last_status or "never fetched"
         if not status.configured:
             state += " (not in config)"
+        if status.guid_churn:
+            state += f"\nguid churn ×{status.guid_churn}"
         name = Text(status.name)
         if status.name != status.url:
             name.append("\n" + status.url, style="dim")
@@ -114,4 +125,5 @@ def _feed_json(status: FeedStatus) -> dict[str, Any]:
         "entries": status.entries,
         "last_error": status.last_error,
         "warning": status.warning,
+        "guid_churn": status.guid_churn,
     }

@@ -1,0 +1,298 @@
+"""Each story once: identity across guid churn and tracking parameters, revisions with diffs,
+stories across feeds, and retention. Feeds are served on 127.0.0.1; the real command runs."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from click.testing import Result
+
+from tests.servers import FeedServer
+
+Cli = Callable[..., Result]
+PUB = "Mon, 15 Sep 2025 10:00:00 GMT"
+
+
+def rss(items: list[dict[str, str]], title: str = "Wire", extra: str = "") -> str:
+    """An RSS 2.0 document; each item gives any of guid, link, title, description, pubDate."""
+    body = ""
+    for item in items:
+        parts = []
+        if "guid" in item:
+            parts.append(f'<guid isPermaLink="false">{item["guid"]}</guid>')
+        for tag in ("title", "link", "description", "pubDate"):
+            if tag in item:
+                parts.append(f"<{tag}>{item[tag]}</{tag}>")
+        body += f"<item>{''.join(parts)}</item>"
+    return (
+        f'<?xml version="1.0"?><rss version="2.0" {extra}><channel><title>{title}</title>'
+        f"<link>https://news.example/</link>{body}</channel></rss>"
+    )
+
+
+def config(
+    tmp_path: Path, urls: list[str], rule: str = "query = 'TikTok'", watcher: str = ""
+) -> Path:
+    path = tmp_path / "w.toml"
+    feeds = "".join(f'[[feeds]]\nurl = "{url}"\n' for url in urls)
+    path.write_text(
+        f'[watcher]\ndatabase = "sqlite:///{tmp_path / "w.db"}"\n{watcher}\n{feeds}'
+        f'[[rules]]\nname = "tiktok"\n{rule}\n'
+    )
+    return path
+
+
+def counts(tmp_path: Path) -> dict[str, int]:
+    with sqlite3.connect(tmp_path / "w.db") as conn:
+        return {
+            "entries": conn.execute("SELECT count(*) FROM entries").fetchone()[0],
+            "revisions": conn.execute("SELECT count(*) FROM revisions").fetchone()[0],
+            "stories": conn.execute("SELECT count(DISTINCT story_id) FROM entries").fetchone()[0],
+            "deliveries": conn.execute("SELECT count(*) FROM deliveries").fetchone()[0],
+        }
+
+
+def run(run_cli: Cli, path: Path) -> list[str]:
+    """One ``watcher run --once``; the notifications it printed (no targets: the console)."""
+    result = run_cli("run", "--once", "--config", str(path))
+    assert result.exit_code == 0, result.output
+    return result.stdout.splitlines()
+
+
+def test_guid_churn(tmp_path: Path, feed_server: FeedServer, run_cli: Cli) -> None:
+    """A feed that regenerates every guid on every fetch: the entry is recognised by its link,
+    stored once, notified once, and the feed is flagged as churning."""
+    item = {"title": "TikTok deal near", "link": "https://news.example/a", "pubDate": PUB}
+    url = feed_server.serve("/f.xml", rss([{**item, "guid": "g-1"}]))
+    path = config(tmp_path, [url])
+    assert len(run(run_cli, path)) == 1
+    for n in range(2, 5):
+        feed_server.serve("/f.xml", rss([{**item, "guid": f"g-{n}"}]))
+        assert run(run_cli, path) == []
+    assert counts(tmp_path)["entries"] == 1 and counts(tmp_path)["deliveries"] == 1
+    [feed] = json.loads(run_cli("feeds", "--format", "json", "--config", str(path)).stdout)
+    assert feed["guid_churn"] == 3
+
+
+def test_same_article_in_two_sections(
+    tmp_path: Path, feed_server: FeedServer, run_cli: Cli
+) -> None:
+    """One outlet's article in its world and business feeds, with different utm_ parameters:
+    two entries, one story, one notification."""
+    world = feed_server.serve("/world.xml", rss([{
+        "guid": "w-1", "title": "TikTok sale approved", "pubDate": PUB,
+        "link": "https://news.example/tiktok-sale?utm_source=world&amp;utm_medium=rss",
+    }]))  # fmt: skip
+    business = feed_server.serve("/business.xml", rss([{
+        "guid": "b-9", "title": "TikTok sale approved by regulators", "pubDate": PUB,
+        "link": "https://news.example/tiktok-sale?utm_source=business&amp;fbclid=abc",
+    }]))  # fmt: skip
+    path = config(tmp_path, [world, business])
+    assert len(run(run_cli, path)) == 1
+    assert counts(tmp_path) == {"entries": 2, "revisions": 0, "stories": 1, "deliveries": 1}
+    with sqlite3.connect(tmp_path / "w.db") as conn:
+        links = {row[0] for row in conn.execute("SELECT link FROM entries")}
+    assert links == {"https://news.example/tiktok-sale"}
+
+
+WIRE = (
+    "ByteDance and a group of US investors agreed a framework for the sale of TikTok's US "
+    "operations, officials said on Monday, ahead of the divestiture deadline in December."
+)
+
+
+def test_wire_story_in_five_outlets(tmp_path: Path, feed_server: FeedServer, run_cli: Cli) -> None:
+    """One wire story republished by five outlets with different headlines and links: five
+    entries, one story, one notification; the digest shows it once, reported by five."""
+    headlines = [
+        "TikTok deal framework agreed ahead of deadline",
+        "TikTok deal framework agreed ahead of December deadline",
+        "Framework agreed for TikTok deal ahead of deadline",
+        "TikTok deal: framework agreed ahead of deadline",
+        "TikTok deal framework is agreed ahead of the deadline",
+    ]
+    urls = [
+        feed_server.serve(
+            f"/o{n}.xml",
+            rss(
+                [
+                    {
+                        "guid": f"o{n}-1",
+                        "title": title,
+                        "description": WIRE,
+                        "pubDate": PUB,
+                        "link": f"https://outlet{n}.example/story-{n}",
+                    }
+                ],
+                title=f"Outlet {n}",
+            ),
+        )  # fmt: skip
+        for n, title in enumerate(headlines)
+    ]
+    path = config(tmp_path, urls)
+    assert len(run(run_cli, path)) == 1
+    assert counts(tmp_path) == {"entries": 5, "revisions": 0, "stories": 1, "deliveries": 1}
+    digest = json.loads(run_cli("digest", "--format", "json", "--config", str(path)).stdout)
+    [story] = digest["matches"]
+    assert sorted(story["sources"]) == [f"Outlet {n}" for n in range(5)]
+    markdown = run_cli("digest", "--format", "markdown", "--config", str(path)).stdout
+    assert "also reported by" in markdown
+
+
+def test_unrelated_stories_stay_apart(
+    tmp_path: Path, feed_server: FeedServer, run_cli: Cli
+) -> None:
+    urls = [
+        feed_server.serve("/a.xml", rss([{"guid": "a", "title": "TikTok deal agreed",
+                                          "description": WIRE, "pubDate": PUB}])),
+        feed_server.serve("/b.xml", rss([{"guid": "b", "title": "TikTok star launches a label",
+                                          "description": "The singer announced a new record "
+                                          "label for emerging artists in Seoul.",
+                                          "pubDate": PUB}])),
+    ]  # fmt: skip
+    path = config(tmp_path, urls)
+    assert len(run(run_cli, path)) == 2
+    assert counts(tmp_path)["stories"] == 2
+
+
+def rewrite(feed_server: FeedServer, titles: list[str]) -> list[dict[str, Any]]:
+    return [{"guid": "x-1", "link": "https://news.example/x", "title": t, "pubDate": PUB,
+             "description": "Negotiators met in Madrid."} for t in titles]  # fmt: skip
+
+
+def test_headline_rewritten_three_times(
+    tmp_path: Path, feed_server: FeedServer, run_cli: Cli
+) -> None:
+    """A breaking story's headline rewritten three times: one entry, three revisions, and,
+    with notify_on = ["new", "changed"], one notification for each, with a word-level diff."""
+    titles = [
+        "TikTok talks begin",
+        "TikTok talks stall",
+        "TikTok talks resume",
+        "TikTok deal reached",
+    ]
+    url = feed_server.serve("/f.xml", rss(rewrite(feed_server, titles[:1])))
+    path = config(tmp_path, [url], "query = 'TikTok'\nnotify_on = ['new', 'changed']")
+    printed = run(run_cli, path)
+    for title in titles[1:]:
+        feed_server.serve("/f.xml", rss(rewrite(feed_server, [title])))
+        printed += run(run_cli, path)
+    assert counts(tmp_path) == {"entries": 1, "revisions": 3, "stories": 1, "deliveries": 4}
+    assert [line.split(" —")[0] for line in printed] == [
+        "[tiktok] TikTok talks begin",
+        "[tiktok] (updated) TikTok talks stall",
+        "[tiktok] (updated) TikTok talks resume",
+        "[tiktok] (updated) TikTok deal reached",
+    ]
+    shown = run_cli("show", "1", "--config", str(path)).stdout
+    assert "title:   TikTok talks [-begin-]{+stall+}" in shown
+    assert "title:   TikTok [-talks resume-]{+deal reached+}" in shown
+    data = json.loads(run_cli("show", "1", "--format", "json", "--config", str(path)).stdout)
+    assert [r["title"] for r in data["revisions"]] == titles[:3]
+    assert [d["revision"] for d in data["deliveries"]] == [0, 1, 2, 3]
+
+
+def test_changes_notify_only_when_asked(
+    tmp_path: Path, feed_server: FeedServer, run_cli: Cli
+) -> None:
+    url = feed_server.serve("/f.xml", rss(rewrite(feed_server, ["TikTok talks begin"])))
+    path = config(tmp_path, [url])
+    assert len(run(run_cli, path)) == 1
+    feed_server.serve("/f.xml", rss(rewrite(feed_server, ["TikTok talks stall"])))
+    assert run(run_cli, path) == []
+    assert counts(tmp_path)["revisions"] == 1
+
+
+def test_a_change_that_makes_a_rule_match_is_a_new_match(
+    tmp_path: Path, feed_server: FeedServer, run_cli: Cli
+) -> None:
+    url = feed_server.serve("/f.xml", rss(rewrite(feed_server, ["Talks begin in Madrid"])))
+    path = config(tmp_path, [url])
+    assert run(run_cli, path) == []
+    feed_server.serve("/f.xml", rss(rewrite(feed_server, ["TikTok talks begin in Madrid"])))
+    assert [line.split(" —")[0] for line in run(run_cli, path)] == [
+        "[tiktok] TikTok talks begin in Madrid"
+    ]
+
+
+def test_whitespace_and_markup_edits_are_not_revisions(
+    tmp_path: Path, feed_server: FeedServer, run_cli: Cli
+) -> None:
+    item = {"guid": "w", "title": "TikTok deal", "pubDate": PUB,
+            "description": "&lt;p&gt;The deal was agreed.&lt;/p&gt;"}  # fmt: skip
+    url = feed_server.serve("/f.xml", rss([item]))
+    path = config(tmp_path, [url], "query = 'TikTok'\nnotify_on = ['new', 'changed']")
+    run(run_cli, path)
+    edited = {
+        **item,
+        "description": "&lt;div&gt;The  deal\n was &lt;b&gt;agreed.&lt;/b&gt;&lt;/div&gt;",
+    }
+    feed_server.serve("/f.xml", rss([edited]))
+    assert run(run_cli, path) == []
+    assert counts(tmp_path)["revisions"] == 0
+
+
+def test_entry_without_guid_or_link(tmp_path: Path, feed_server: FeedServer, run_cli: Cli) -> None:
+    """Identified by its title and date: stored once however often it is fetched."""
+    item = {"title": "TikTok statement", "description": "Text", "pubDate": PUB}
+    url = feed_server.serve("/f.xml", rss([item]))
+    path = config(tmp_path, [url])
+    assert len(run(run_cli, path)) == 1
+    feed_server.serve("/f.xml", rss([item, {"title": "Other", "pubDate": PUB}]))
+    assert run(run_cli, path) == []
+    assert counts(tmp_path)["entries"] == 2
+
+
+def test_relative_links_with_xml_base(
+    tmp_path: Path, feed_server: FeedServer, run_cli: Cli
+) -> None:
+    atom = (
+        '<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom" '
+        'xml:base="https://base.example/news/"><title>Base</title><id>urn:x</id>'
+        "<updated>2025-09-15T10:00:00Z</updated>"
+        '<entry><id>urn:1</id><title>TikTok</title><link href="2025/tiktok?utm_source=x"/>'
+        "<updated>2025-09-15T10:00:00Z</updated></entry></feed>"
+    )
+    url = feed_server.serve("/atom.xml", atom)
+    path = config(tmp_path, [url])
+    [line] = run(run_cli, path)
+    assert "https://base.example/news/2025/tiktok " in line
+
+
+def test_retention_prunes_bodies_but_not_identity(
+    tmp_path: Path, feed_server: FeedServer, run_cli: Cli
+) -> None:
+    """After pruning, an old entry that reappears is not new: it never notifies again."""
+    item = {"guid": "r", "title": "TikTok deal", "description": "Long body " * 50, "pubDate": PUB}
+    url = feed_server.serve("/f.xml", rss([item]))
+    path = config(tmp_path, [url], watcher='retention = "90d"')
+    assert len(run(run_cli, path)) == 1
+    with sqlite3.connect(tmp_path / "w.db") as conn:  # as if it had been stored long ago
+        conn.execute("UPDATE entries SET first_seen_at = '2020-01-01 00:00:00.000000'")
+    pruned = run_cli("prune", "--config", str(path))
+    assert pruned.exit_code == 0
+    assert pruned.stdout.startswith("pruned 1 entry bodies, 0 revisions")
+    assert "database" in pruned.stdout and "→" in pruned.stdout
+    with sqlite3.connect(tmp_path / "w.db") as conn:
+        assert conn.execute("SELECT summary, pruned_at IS NOT NULL FROM entries").fetchone() == (
+            "",
+            1,
+        )
+    feed_server.serve("/f.xml", rss([{**item, "description": "Edited body"}]) + " ")
+    assert run(run_cli, path) == []
+
+
+def test_word_diff_marks_changes() -> None:
+    from watcher.render import format_diff
+
+    assert format_diff("Talks begin in Madrid", "Talks stall in Madrid today", "text") == (
+        "Talks [-begin-]{+stall+} in Madrid {+today+}"
+    )
+    assert format_diff("Talks begin", "Talks <stall>", "html") == (
+        "Talks <del>begin</del><ins>&lt;stall&gt;</ins>"
+    )
+    assert format_diff("a b", "a c", "markdown") == "a ~~b~~**c**"
