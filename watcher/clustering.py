@@ -27,10 +27,14 @@ _STOPWORDS = frozenset(
 )
 
 
+LEAD = 400  # characters of the summary that count: the headline and the lead tell a story
+
+
 def shingles(title: str, summary: str) -> frozenset[str]:
-    """The words that characterise a story: folded, common words out, at least 3 letters
-    unless they are numbers ("90 days" is not "30 days")."""
-    words = WORD.findall(without_possessives(fold(f"{title}\n{summary}")))
+    """The words that characterise a story: those of the title and the start of the summary,
+    folded, common words out, at least 3 letters unless they are numbers ("90 days" is not
+    "30 days")."""
+    words = WORD.findall(without_possessives(fold(f"{title}\n{summary[:LEAD]}")))
     return frozenset(w for w in words if (len(w) >= 3 or w.isdigit()) and w not in _STOPWORDS)
 
 

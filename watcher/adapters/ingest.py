@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from watcher.adapters.tables import (
@@ -32,6 +32,7 @@ from watcher.model import Entry, Match
 from watcher.ports import Clustering, Delivering, NewItem, SeenAgain
 
 _BATCH = 500  # bound the size of IN (...) lists
+_PER_BAND = 20  # the most recent stories compared for each band: bounds the work per entry
 
 
 def upsert(conn: Connection, table: Any) -> Any:
@@ -74,9 +75,16 @@ def insert_new(
     """Store new entries with their keys, stories and matches; (entries, matches) stored."""
     if not items:
         return 0, 0
+    story_of = assign_stories(conn, items, clustering, now)
     rows = [
-        {"feed_id": feed_id, "key": item.entry.key, "first_seen_at": now, **entry_row(item.entry)}
-        for item in items
+        {
+            "feed_id": feed_id,
+            "key": item.entry.key,
+            "first_seen_at": now,
+            "story_id": story,
+            **entry_row(item.entry),
+        }
+        for item, story in zip(items, story_of, strict=True)
     ]
     stmt = (
         upsert(conn, entries)
@@ -85,17 +93,19 @@ def insert_new(
     )
     ids = {row.key: row.id for row in conn.execute(stmt, rows)}
     # Only what this transaction inserted goes on: a concurrent writer that stored an entry
-    # first also keyed, clustered and matched it.
-    stored = [(ids[item.entry.key], item) for item in items if item.entry.key in ids]
+    # first also keyed, clustered and matched it (the story made for it here stays empty).
+    stored = [
+        (ids[item.entry.key], story, item)
+        for item, story in zip(items, story_of, strict=True)
+        if item.entry.key in ids
+    ]
     if not stored:
         return 0, 0
     add_keys(
-        conn, feed_id, [(entry_id, item.keys or (item.entry.key,)) for entry_id, item in stored]
+        conn, feed_id, [(entry_id, item.keys or (item.entry.key,)) for entry_id, _, item in stored]
     )
-    story_of = assign_stories(conn, stored, clustering, now)
-    found = [
-        (entry_id, story_of[entry_id], match) for entry_id, item in stored for match in item.matches
-    ]
+    _record_stories(conn, stored, now)
+    found = [(entry_id, story, match) for entry_id, story, item in stored for match in item.matches]
     return len(stored), insert_matches(conn, found, delivering, now)
 
 
@@ -115,40 +125,35 @@ def add_keys(conn: Connection, feed_id: int, keyed: Iterable[tuple[int, Sequence
 
 
 def assign_stories(
-    conn: Connection,
-    stored: Sequence[tuple[int, NewItem]],
-    clustering: Clustering | None,
-    now: datetime,
-) -> dict[int, int]:
+    conn: Connection, items: Sequence[NewItem], clustering: Clustering | None, now: datetime
+) -> list[int]:
     """Each new entry's story: the story of its link (or URL guid), else of a near-duplicate
-    seen within the window, else a new one. Returns entry id → story id."""
-    by_key = _stories_by_key(conn, [key for _, item in stored for key in item.story_keys])
-    candidates = _band_candidates(conn, stored, clustering, now) if clustering else {}
-    story_of: dict[int, int] = {}
-    fresh: list[int] = []
+    seen within the window, else a new one."""
+    by_key = _stories_by_key(conn, [key for item in items for key in item.story_keys])
+    candidates = _band_candidates(conn, items, clustering, now) if clustering else {}
+    story_of: list[int] = []
+    fresh = 0
     recent: list[tuple[int, frozenset[str], set[int]]] = []  # this batch, for each other
-    for entry_id, item in stored:
+    for item in items:
         story = next((by_key[k] for k in item.story_keys if k in by_key), None)
         if story is None and clustering is not None:
             story = _nearest(item, candidates, recent, clustering.threshold)
         if story is None:
-            fresh.append(entry_id)
-            story = -len(fresh)  # a placeholder until the new stories have ids
-        story_of[entry_id] = story
+            fresh += 1
+            story = -fresh  # a placeholder until the new stories have ids
+        story_of.append(story)
         by_key.update(dict.fromkeys(item.story_keys, story))
         recent.append((story, item.shingles, set(item.bands)))
     if fresh:
         created = (
             conn.execute(
                 insert(stories).returning(stories.c.id, sort_by_parameter_order=True),
-                [{"created_at": now} for _ in fresh],
+                [{"created_at": now} for _ in range(fresh)],
             )
             .scalars()
             .all()
         )
-        real = {-(n + 1): story_id for n, story_id in enumerate(created)}
-        story_of = {e: real.get(s, s) for e, s in story_of.items()}
-    _record_stories(conn, stored, story_of, now)
+        story_of = [created[-s - 1] if s < 0 else s for s in story_of]
     return story_of
 
 
@@ -163,26 +168,37 @@ def _stories_by_key(conn: Connection, keys: Sequence[str]) -> dict[str, int]:
 
 
 def _band_candidates(
-    conn: Connection,
-    stored: Sequence[tuple[int, NewItem]],
-    clustering: Clustering,
-    now: datetime,
+    conn: Connection, items: Sequence[NewItem], clustering: Clustering, now: datetime
 ) -> dict[int, list[tuple[int, frozenset[str]]]]:
-    """Band → (story, words) of the stored entries within the window that share it."""
-    wanted = list({band for _, item in stored for band in item.bands})
+    """Band → (story, words) of the most recent stories within the window that share it."""
+    wanted = list({band for item in items for band in item.bands})
     found: dict[int, list[tuple[int, frozenset[str]]]] = {}
+    words: dict[int, frozenset[str]] = {}  # each story's words, computed once
     for batch in batches(wanted):
-        rows = conn.execute(
-            select(story_bands.c.band, entries.c.story_id, entries.c.title, entries.c.summary)
-            .join(entries, entries.c.id == story_bands.c.entry_id)
+        recent = (
+            select(
+                story_bands.c.band,
+                story_bands.c.story_id,
+                story_bands.c.entry_id,
+                func.row_number()
+                .over(partition_by=story_bands.c.band, order_by=story_bands.c.seen_at.desc())
+                .label("rank"),
+            )
             .where(
                 story_bands.c.band.in_(batch),
                 story_bands.c.seen_at >= now - clustering.window,
-                entries.c.story_id.is_not(None),
             )
+            .subquery()
+        )
+        rows = conn.execute(
+            select(recent.c.band, recent.c.story_id, entries.c.title, entries.c.summary)
+            .join(entries, entries.c.id == recent.c.entry_id)
+            .where(recent.c.rank <= _PER_BAND)
         )
         for row in rows:
-            found.setdefault(row.band, []).append((row.story_id, shingles(row.title, row.summary)))
+            if row.story_id not in words:
+                words[row.story_id] = shingles(row.title, row.summary)
+            found.setdefault(row.band, []).append((row.story_id, words[row.story_id]))
     return found
 
 
@@ -193,8 +209,8 @@ def _nearest(
     threshold: float,
 ) -> int | None:
     """The story of the most similar candidate at or above the threshold."""
-    pool = [c for band in item.bands for c in candidates.get(band, ())]
-    pool += [(story, words) for story, words, bands in recent if bands & set(item.bands)]
+    pool = {c for band in item.bands for c in candidates.get(band, ())}
+    pool |= {(story, words) for story, words, bands in recent if bands & set(item.bands)}
     best, best_score = None, threshold
     for story, words in pool:
         score = jaccard(item.shingles, words)
@@ -204,22 +220,26 @@ def _nearest(
 
 
 def _record_stories(
-    conn: Connection, stored: Sequence[tuple[int, NewItem]], story_of: dict[int, int], now: datetime
+    conn: Connection, stored: Sequence[tuple[int, int, NewItem]], now: datetime
 ) -> None:
-    conn.execute(
-        update(entries)
-        .where(entries.c.id == bindparam("entry_id"))
-        .values(story_id=bindparam("story")),
-        [{"entry_id": e, "story": story_of[e]} for e, _ in stored],
-    )
-    keys = [{"key": k, "story_id": story_of[e]} for e, item in stored for k in item.story_keys]
+    keys = [{"key": k, "story_id": story} for _, story, item in stored for k in item.story_keys]
     if keys:
         conn.execute(
-            upsert(conn, story_keys).on_conflict_do_nothing(index_elements=[story_keys.c.key]), keys
+            upsert(conn, story_keys).on_conflict_do_nothing(index_elements=[story_keys.c.key]),
+            keys,
         )
-    bands = [{"band": b, "entry_id": e, "seen_at": now} for e, item in stored for b in item.bands]
+    bands = [
+        {"band": band, "story_id": story, "entry_id": entry_id, "seen_at": now}
+        for entry_id, story, item in stored
+        for band in item.bands
+    ]
     if bands:
-        conn.execute(insert(story_bands), bands)
+        conn.execute(
+            upsert(conn, story_bands).on_conflict_do_nothing(
+                index_elements=[story_bands.c.band, story_bands.c.story_id]
+            ),
+            bands,
+        )
 
 
 # --- matches and deliveries ---------------------------------------------------------------

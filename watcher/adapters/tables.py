@@ -140,15 +140,16 @@ story_keys = Table(
     Column("story_id", Integer, ForeignKey("stories.id", ondelete="CASCADE"), nullable=False),
 )
 
-# MinHash bands of recent entries, for finding near-duplicates (pruned after the window).
+# MinHash bands of recent stories, for finding near-duplicates (pruned after the window). A
+# band is recorded once per story, with the entry that brought it, so that a story told a
+# hundred times costs one row per band, not a hundred.
 story_bands = Table(
     "story_bands",
     metadata,
-    Column("id", Integer, primary_key=True),
-    Column("band", BigInteger, nullable=False),
+    Column("band", BigInteger, primary_key=True),
+    Column("story_id", Integer, ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True),
     Column("entry_id", Integer, ForeignKey("entries.id", ondelete="CASCADE"), nullable=False),
     Column("seen_at", UTCDateTime, nullable=False),
-    Index(None, "band"),
     Index(None, "seen_at"),
 )
 

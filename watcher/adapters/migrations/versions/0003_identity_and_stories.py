@@ -97,16 +97,18 @@ def upgrade() -> None:
     )
     op.create_table(
         "story_bands",
-        sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("band", sa.BigInteger(), nullable=False),
+        sa.Column("story_id", sa.Integer(), nullable=False),
         sa.Column("entry_id", sa.Integer(), nullable=False),
         sa.Column("seen_at", UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["entry_id"], ["entries.id"], name="fk_story_bands_entry_id_entries", ondelete="CASCADE"
         ),
-        sa.PrimaryKeyConstraint("id", name="pk_story_bands"),
+        sa.ForeignKeyConstraint(
+            ["story_id"], ["stories.id"], name="fk_story_bands_story_id_stories", ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("band", "story_id", name="pk_story_bands"),
     )
-    op.create_index("ix_story_bands_band", "story_bands", ["band"])
     op.create_index("ix_story_bands_seen_at", "story_bands", ["seen_at"])
     op.create_table(
         "story_rules",
