@@ -169,8 +169,8 @@ def test_sqlite_pragmas(tmp_path, pragma: str) -> None:  # type: ignore[no-untyp
 
 
 def test_upgrade_from_the_first_schema_keeps_matches(database_url: str) -> None:
-    """A database created by 0001 (without match evidence) upgrades in place: its matches stay,
-    with empty evidence."""
+    """A database created by 0001 upgrades in place: its matches stay (with empty evidence),
+    its deliveries stay, its entries get identity keys and stories."""
     from alembic import command
     from alembic.config import Config as AlembicConfig
 
@@ -200,10 +200,68 @@ def test_upgrade_from_the_first_schema_keeps_matches(database_url: str) -> None:
                 " VALUES (1, 'r', '[\"x\"]', '[\"title\"]', '2025-01-01')"
             )
         )
+        conn.execute(
+            sa.text(
+                "INSERT INTO deliveries (match_id, target, status, attempts, next_attempt_at,"
+                " created_at) VALUES (1, 'desk', 'sent', 1, '2025-01-01', '2025-01-01')"
+            )
+        )
     migrate(engine)
     with engine.connect() as conn:
         rows = conn.execute(sa.text("SELECT rule, hits FROM matches")).all()
+        kept = conn.execute(sa.text("SELECT target, status, revision FROM deliveries")).all()
+        keys = conn.execute(sa.text("SELECT key FROM entry_keys")).scalars().all()
+        claimed = conn.execute(sa.text("SELECT rule FROM story_rules")).scalars().all()
     engine.dispose()
+    assert [tuple(row) for row in kept] == [("desk", "sent", 0)]
+    assert keys == ["k"] and claimed == ["r"]
     assert [(rule, json.loads(hits) if isinstance(hits, str) else hits) for rule, hits in rows] == [
         ("r", [])
     ]
+
+
+def test_stories_across_feeds(database_url: str) -> None:
+    """On both databases: the same link makes one story; so do near-duplicate words within the
+    window (not without clustering); a story notifies once per rule, later matches are silent."""
+    from watcher.clustering import bands, shingles, signature
+    from watcher.ports import Clustering
+
+    other = "https://other.example/rss"
+    store = open_store(database_url)
+    store.sync_feeds([Feed(URL, "A", timedelta(1)), Feed(other, "B", timedelta(1))], NOW)
+    headline, lead = "TikTok deal framework agreed ahead of deadline", "Negotiators agreed it."
+
+    def story_item(key: str, link: str | None, near: bool) -> NewItem:
+        if near:
+            entry = Entry(key=key, title=headline, link=link, summary=lead)
+        else:
+            entry = Entry(key=key, title=f"TikTok {key}", link=link)
+        words = shingles(entry.title, entry.summary)
+        return NewItem(
+            entry,
+            (Match("tiktok", (Hit("TikTok", "title", 0, 6),)),),
+            (key,),
+            (f"url:{link}",) if link else (),
+            words,
+            tuple(bands(signature(words))),
+        )
+
+    cluster = Clustering(0.8, timedelta(hours=48))
+    delivering = Delivering({"tiktok": ["desk"]})
+    for url, items in (
+        (URL, [story_item("a", "https://n.example/x", False), story_item("c", None, True)]),
+        (other, [story_item("b", "https://n.example/x", False), story_item("d", None, True)]),
+    ):
+        store.save_success(url, FETCHED, "T", None, items, [], delivering, cluster, NOW)
+    with store.engine.connect() as conn:
+        stories = dict(conn.execute(sa.text("SELECT key, story_id FROM entries")).all())
+        silent = dict(
+            conn.execute(
+                sa.text("SELECT e.key, m.silent FROM matches m JOIN entries e ON e.id = m.entry_id")
+            ).all()
+        )
+    assert stories["a"] == stories["b"] and stories["c"] == stories["d"]
+    assert stories["a"] != stories["c"]
+    assert silent == {"a": 0, "b": 1, "c": 0, "d": 1}
+    assert len(store.due_alerts(NOW, 10)) == 2
+    store.engine.dispose()

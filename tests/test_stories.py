@@ -130,7 +130,7 @@ def test_wire_story_in_five_outlets(tmp_path: Path, feed_server: FeedServer, run
                 ],
                 title=f"Outlet {n}",
             ),
-        )  # fmt: skip
+        )
         for n, title in enumerate(headlines)
     ]
     path = config(tmp_path, urls)
