@@ -101,3 +101,10 @@ def test_content_hash_ignores_whitespace_only() -> None:
     b = Entry(key="k", title="Talks begin", link=None, summary="One two ")
     c = Entry(key="k", title="Talks stall", link=None, summary="One two")
     assert content_hash(a) == content_hash(b) != content_hash(c)
+
+
+def test_no_title_alias_without_a_date() -> None:
+    """A recurring undated title ("Live updates") is no identity."""
+    assert title_key("Live updates", None) is None
+    [keys] = alias_keys([Entry(key="guid:9", title="Live updates", link=None)])
+    assert keys == ("guid:9",)

@@ -82,11 +82,11 @@ def entry_key(
 
 
 def title_key(title: str, published: datetime | None) -> str | None:
-    """The title+date alias key, for entries with a title."""
-    if not title.strip():
+    """The title+date alias key, for entries with both (a recurring "Live updates" without a
+    date must not become yesterday's entry)."""
+    if not title.strip() or published is None:
         return None
-    when = published.isoformat() if published else ""
-    return "title:" + _sha256(f"{_SPACES.sub(' ', title.strip().lower())}\n{when}")
+    return "title:" + _sha256(f"{_SPACES.sub(' ', title.strip().lower())}\n{published.isoformat()}")
 
 
 def alias_keys(entries: Sequence[Entry]) -> list[tuple[str, ...]]:
