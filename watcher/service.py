@@ -15,12 +15,13 @@ from dataclasses import dataclass
 
 from watcher.config import Config, Feed, Rule
 from watcher.errors import DeliveryError, FeedError, FetchError
+from watcher.identity import alias_keys
 from watcher.matching.matcher import Matcher
 from watcher.model import Alert, CycleReport, FeedOutcome, FetchResult, ParsedFeed
 from watcher.parse import parse_feed
 from watcher.ports import Clock, Clustering, Delivering, Fetcher, Notifier, Store
 from watcher.schedule import delivery_retry_at
-from watcher.triage import Triage, keys_of, triage
+from watcher.triage import Triage, triage
 
 log = logging.getLogger(__name__)
 Parser = Callable[[str, bytes, str | None, Sequence[str]], ParsedFeed]
@@ -143,7 +144,7 @@ class Service:
 
     def _triage(self, feed: Feed, parsed: ParsedFeed) -> Triage:
         name = feed.name or parsed.title or feed.url
-        keys = keys_of(parsed.entries)
+        keys = alias_keys(parsed.entries)
         known = self.store.known(feed.url, keys)
         return triage(
             parsed.entries,

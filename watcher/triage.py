@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from watcher.clustering import bands, shingles, signature
-from watcher.identity import alias_keys, content_hash, story_keys
+from watcher.identity import content_hash, story_keys
 from watcher.model import Entry, Match
 from watcher.ports import KnownEntry, NewItem, SeenAgain
 
@@ -18,11 +18,6 @@ MatchEntry = Callable[[Entry], list[Match]]
 class Triage:
     new: list[NewItem]
     again: list[SeenAgain]
-
-
-def keys_of(entries: Sequence[Entry]) -> list[tuple[str, ...]]:
-    """Each entry's identity keys (primary first), one entry per primary key."""
-    return alias_keys(entries)
 
 
 def triage(
