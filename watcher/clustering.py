@@ -11,6 +11,7 @@ entry does not grow with the store.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import struct
 
@@ -42,8 +43,13 @@ def signature(words: frozenset[str]) -> tuple[int, ...]:
     """The MinHash signature: for each of the 32 hash functions, the smallest value."""
     if not words:
         return ()
-    hashed = [_UNPACK.unpack(hashlib.shake_128(w.encode()).digest(HASHES * 4)) for w in words]
-    return tuple(map(min, zip(*hashed, strict=True)))
+    return tuple(map(min, zip(*map(_word_hashes, words), strict=True)))
+
+
+@functools.lru_cache(maxsize=50_000)
+def _word_hashes(word: str) -> tuple[int, ...]:
+    # News vocabulary repeats (Zipf): most words of an entry were hashed for an earlier one.
+    return _UNPACK.unpack(hashlib.shake_128(word.encode()).digest(HASHES * 4))
 
 
 def bands(sig: tuple[int, ...]) -> list[int]:
