@@ -74,7 +74,7 @@ def _detail_text(detail: EntryDetail) -> str:
         error = f": {sent.last_error}" if sent.last_error else ""
         lines.append(
             f"  {sent.rule}{what} → {sent.target}: {sent.status}{when_sent}"
-            f" ({sent.attempts} attempts){error}"
+            f" ({sent.attempts} attempt{'' if sent.attempts == 1 else 's'}){error}"
         )
     if not detail.deliveries:
         lines.append("  none")
