@@ -197,3 +197,36 @@ def deliver(config: Config, clock: Clock) -> int:
 def deliveries(db: Path) -> list[tuple[str, int, str | None]]:
     with sqlite3.connect(db) as conn:
         return list(conn.execute("SELECT status, attempts, last_error FROM deliveries"))
+
+
+def test_failed_deliveries_are_listed_and_requeued(
+    tmp_path: Path, feed_server: FeedServer, smtp_server: SmtpSink, run_cli: Cli
+) -> None:
+    """A target's own retry settings: after its attempts the delivery is failed and listed
+    with the reason; ``watcher deliveries retry`` re-queues it and it arrives once."""
+    smtp_server.code = "550 mailbox unavailable"
+    url = feed_server.serve("/f.xml", rss("Wire", [ITEM]))
+    path = write_config(tmp_path / "w.toml", [url], {"tiktok": ["TikTok"]})
+    with path.open("a") as config:
+        config.write(
+            f'[targets.desk]\nurl = "{smtp_server.url()}"\n'
+            'retry_attempts = 2\nretry_backoff = "0s"\n'
+        )
+    run_cli("run", "--once", "--config", str(path))
+    pending = json.loads(run_cli("deliveries", "--format", "json", "--config", str(path)).stdout)
+    assert [(d["status"], d["attempts"]) for d in pending] == [("pending", 1)]
+    run_cli("run", "--once", "--config", str(path))
+    failed = run_cli("deliveries", "--failed", "--format", "json", "--config", str(path))
+    [item] = json.loads(failed.stdout)
+    assert (item["status"], item["attempts"], item["target"]) == ("failed", 2, "desk")
+    assert item["last_error"] == 'Sending email to "desk@example.org" failed.'
+    assert "failed" in run_cli("deliveries", "--failed", "--config", str(path)).stdout
+
+    smtp_server.code = "250 OK"
+    requeued = run_cli("deliveries", "retry", "--all-failed", "--config", str(path))
+    assert (requeued.exit_code, requeued.stdout) == (0, "re-queued 1 deliveries\n")
+    run_cli("run", "--once", "--config", str(path))
+    assert len(smtp_server.messages) == 1
+    assert json.loads(run_cli("deliveries", "--format", "json", "--config", str(path)).stdout) == []
+    nothing = run_cli("deliveries", "retry", "--all-failed", "--config", str(path))
+    assert nothing.exit_code == 1

@@ -11,7 +11,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -30,6 +30,7 @@ from watcher.durations import parse_duration, parse_size
 from watcher.errors import ConfigError
 from watcher.identity import TRACKING_PARAMS
 from watcher.matching.query import And, Node, Not, QueryError, keywords_query, parse_query
+from watcher.schedule import RetryPolicy
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 Size = Annotated[int, BeforeValidator(parse_size)]
@@ -124,6 +125,9 @@ class RuleConfig(_Strict):
 class TargetConfig(_Strict):
     url: str | None = None
     url_env: str | None = None
+    retry_attempts: int = Field(default=10, ge=1, le=1000)
+    retry_backoff: Duration = timedelta(seconds=30)
+    retry_max: Duration = timedelta(hours=1)
 
     @model_validator(mode="after")
     def _one_source(self) -> TargetConfig:
@@ -182,6 +186,7 @@ def make_rule(
 class Target:
     name: str
     url: str  # a secret: show it only through watcher.redact
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
 
 
 @dataclass(frozen=True, slots=True)
@@ -338,7 +343,8 @@ def _resolve_targets(
                 )
                 continue
         if url:
-            targets.append(Target(name, url))
+            retry = RetryPolicy(target.retry_attempts, target.retry_backoff, target.retry_max)
+            targets.append(Target(name, url, retry))
         else:
             problems.append(f"targets.{name}.url: must not be empty")
     return tuple(targets), problems

@@ -184,6 +184,22 @@ class EntryDetail:
 
 
 @dataclass(frozen=True, slots=True)
+class DeliveryRow:
+    """A delivery as ``watcher deliveries`` lists it."""
+
+    delivery_id: int
+    target: str
+    status: str
+    attempts: int
+    next_attempt: datetime
+    last_error: str | None
+    rule: str
+    entry_id: int
+    title: str
+    revision: int
+
+
+@dataclass(frozen=True, slots=True)
 class PruneReport:
     bodies: int  # entries whose summary and content were removed
     revisions: int

@@ -7,13 +7,22 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from watcher.config import Feed
+if TYPE_CHECKING:  # config imports this module for RetryPolicy
+    from watcher.config import Feed
 
-DELIVERY_ATTEMPTS = 10
-DELIVERY_BACKOFF = timedelta(seconds=30)
-DELIVERY_BACKOFF_MAX = timedelta(hours=1)
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How a target's failed deliveries are retried: ``attempts`` in all, the first retry after
+    ``backoff``, each later one after twice the previous delay, at most ``ceiling`` apart."""
+
+    attempts: int = 10
+    backoff: timedelta = timedelta(seconds=30)
+    ceiling: timedelta = timedelta(hours=1)
 
 
 def next_fetch(feed: Feed, last_fetches: Mapping[str, datetime]) -> datetime | None:
@@ -38,15 +47,17 @@ def next_wakeup(
 
 
 def delivery_retry_at(
-    attempts_made: int, now: datetime, rng: random.Random | None = None
+    attempts_made: int,
+    now: datetime,
+    policy: RetryPolicy = RetryPolicy(),
+    rng: random.Random | None = None,
 ) -> datetime | None:
     """When to try a delivery again after ``attempts_made`` failures; None once they are used up.
 
-    The delay doubles from 30 s to at most 1 h, with ±10 % jitter so that a target that was
-    down does not receive every retry in the same second.
+    ±10 % jitter keeps the retries to a target that was down from all landing in one second.
     """
-    if attempts_made >= DELIVERY_ATTEMPTS:
+    if attempts_made >= policy.attempts:
         return None
-    delay = min(DELIVERY_BACKOFF * 2 ** (attempts_made - 1), DELIVERY_BACKOFF_MAX)
+    delay = min(policy.backoff * 2 ** (attempts_made - 1), policy.ceiling)
     jitter: float = (rng or random.Random()).uniform(0.9, 1.1)
     return now + timedelta(seconds=delay.total_seconds() * jitter)

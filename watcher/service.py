@@ -20,7 +20,7 @@ from watcher.matching.matcher import Matcher
 from watcher.model import Alert, CycleReport, FeedOutcome, FetchResult, ParsedFeed
 from watcher.parse import parse_feed
 from watcher.ports import Clock, Clustering, Delivering, Fetcher, Notifier, Store
-from watcher.schedule import delivery_retry_at
+from watcher.schedule import RetryPolicy, delivery_retry_at
 from watcher.triage import Triage, triage
 
 log = logging.getLogger(__name__)
@@ -57,6 +57,7 @@ class Service:
             {rule.name: self._targets_of(rule) for rule in config.rules},
             frozenset(rule.name for rule in config.rules if "changed" in rule.notify_on),
         )
+        self.retry = {target.name: target.retry for target in config.targets}
         self.clustering = (
             Clustering(config.cluster_threshold, config.cluster_window)
             if config.clustering
@@ -179,7 +180,7 @@ class Service:
     def _record_failure(self, alert: Alert, reason: str) -> None:
         now = self.clock()
         attempts = alert.attempts + 1
-        retry_at = delivery_retry_at(attempts, now)
+        retry_at = delivery_retry_at(attempts, now, self.retry.get(alert.target, RetryPolicy()))
         self.store.mark_failed_attempt(alert.delivery_id, reason, retry_at, now)
         if retry_at is None:
             log.error(

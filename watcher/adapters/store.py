@@ -41,6 +41,7 @@ from watcher.adapters.tables import (
 from watcher.config import Feed
 from watcher.model import (
     Alert,
+    DeliveryRow,
     DigestRow,
     Entry,
     EntryDetail,
@@ -567,6 +568,54 @@ class SqlStore:
                     or 0
                 )
         return None
+
+    def deliveries(self, statuses: Sequence[str], limit: int | None = None) -> list[DeliveryRow]:
+        """Deliveries in these states, oldest first."""
+        query = (
+            select(
+                deliveries,
+                matches.c.rule,
+                entries.c.id.label("entry_id"),
+                entries.c.title,
+            )
+            .join(matches, deliveries.c.match_id == matches.c.id)
+            .join(entries, matches.c.entry_id == entries.c.id)
+            .where(deliveries.c.status.in_(statuses))
+            .order_by(deliveries.c.id)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [
+                DeliveryRow(
+                    row.id,
+                    row.target,
+                    row.status,
+                    row.attempts,
+                    row.next_attempt_at,
+                    row.last_error,
+                    row.rule,
+                    row.entry_id,
+                    row.title,
+                    row.revision,
+                )
+                for row in conn.execute(query)
+            ]
+
+    def requeue(self, ids: Sequence[int] | None, now: datetime) -> int:
+        """Make deliveries due now with a fresh set of attempts: the given ones (failed or
+        waiting to retry), or with ``ids=None`` every failed one. Returns how many."""
+        if ids is None:
+            where = deliveries.c.status == "failed"
+        else:
+            where = deliveries.c.id.in_(ids) & deliveries.c.status.in_(("failed", "pending"))
+        with self.engine.begin() as conn:
+            return int(
+                conn.execute(
+                    update(deliveries)
+                    .where(where)
+                    .values(status="pending", attempts=0, next_attempt_at=now)
+                ).rowcount
+            )
 
     def delivery_counts(self) -> dict[str, int]:
         with self.engine.connect() as conn:

@@ -11,6 +11,7 @@ import click
 
 from watcher import __version__
 from watcher.cli.configuration import check_config, notify_test
+from watcher.cli.deliveries import deliveries
 from watcher.cli.inspect import prune, show
 from watcher.cli.polling import run
 from watcher.cli.reading import digest, feeds
@@ -23,7 +24,7 @@ def cli() -> None:
     """Watch news feeds for the stories you care about, and be told once."""
 
 
-for command in (run, digest, show, feeds, rules, prune, check_config, notify_test):
+for command in (run, digest, show, feeds, rules, deliveries, prune, check_config, notify_test):
     cli.add_command(command)
 
 
