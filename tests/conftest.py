@@ -73,10 +73,14 @@ def write_config(
     targets: dict[str, str] | None = None,
     database: str | None = None,
     extra: str = "",
+    notify_backlog: bool = True,
 ) -> Path:
-    """A config file with these feed URLs, keyword rules and target URLs."""
+    """A config file with these feed URLs, keyword rules and target URLs. Most tests look at
+    what a first fetch notifies, so the backlog notifies unless they say otherwise."""
     rules = rules if rules is not None else {"tiktok": ["TikTok", "ByteDance"]}
     lines = ["[watcher]", f'database = "{database or "sqlite:///" + str(path.parent / "w.db")}"']
+    if notify_backlog:
+        lines.append("notify_backlog = true")
     lines.append(extra)
     for url in feeds:
         lines += ["[[feeds]]", f'url = "{url}"']

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,8 @@ def config(
     path = tmp_path / "w.toml"
     feeds = "".join(f'[[feeds]]\nurl = "{url}"\n' for url in urls)
     path.write_text(
-        f'[watcher]\ndatabase = "sqlite:///{tmp_path / "w.db"}"\n{watcher}\n{feeds}'
+        f'[watcher]\ndatabase = "sqlite:///{tmp_path / "w.db"}"\nnotify_backlog = true\n'
+        f"{watcher}\n{feeds}"
         f'[[rules]]\nname = "tiktok"\n{rule}\n'
     )
     return path
@@ -296,3 +298,28 @@ def test_word_diff_marks_changes() -> None:
         "Talks <del>begin</del><ins>&lt;stall&gt;</ins>"
     )
     assert format_diff("a b", "a c", "markdown") == "a ~~b~~**c**"
+
+
+def test_first_sight_is_backlog(tmp_path: Path, feed_server: FeedServer, run_cli: Cli) -> None:
+    """What a feed holds when first read (and anything dated over a day back) is stored and
+    matched but not notified, unless notify_backlog; what comes after is news."""
+    from email.utils import format_datetime
+
+    now = datetime.now(UTC)
+    old = [{"guid": f"old-{n}", "title": f"TikTok story {n}", "pubDate": PUB} for n in range(3)]
+    url = feed_server.serve("/f.xml", rss(old))
+    path = tmp_path / "w.toml"
+    path.write_text(
+        f'[watcher]\ndatabase = "sqlite:///{tmp_path / "w.db"}"\n[[feeds]]\nurl = "{url}"\n'
+        "[[rules]]\nname = \"tiktok\"\nquery = 'TikTok'\n"
+    )
+    assert run(run_cli, path) == []
+    digest = json.loads(run_cli("digest", "--format", "json", "--config", str(path)).stdout)
+    assert len(digest["matches"]) == 3
+    fresh = {"guid": "new", "title": "TikTok news today",
+             "pubDate": format_datetime(now, usegmt=True)}  # fmt: skip
+    stale = {"guid": "late", "title": "TikTok story from last week",
+             "pubDate": format_datetime(now - timedelta(days=7), usegmt=True)}  # fmt: skip
+    feed_server.serve("/f.xml", rss([fresh, stale, *old]))
+    assert [line.split(" —")[0] for line in run(run_cli, path)] == ["[tiktok] TikTok news today"]
+    assert counts(tmp_path)["entries"] == 5

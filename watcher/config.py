@@ -53,6 +53,8 @@ class WatcherSection(_Strict):
     cluster_threshold: float = Field(default=0.8, gt=0, le=1)
     cluster_window: Duration = timedelta(hours=48)
     retention: Duration | None = timedelta(days=90)
+    backlog: Duration = timedelta(hours=24)
+    notify_backlog: bool = False
 
     @field_validator("retention", mode="before")
     @classmethod
@@ -202,6 +204,8 @@ class Config:
     cluster_threshold: float
     cluster_window: timedelta
     retention: timedelta | None  # None: keep everything
+    backlog: timedelta  # entries older than this when first seen are not notified...
+    notify_backlog: bool  # ...nor those a feed holds when first read, unless this is true
     feeds: tuple[Feed, ...]
     rules: tuple[Rule, ...]
     targets: tuple[Target, ...]
@@ -255,6 +259,8 @@ def config_from_dict(
         cluster_threshold=section.cluster_threshold,
         cluster_window=section.cluster_window,
         retention=section.retention,
+        backlog=section.backlog,
+        notify_backlog=section.notify_backlog,
         feeds=tuple(Feed(f.url, f.name, f.interval or section.interval) for f in model.feeds),
         rules=rules,
         targets=targets,

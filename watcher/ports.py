@@ -23,6 +23,7 @@ class NewItem:
     story_keys: tuple[str, ...] = ()
     shingles: frozenset[str] = frozenset()
     bands: tuple[int, ...] = ()
+    backlog: bool = False  # old news when first seen: stored and matched, not notified
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +102,10 @@ class Store(Protocol):
         """In one transaction: the feed's new state; its new entries with their keys, stories
         and matches; the new versions of known entries; and one pending delivery per match (or
         change) and target, except for stories that already notified for the rule."""
+        ...
+
+    def read_before(self, url: str) -> bool:
+        """Whether the feed was ever read successfully (its first sight is a backlog)."""
         ...
 
     def save_not_modified(self, url: str, now: datetime) -> None: ...

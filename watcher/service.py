@@ -17,11 +17,11 @@ from watcher.config import Config, Feed, Rule
 from watcher.errors import DeliveryError, FeedError, FetchError
 from watcher.identity import alias_keys
 from watcher.matching.matcher import Matcher
-from watcher.model import Alert, CycleReport, FeedOutcome, FetchResult, ParsedFeed
+from watcher.model import Alert, CycleReport, Entry, FeedOutcome, FetchResult, ParsedFeed
 from watcher.parse import parse_feed
 from watcher.ports import Clock, Clustering, Delivering, Fetcher, Notifier, Store
 from watcher.schedule import RetryPolicy, delivery_retry_at
-from watcher.triage import Triage, triage
+from watcher.triage import Triage, backlog_test, never, triage
 
 log = logging.getLogger(__name__)
 Parser = Callable[[str, bytes, str | None, Sequence[str]], ParsedFeed]
@@ -147,12 +147,17 @@ class Service:
         name = feed.name or parsed.title or feed.url
         keys = alias_keys(parsed.entries)
         known = self.store.known(feed.url, keys)
+        is_backlog: Callable[[Entry], bool] = never
+        if not self.config.notify_backlog:
+            first = not self.store.read_before(feed.url)
+            is_backlog = backlog_test(first, self.clock() - self.config.backlog)
         return triage(
             parsed.entries,
             keys,
             known,
             lambda entry: self.matcher.match(entry, name, feed.url),
             self.clustering is not None,
+            is_backlog,
         )
 
     def deliver(self) -> DeliveryReport:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from watcher.clustering import bands, shingles, signature
 from watcher.identity import content_hash, story_keys
@@ -20,12 +21,18 @@ class Triage:
     again: list[SeenAgain]
 
 
+def never(entry: Entry) -> bool:
+    """No entry is backlog ([watcher] notify_backlog = true)."""
+    return False
+
+
 def triage(
     entries: Sequence[Entry],
     keys: Sequence[tuple[str, ...]],
     known: Sequence[KnownEntry | None],
     match: MatchEntry,
     cluster: bool,
+    is_backlog: Callable[[Entry], bool] = never,
 ) -> Triage:
     """Sort a fetch's entries into new ones and known ones that bring something."""
     new: list[NewItem] = []
@@ -37,13 +44,15 @@ def triage(
             continue
         claimed.add(claim)
         if stored is None:
-            new.append(_new_item(entry, entry_keys, match, cluster))
+            new.append(_new_item(entry, entry_keys, match, cluster, is_backlog(entry)))
         elif (seen := _seen_again(entry, entry_keys, stored, match)) is not None:
             again.append(seen)
     return Triage(new, again)
 
 
-def _new_item(entry: Entry, keys: tuple[str, ...], match: MatchEntry, cluster: bool) -> NewItem:
+def _new_item(
+    entry: Entry, keys: tuple[str, ...], match: MatchEntry, cluster: bool, backlog: bool
+) -> NewItem:
     words = shingles(entry.title, entry.summary) if cluster else frozenset()
     return NewItem(
         entry,
@@ -52,7 +61,16 @@ def _new_item(entry: Entry, keys: tuple[str, ...], match: MatchEntry, cluster: b
         story_keys(entry),
         words,
         tuple(bands(signature(words))) if words else (),
+        backlog,
     )
+
+
+def backlog_test(first_sight: bool, oldest: datetime) -> Callable[[Entry], bool]:
+    """Which new entries are backlog: all of a feed's first sight, and those dated before
+    ``oldest`` (undated entries are news)."""
+    if first_sight:
+        return lambda entry: True
+    return lambda entry: (entry.published or entry.updated or oldest) < oldest
 
 
 def _seen_again(

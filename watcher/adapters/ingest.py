@@ -106,7 +106,8 @@ def insert_new(
     )
     _record_stories(conn, stored, now)
     found = [(entry_id, story, match) for entry_id, story, item in stored for match in item.matches]
-    return len(stored), insert_matches(conn, found, delivering, now)
+    backlog = frozenset(entry_id for entry_id, _, item in stored if item.backlog)
+    return len(stored), insert_matches(conn, found, delivering, now, backlog)
 
 
 def add_keys(conn: Connection, feed_id: int, keyed: Iterable[tuple[int, Sequence[str]]]) -> None:
@@ -250,9 +251,12 @@ def insert_matches(
     found: Sequence[tuple[int, int | None, Match]],
     delivering: Delivering,
     now: datetime,
+    backlog: frozenset[int] = frozenset(),
 ) -> int:
     """Store (entry, story, match) triples; the first match of a story for a rule queues its
-    deliveries, later ones are kept silent. Returns how many matches were stored."""
+    deliveries, later ones are kept silent. Entries in ``backlog`` (entry ids) claim their
+    story like any other but queue nothing: they were old news when first seen. Returns how
+    many matches were stored."""
     if not found:
         return 0
     rows = [
@@ -290,7 +294,10 @@ def insert_matches(
     silent = [row.id for row in inserted if row.id not in won]
     if silent:
         conn.execute(update(matches).where(matches.c.id.in_(silent)).values(silent=1))
-    queue(conn, [(row.id, row.rule, 0) for row in inserted if row.id in won], delivering, now)
+    notify = [
+        (row.id, row.rule, 0) for row in inserted if row.id in won and row.entry_id not in backlog
+    ]
+    queue(conn, notify, delivering, now)
     return len(inserted)
 
 

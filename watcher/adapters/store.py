@@ -168,6 +168,10 @@ class SqlStore:
             )
             return {row.url: row.last_fetch_at for row in rows}
 
+    def read_before(self, url: str) -> bool:
+        with self.engine.connect() as conn:
+            return conn.scalar(select(feeds.c.last_ok_at).where(feeds.c.url == url)) is not None
+
     def save_not_modified(self, url: str, now: datetime) -> None:
         with self.engine.begin() as conn:
             conn.execute(
