@@ -230,3 +230,26 @@ def test_failed_deliveries_are_listed_and_requeued(
     assert json.loads(run_cli("deliveries", "--format", "json", "--config", str(path)).stdout) == []
     nothing = run_cli("deliveries", "retry", "--all-failed", "--config", str(path))
     assert nothing.exit_code == 1
+
+
+def test_a_failing_target_does_not_hold_back_another(
+    tmp_path: Path, feed_server: FeedServer, smtp_server: SmtpSink, run_cli: Cli
+) -> None:
+    """Two targets, one down: the other receives its alerts in the same run; the down one's
+    deliveries wait for their retry. (Two alerts: apprise waits 5.5 s between two messages to
+    one target.)"""
+    items = [(f"g{n}", f"TikTok update {n}", "text") for n in range(2)]
+    url = feed_server.serve("/f.xml", rss("Wire", items))
+    down = f"mailto://127.0.0.1:{free_port()}?from=w@example.org&to=x@example.org"
+    path = write_config(
+        tmp_path / "w.toml",
+        [url],
+        {"tiktok": ["TikTok"]},
+        {"desk": smtp_server.url(), "down": down},
+    )
+    result = run_cli("run", "--once", "--config", str(path))
+    assert "2 notifications sent, 1 failed" in result.stderr
+    assert len(smtp_server.messages) == 2
+    waiting = json.loads(run_cli("deliveries", "--format", "json", "--config", str(path)).stdout)
+    assert {(d["target"], d["status"]) for d in waiting} == {("down", "pending")}
+    assert [d["attempts"] for d in waiting] == [1, 0]

@@ -135,7 +135,8 @@ def test_delivery_lifecycle(database_url: str) -> None:
     assert store.due_alerts(NOW, 10) == []
     [retry] = store.due_alerts(NOW + timedelta(minutes=1), 10)
     assert retry.target == "desk" and retry.attempts == 1
-    assert store.due_alerts(NOW + timedelta(minutes=1), 10, ["desk"]) == []
+    assert store.due_alerts(NOW + timedelta(minutes=1), 10, target="slack") == []
+    assert store.due_targets(NOW + timedelta(minutes=1)) == ["desk"]
     store.mark_sent(retry.delivery_id, NOW)
     assert store.delivery_counts() == {"sent": 1, "failed": 1}
     store.engine.dispose()

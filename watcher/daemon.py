@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from watcher.app import App
 from watcher.model import CycleReport
 from watcher.schedule import due_feeds, next_wakeup
+from watcher.service import Service
 
 log = logging.getLogger(__name__)
 MAX_SLEEP = timedelta(seconds=60)  # wake at least this often to retry due deliveries
@@ -38,21 +39,42 @@ async def run_forever(app: App, stop: asyncio.Event | None = None) -> None:
     last_prune: datetime | None = None
     async with app.fetcher() as fetcher:
         service = app.service(fetcher)
+        wake_delivery = asyncio.Event()
+        delivery = asyncio.create_task(_deliver_forever(service, wake_delivery, stop))
         while not stop.is_set():
             started = app.clock()
             if last_prune is None or started - last_prune >= PRUNE_EVERY:
                 await asyncio.to_thread(_prune, app)
                 last_prune = started
             due = due_feeds(app.config.feeds, last_fetches, started)
-            work = service.run_cycle(due) if due else asyncio.to_thread(service.deliver)
-            if not await _unless_stopped(work, stop):
-                break
-            for feed in due:
-                last_fetches[feed.url] = started
             if due:
+                if not await _unless_stopped(service.run_cycle(due, deliver=False), stop):
+                    break
+                for feed in due:
+                    last_fetches[feed.url] = started
                 _log_cycle(len(due), app.clock() - started)
+                wake_delivery.set()
             await _sleep_until_due(app, last_fetches, stop)
+        service.halt.set()  # senders stop between two messages; the one in flight is recorded
+        await delivery
     log.info("stopped")
+
+
+async def _deliver_forever(service: Service, wake: asyncio.Event, stop: asyncio.Event) -> None:
+    """Beside the polling loop: deliver what is due after each cycle, and retries as they fall
+    due (checked at least every MAX_SLEEP)."""
+    while not stop.is_set():
+        wake.clear()  # before the pass: a cycle that ends during it wakes the next one
+        try:
+            await service.deliver_concurrently()
+        except Exception:  # a bug here must not stop the polling; it is logged and retried
+            log.exception("delivery pass failed")
+        waiting = [asyncio.ensure_future(wake.wait()), asyncio.ensure_future(stop.wait())]
+        await asyncio.wait(
+            waiting, timeout=MAX_SLEEP.total_seconds(), return_when=asyncio.FIRST_COMPLETED
+        )
+        for waiter in waiting:
+            waiter.cancel()
 
 
 async def _unless_stopped(work: Awaitable[object], stop: asyncio.Event) -> bool:

@@ -114,9 +114,13 @@ class Store(Protocol):
         self, url: str, reason: str, http_status: int | None, now: datetime
     ) -> None: ...
 
-    def due_alerts(
-        self, now: datetime, limit: int, exclude_targets: Sequence[str] = ()
-    ) -> list[Alert]: ...
+    def due_targets(self, now: datetime) -> list[str]:
+        """The targets with deliveries due."""
+        ...
+
+    def due_alerts(self, now: datetime, limit: int, target: str | None = None) -> list[Alert]:
+        """Due deliveries, oldest first (of one target, when given)."""
+        ...
 
     def mark_sent(self, delivery_id: int, now: datetime) -> None: ...
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -58,6 +59,7 @@ class Service:
             frozenset(rule.name for rule in config.rules if "changed" in rule.notify_on),
         )
         self.retry = {target.name: target.retry for target in config.targets}
+        self.halt = threading.Event()  # set when stopping: senders finish the message in hand
         self.clustering = (
             Clustering(config.cluster_threshold, config.cluster_window)
             if config.clustering
@@ -67,8 +69,9 @@ class Service:
     def _targets_of(self, rule: Rule) -> tuple[str, ...]:
         return self.config.targets_for(rule) if self.config.targets else tuple(self.notifiers)
 
-    async def run_cycle(self, feeds: Sequence[Feed]) -> CycleReport:
-        """Fetch ``feeds`` concurrently and process each as it arrives, then deliver."""
+    async def run_cycle(self, feeds: Sequence[Feed], deliver: bool = True) -> CycleReport:
+        """Fetch ``feeds`` concurrently and process each as it arrives, then (unless the caller
+        delivers on its own) deliver."""
         validators = self.store.validators([feed.url for feed in feeds])
         limit = asyncio.Semaphore(self.config.concurrency)
 
@@ -88,7 +91,7 @@ class Service:
                 feed, fetched = await next_done
                 outcome = await loop.run_in_executor(worker, self.process, feed, fetched)
                 outcomes.append(outcome)
-        delivery = await asyncio.to_thread(self.deliver)
+        delivery = await self.deliver_concurrently() if deliver else DeliveryReport()
         return CycleReport(tuple(outcomes), delivery.sent, delivery.failed)
 
     def process(self, feed: Feed, fetched: FetchResult | FetchError) -> FeedOutcome:
@@ -161,28 +164,41 @@ class Service:
         )
 
     def deliver(self) -> DeliveryReport:
-        """Send every delivery that is due; a failing target is retried later, never dropped."""
-        sent = failed = 0
-        broken: list[str] = []  # targets that failed in this pass: try them next pass
-        while alerts := self.store.due_alerts(self.clock(), _DELIVERY_BATCH, broken):
+        """Send every delivery that is due, target after target."""
+        reports = [self.deliver_target(t) for t in self.store.due_targets(self.clock())]
+        return _total(reports)
+
+    async def deliver_concurrently(self) -> DeliveryReport:
+        """Send every delivery that is due, each target in its own thread, so that a slow or
+        failing target never holds back another."""
+        targets = await asyncio.to_thread(self.store.due_targets, self.clock())
+        reports = await asyncio.gather(
+            *(asyncio.to_thread(self.deliver_target, target) for target in targets)
+        )
+        return _total(reports)
+
+    def deliver_target(self, target: str) -> DeliveryReport:
+        """Send one target's due deliveries, oldest first, until one fails: that one is retried
+        after its backoff, never dropped, and the others wait for the next pass."""
+        sent = 0
+        while alerts := self.store.due_alerts(self.clock(), _DELIVERY_BATCH, target=target):
             for alert in alerts:
-                if alert.target in broken:
-                    continue
+                if self.halt.is_set():
+                    return DeliveryReport(sent, 0)
                 try:
                     notifier = self.notifiers.get(alert.target)
                     if notifier is None:
                         raise DeliveryError(alert.target, "target is not in the config")
                     notifier.send(alert)
                 except DeliveryError as exc:
-                    failed += 1
-                    broken.append(alert.target)
                     self._record_failure(alert, exc.reason)
-                else:
-                    sent += 1
-                    self.store.mark_sent(alert.delivery_id, self.clock())
-        return DeliveryReport(sent, failed)
+                    return DeliveryReport(sent, 1)
+                sent += 1
+                self.store.mark_sent(alert.delivery_id, self.clock())
+        return DeliveryReport(sent, 0)
 
     def _record_failure(self, alert: Alert, reason: str) -> None:
+        """Count the attempt and schedule the next one (or give up), per the target's policy."""
         now = self.clock()
         attempts = alert.attempts + 1
         retry_at = delivery_retry_at(attempts, now, self.retry.get(alert.target, RetryPolicy()))
@@ -200,3 +216,7 @@ class Service:
                 retry_at.isoformat(timespec="seconds"),
                 reason,
             )
+
+
+def _total(reports: Sequence[DeliveryReport]) -> DeliveryReport:
+    return DeliveryReport(sum(r.sent for r in reports), sum(r.failed for r in reports))

@@ -293,17 +293,26 @@ class SqlStore:
 
     # --- deliveries ----------------------------------------------------------------------
 
-    def due_alerts(
-        self, now: datetime, limit: int, exclude_targets: Sequence[str] = ()
-    ) -> list[Alert]:
+    def due_targets(self, now: datetime) -> list[str]:
+        with self.engine.connect() as conn:
+            return list(
+                conn.scalars(
+                    select(deliveries.c.target)
+                    .where(deliveries.c.status == "pending", deliveries.c.next_attempt_at <= now)
+                    .distinct()
+                    .order_by(deliveries.c.target)
+                )
+            )
+
+    def due_alerts(self, now: datetime, limit: int, target: str | None = None) -> list[Alert]:
         query = (
             _alert_select()
             .where(deliveries.c.status == "pending", deliveries.c.next_attempt_at <= now)
             .order_by(deliveries.c.id)
             .limit(limit)
         )
-        if exclude_targets:
-            query = query.where(deliveries.c.target.not_in(exclude_targets))
+        if target is not None:
+            query = query.where(deliveries.c.target == target)
         with self.engine.connect() as conn:
             return [_alert(row) for row in conn.execute(query)]
 
