@@ -5,11 +5,13 @@ never reach logs or output."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import responses
 from aiosmtpd.controller import Controller
@@ -20,7 +22,10 @@ from tests.servers import FeedServer, rss
 from watcher.app import open_app
 from watcher.config import Config, load_config
 from watcher.daemon import run_once
+from watcher.model import Entry, FetchResult, Hit, Match
+from watcher.ports import Delivering, NewItem
 from watcher.redact import Redactor
+from watcher.service import Service
 
 SLACK_URL = "slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7"
 SLACK_HOOK = "https://hooks.slack.com/services/T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7"
@@ -253,3 +258,79 @@ def test_a_failing_target_does_not_hold_back_another(
     waiting = json.loads(run_cli("deliveries", "--format", "json", "--config", str(path)).stdout)
     assert {(d["target"], d["status"]) for d in waiting} == {("down", "pending")}
     assert [d["attempts"] for d in waiting] == [1, 0]
+
+
+class VirtualTime:
+    """A clock and a sleep that only move the clock: rate limits without real waiting."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2025, 9, 15, 12, 0, tzinfo=UTC)
+        self.slept: list[float] = []
+
+    def clock(self) -> datetime:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += timedelta(seconds=seconds)
+
+
+def slack_service(tmp_path: Path, extra: str, alerts: int, time: VirtualTime) -> Service:
+    """A service whose store holds ``alerts`` pending Slack deliveries."""
+    path = write_config(tmp_path / "w.toml", ["https://wire.example/rss"], {"tiktok": ["TikTok"]})
+    with path.open("a") as config_file:
+        config_file.write(f'[targets.slack]\nurl = "{SLACK_URL}"\n{extra}\n')
+    config = load_config(path, {})
+    app = open_app(config, Redactor(), clock=time.clock)
+    items = [
+        NewItem(
+            Entry(key=f"k{n}", title=f"TikTok story {n}", link=f"https://wire.example/{n}"),
+            (Match("tiktok", (Hit("TikTok", "title", 0, 6),)),),
+        )
+        for n in range(alerts)
+    ]
+    app.store.save_success(
+        "https://wire.example/rss",
+        FetchResult("https://wire.example/rss", 200, b""),
+        "Wire",
+        None,
+        items,
+        [],
+        Delivering({"tiktok": ["slack"]}),
+        None,
+        time.now,
+    )
+    return Service(config, app.store, None, app.notifiers, time.clock, sleep=time.sleep)  # type: ignore[arg-type]
+
+
+def test_rate_limit_spaces_messages(tmp_path: Path) -> None:
+    """Slack's default rate, 1/s: three alerts leave one second apart (virtual clock)."""
+    time = VirtualTime()
+    service = slack_service(tmp_path, "", 3, time)
+    seen: list[datetime] = []
+
+    def record(request: Any) -> tuple[int, dict[str, str], str]:
+        seen.append(time.now)
+        return 200, {}, "ok"
+
+    with responses.RequestsMock() as mock:
+        mock.add_callback(responses.POST, SLACK_HOOK, callback=record)
+        assert service.deliver().sent == 3
+    assert [(b - a).total_seconds() for a, b in itertools.pairwise(seen)] == [1.0, 1.0]
+    assert time.slept == [1.0, 1.0]
+
+
+def test_burst_becomes_one_summary(tmp_path: Path) -> None:
+    """More alerts due at once than max_burst: one summary message lists them all."""
+    time = VirtualTime()
+    service = slack_service(tmp_path, "max_burst = 3", 5, time)
+    with responses.RequestsMock() as mock:
+        mock.add(responses.POST, SLACK_HOOK, body="ok")
+        report = service.deliver()
+        [call] = mock.calls
+    assert (report.sent, report.failed) == (5, 0)
+    payload = json.loads(call.request.body)
+    assert payload["attachments"][0]["title"] == "[feed-watcher] 5 new matches (tiktok)"
+    text = payload["attachments"][0]["text"]
+    assert all(f"TikTok story {n}" in text for n in range(5))
+    assert service.deliver().sent == 0

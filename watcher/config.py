@@ -26,7 +26,7 @@ from pydantic import (
     model_validator,
 )
 
-from watcher.durations import parse_duration, parse_size
+from watcher.durations import parse_duration, parse_rate, parse_size
 from watcher.errors import ConfigError
 from watcher.identity import TRACKING_PARAMS
 from watcher.matching.query import And, Node, Not, QueryError, keywords_query, parse_query
@@ -34,6 +34,7 @@ from watcher.schedule import RetryPolicy
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 Size = Annotated[int, BeforeValidator(parse_size)]
+Rate = Annotated[timedelta, BeforeValidator(parse_rate)]
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _SCHEMES = ("http://", "https://", "file://")
 
@@ -130,6 +131,8 @@ class TargetConfig(_Strict):
     retry_attempts: int = Field(default=10, ge=1, le=1000)
     retry_backoff: Duration = timedelta(seconds=30)
     retry_max: Duration = timedelta(hours=1)
+    rate: Rate | None = None  # default: 1/s for Slack and others, 30/m for email
+    max_burst: int = Field(default=20, ge=1)
 
     @model_validator(mode="after")
     def _one_source(self) -> TargetConfig:
@@ -189,6 +192,17 @@ class Target:
     name: str
     url: str  # a secret: show it only through watcher.redact
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    gap: timedelta = timedelta(seconds=1)  # the shortest time between two messages
+    max_burst: int = 20  # more due at once than this: one summary instead
+
+
+_EMAIL_GAP = timedelta(seconds=2)  # 30 messages a minute: what mail relays tolerate
+
+
+def default_gap(url: str) -> timedelta:
+    """The rate a target gets when its config names none."""
+    scheme = url.split(":", 1)[0].lower()
+    return _EMAIL_GAP if scheme in ("mailto", "mailtos") else timedelta(seconds=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -350,7 +364,8 @@ def _resolve_targets(
                 continue
         if url:
             retry = RetryPolicy(target.retry_attempts, target.retry_backoff, target.retry_max)
-            targets.append(Target(name, url, retry))
+            gap = target.rate if target.rate is not None else default_gap(url)
+            targets.append(Target(name, url, retry, gap, target.max_burst))
         else:
             problems.append(f"targets.{name}.url: must not be empty")
     return tuple(targets), problems

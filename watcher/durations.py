@@ -7,6 +7,7 @@ from datetime import timedelta
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _PART = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")
+_RATE = re.compile(r"(\d+)\s*/\s*([smhd])")
 _SIZE = re.compile(r"(\d+)\s*(b|kb|kib|mb|mib|gb|gib)?", re.IGNORECASE)
 _SIZE_UNITS = {
     "b": 1,
@@ -42,6 +43,14 @@ def parse_size(text: str | int) -> int:
     if match is None:
         raise ValueError(f"expected a size like '10MiB' or '500kB', got {text!r}")
     return int(match.group(1)) * _SIZE_UNITS[(match.group(2) or "b").lower()]
+
+
+def parse_rate(text: str) -> timedelta:
+    """A rate like "1/s", "30/m" or "100/h", as the shortest time between two messages."""
+    match = _RATE.fullmatch(str(text).strip().lower())
+    if match is None or int(match.group(1)) == 0:
+        raise ValueError(f"expected a rate like '1/s', '30/m' or '100/h', got {text!r}")
+    return timedelta(seconds=_UNITS[match.group(2)] / int(match.group(1)))
 
 
 def format_duration(value: timedelta) -> str:

@@ -118,8 +118,10 @@ class Store(Protocol):
         """The targets with deliveries due."""
         ...
 
-    def due_alerts(self, now: datetime, limit: int, target: str | None = None) -> list[Alert]:
-        """Due deliveries, oldest first (of one target, when given)."""
+    def due_alerts(
+        self, now: datetime, limit: int, target: str | None = None, after: int = 0
+    ) -> list[Alert]:
+        """Due deliveries, oldest first (of one target, when given; ids above ``after``)."""
         ...
 
     def mark_sent(self, delivery_id: int, now: datetime) -> None: ...
@@ -136,6 +138,10 @@ class Notifier(Protocol):
         """Deliver one alert; raise DeliveryError when the target did not accept it."""
         ...
 
+    def send_summary(self, alerts: Sequence[Alert]) -> None:
+        """Deliver one message listing several alerts (instead of a burst)."""
+        ...
+
     def send_message(self, title: str, body: str) -> None:
-        """Deliver a message that is not about an entry (a test, a summary)."""
+        """Deliver a message that is not about an entry (a test)."""
         ...

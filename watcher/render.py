@@ -91,6 +91,24 @@ def format_diff(old: str, new: str, style: Style) -> str:
     return "".join(out)
 
 
+def format_summary_title(alerts: Sequence[Alert]) -> str:
+    """The subject of the one message sent instead of a burst."""
+    rules = ", ".join(dict.fromkeys(alert.rule for alert in alerts))
+    return f"[feed-watcher] {len(alerts)} new matches ({rules})"
+
+
+def format_summary_body(alerts: Sequence[Alert], style: Style = "text") -> str:
+    """One line per match (rule, headline, source) with its link, newest last."""
+    lines = []
+    for alert in alerts:
+        updated = " (updated)" if alert.revision else ""
+        title = alert.entry.title or "(untitled)"
+        lines.append(escape(f"[{alert.rule}]{updated} {title} — {alert.feed_name}", style))
+        if alert.entry.link:
+            lines.append("    " + _link(alert.entry.link, style))
+    return ("<br>\n" if style == "html" else "\n").join(lines)
+
+
 def format_alert_line(alert: Alert) -> str:
     """One console line per match, for configs without targets."""
     parts = [format_alert_title(alert), f"— {alert.feed_name}"]

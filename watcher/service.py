@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from watcher.config import Config, Feed, Rule
 from watcher.errors import DeliveryError, FeedError, FetchError
@@ -27,6 +29,7 @@ from watcher.triage import Triage, backlog_test, never, triage
 log = logging.getLogger(__name__)
 Parser = Callable[[str, bytes, str | None, Sequence[str]], ParsedFeed]
 _DELIVERY_BATCH = 100
+_UNPACED = timedelta(0)  # the console (no configured target) is neither paced nor summarised
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +49,7 @@ class Service:
         notifiers: Mapping[str, Notifier],
         clock: Clock,
         parser: Parser = parse_feed,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.config = config
         self.store = store
@@ -60,6 +64,10 @@ class Service:
         )
         self.retry = {target.name: target.retry for target in config.targets}
         self.halt = threading.Event()  # set when stopping: senders finish the message in hand
+        self.gaps = {target.name: target.gap for target in config.targets}
+        self.bursts = {target.name: target.max_burst for target in config.targets}
+        self._last_sent: dict[str, datetime] = {}  # per target, for its rate
+        self.sleep = sleep
         self.clustering = (
             Clustering(config.cluster_threshold, config.cluster_window)
             if config.clustering
@@ -178,24 +186,62 @@ class Service:
         return _total(reports)
 
     def deliver_target(self, target: str) -> DeliveryReport:
-        """Send one target's due deliveries, oldest first, until one fails: that one is retried
-        after its backoff, never dropped, and the others wait for the next pass."""
+        """Send one target's due deliveries, oldest first and no faster than its rate, until
+        one fails: that one is retried after its backoff, never dropped, and the others wait
+        for the next pass. More due at once than the target's ``max_burst`` go out as one
+        summary message."""
         sent = 0
-        while alerts := self.store.due_alerts(self.clock(), _DELIVERY_BATCH, target=target):
+        burst = self.bursts.get(target, _DELIVERY_BATCH * 10_000)
+        batch = max(_DELIVERY_BATCH, burst + 1)
+        while alerts := self.store.due_alerts(self.clock(), batch, target=target):
+            if len(alerts) > burst:
+                return self._send_summary(target, alerts)
             for alert in alerts:
                 if self.halt.is_set():
                     return DeliveryReport(sent, 0)
                 try:
-                    notifier = self.notifiers.get(alert.target)
-                    if notifier is None:
-                        raise DeliveryError(alert.target, "target is not in the config")
-                    notifier.send(alert)
+                    self._pace(target)
+                    self._notifier(target).send(alert)
                 except DeliveryError as exc:
                     self._record_failure(alert, exc.reason)
                     return DeliveryReport(sent, 1)
+                finally:
+                    self._last_sent[target] = self.clock()
                 sent += 1
                 self.store.mark_sent(alert.delivery_id, self.clock())
         return DeliveryReport(sent, 0)
+
+    def _notifier(self, target: str) -> Notifier:
+        notifier = self.notifiers.get(target)
+        if notifier is None:
+            raise DeliveryError(target, "target is not in the config")
+        return notifier
+
+    def _pace(self, target: str) -> None:
+        """Wait until the target's rate allows another message."""
+        last = self._last_sent.get(target)
+        if last is not None:
+            wait = (last + self.gaps.get(target, _UNPACED) - self.clock()).total_seconds()
+            if wait > 0:
+                self.sleep(wait)
+
+    def _send_summary(self, target: str, first: list[Alert]) -> DeliveryReport:
+        alerts = first + self.store.due_alerts(
+            self.clock(), 1_000_000, target=target, after=first[-1].delivery_id
+        )
+        try:
+            self._pace(target)
+            self._notifier(target).send_summary(alerts)
+        except DeliveryError as exc:
+            for alert in alerts:
+                self._record_failure(alert, exc.reason)
+            return DeliveryReport(0, len(alerts))
+        finally:
+            self._last_sent[target] = self.clock()
+        log.info("sent %d alerts to %s as one summary", len(alerts), target)
+        for alert in alerts:
+            self.store.mark_sent(alert.delivery_id, self.clock())
+        return DeliveryReport(len(alerts), 0)
 
     def _record_failure(self, alert: Alert, reason: str) -> None:
         """Count the attempt and schedule the next one (or give up), per the target's policy."""

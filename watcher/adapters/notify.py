@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Sequence
 from typing import TextIO
 
 import apprise
@@ -16,7 +17,14 @@ import apprise
 from watcher.errors import DeliveryError
 from watcher.model import Alert
 from watcher.redact import Redactor
-from watcher.render import Style, format_alert_body, format_alert_line, format_alert_title
+from watcher.render import (
+    Style,
+    format_alert_body,
+    format_alert_line,
+    format_alert_title,
+    format_summary_body,
+    format_summary_title,
+)
 
 CONSOLE = "console"  # the target name used when the config has no targets
 _apprise_logger = logging.getLogger("apprise")
@@ -53,10 +61,21 @@ class AppriseNotifier:
         self.style: Style = _STYLES.get(url.split(":", 1)[0].lower(), "text")
         if not self._apprise.add(url):
             raise DeliveryError(name, "apprise does not understand this URL")
+        for service in self._apprise:
+            # apprise sleeps 5.5 s between two messages to one service; the target's own rate
+            # (see watcher.service) paces deliveries instead.
+            service.request_rate_per_sec = 0
 
     def send(self, alert: Alert) -> None:
         self._notify(
             format_alert_title(alert), format_alert_body(alert, self.style), _FORMATS[self.style]
+        )
+
+    def send_summary(self, alerts: Sequence[Alert]) -> None:
+        self._notify(
+            format_summary_title(alerts),
+            format_summary_body(alerts, self.style),
+            _FORMATS[self.style],
         )
 
     def send_message(self, title: str, body: str) -> None:
@@ -94,6 +113,9 @@ class ConsoleNotifier:
 
     def send(self, alert: Alert) -> None:
         self.send_message(format_alert_line(alert), "")
+
+    def send_summary(self, alerts: Sequence[Alert]) -> None:
+        self.send_message(format_summary_title(alerts), format_summary_body(alerts))
 
     def send_message(self, title: str, body: str) -> None:
         stream = self._stream or sys.stdout

@@ -304,7 +304,9 @@ class SqlStore:
                 )
             )
 
-    def due_alerts(self, now: datetime, limit: int, target: str | None = None) -> list[Alert]:
+    def due_alerts(
+        self, now: datetime, limit: int, target: str | None = None, after: int = 0
+    ) -> list[Alert]:
         query = (
             _alert_select()
             .where(deliveries.c.status == "pending", deliveries.c.next_attempt_at <= now)
@@ -313,6 +315,8 @@ class SqlStore:
         )
         if target is not None:
             query = query.where(deliveries.c.target == target)
+        if after:
+            query = query.where(deliveries.c.id > after)
         with self.engine.connect() as conn:
             return [_alert(row) for row in conn.execute(query)]
 
