@@ -131,14 +131,18 @@ def test_refused_delivery_ends_failed_after_the_last_attempt(
 
 
 def test_secrets_never_reach_output(tmp_path: Path, feed_server: FeedServer, run_cli: Cli) -> None:
-    """A failing Slack target, with the most verbose logging: no token appears on stdout,
-    stderr, in check-config, or in the stored error."""
+    """Failing Slack, email and JSON targets, with the most verbose logging: no password or
+    token appears on stdout, stderr, in check-config, or in the stored errors."""
     url = feed_server.serve("/f.xml", rss("Wire", [ITEM]))
     config = write_config(
         tmp_path / "w.toml",
         [url],
         {"tiktok": ["TikTok"]},
-        {"slack": SLACK_URL, "mail": "mailtos://user:s3cr3tpass@smtp.example.org?to=a@b.example"},
+        {
+            "slack": SLACK_URL,
+            "mail": "mailtos://user:s3cr3tpass@smtp.example.org?to=a@b.example",
+            "hook": f"json://bot:hookpass99@127.0.0.1:{free_port()}/in?token=abcd1234efgh",
+        },
     )
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         mock.add(responses.POST, SLACK_HOOK, body=f"invalid_token {SLACK_HOOK}", status=403)
@@ -147,10 +151,11 @@ def test_secrets_never_reach_output(tmp_path: Path, feed_server: FeedServer, run
     assert checked.exit_code == 0
     assert "slack://T***/A***/T***" in checked.stdout
     assert "mailtos://user:****@smtp.example.org?to=a@b.example" in checked.stdout
+    assert "json://bot:****@127.0.0.1:" in checked.stdout and "token=****" in checked.stdout
     with sqlite3.connect(tmp_path / "w.db") as conn:
         stored = " ".join(str(row) for row in conn.execute("SELECT last_error FROM deliveries"))
     assert "failed" in result.stderr.lower()
-    for secret in (*SLACK_SECRETS, "s3cr3tpass"):
+    for secret in (*SLACK_SECRETS, "s3cr3tpass", "hookpass99", "abcd1234efgh"):
         for text in (result.stdout, result.stderr, checked.stdout, checked.stderr, stored):
             assert secret not in text
 
@@ -334,3 +339,16 @@ def test_burst_becomes_one_summary(tmp_path: Path) -> None:
     text = payload["attachments"][0]["text"]
     assert all(f"TikTok story {n}" in text for n in range(5))
     assert service.deliver().sent == 0
+
+
+def test_render_shows_what_would_be_sent(tmp_path: Path, run_cli: Cli) -> None:
+    """``notify-test TARGET --render`` prints a sample alert in the target's format and sends
+    nothing (the SMTP port here is closed: sending would fail)."""
+    down = f"mailto://127.0.0.1:{free_port()}?from=w@example.org&to=x@example.org"
+    path = write_config(tmp_path / "w.toml", [], targets={"desk": down, "slack": SLACK_URL})
+    result = run_cli("notify-test", "desk", "--render", "--config", str(path))
+    assert result.exit_code == 0
+    assert result.stdout.startswith("--- desk ---\n[tiktok] TikTok gets 90 more days")
+    assert "<b>TikTok</b> gets 90 more days: <b>deadline</b> moves" in result.stdout
+    slack = run_cli("notify-test", "slack", "--render", "--config", str(path)).stdout
+    assert "**TikTok** gets 90 more days: **deadline** moves" in slack

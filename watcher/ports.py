@@ -138,6 +138,10 @@ class Notifier(Protocol):
         """Deliver one alert; raise DeliveryError when the target did not accept it."""
         ...
 
+    def render(self, alert: Alert) -> tuple[str, str]:
+        """The title and body ``send`` would deliver for ``alert``."""
+        ...
+
     def send_summary(self, alerts: Sequence[Alert]) -> None:
         """Deliver one message listing several alerts (instead of a burst)."""
         ...

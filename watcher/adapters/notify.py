@@ -66,10 +66,11 @@ class AppriseNotifier:
             # (see watcher.service) paces deliveries instead.
             service.request_rate_per_sec = 0
 
+    def render(self, alert: Alert) -> tuple[str, str]:
+        return format_alert_title(alert), format_alert_body(alert, self.style)
+
     def send(self, alert: Alert) -> None:
-        self._notify(
-            format_alert_title(alert), format_alert_body(alert, self.style), _FORMATS[self.style]
-        )
+        self._notify(*self.render(alert), _FORMATS[self.style])
 
     def send_summary(self, alerts: Sequence[Alert]) -> None:
         self._notify(
@@ -111,8 +112,11 @@ class ConsoleNotifier:
     def __init__(self, stream: TextIO | None = None) -> None:
         self._stream = stream
 
+    def render(self, alert: Alert) -> tuple[str, str]:
+        return format_alert_line(alert), ""
+
     def send(self, alert: Alert) -> None:
-        self.send_message(format_alert_line(alert), "")
+        self.send_message(*self.render(alert))
 
     def send_summary(self, alerts: Sequence[Alert]) -> None:
         self.send_message(format_summary_title(alerts), format_summary_body(alerts))

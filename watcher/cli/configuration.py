@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime
 
 import click
 
@@ -13,6 +14,7 @@ from watcher.cli.common import REDACTOR, common_options
 from watcher.config import Config
 from watcher.durations import format_duration
 from watcher.errors import DeliveryError
+from watcher.model import Alert, Entry, Hit
 from watcher.redact import mask_url
 
 
@@ -58,8 +60,14 @@ def _describe_config(config: Config) -> str:
 
 @click.command("notify-test")
 @click.argument("target", required=False)
+@click.option(
+    "--render",
+    is_flag=True,
+    help="Print the alert a sample match would send (title and body, in the target's format) "
+    "instead of sending anything.",
+)
 @common_options
-def notify_test(config_path: str | None, target: str | None) -> None:
+def notify_test(config_path: str | None, target: str | None, render: bool) -> None:
     """Send a test notification to TARGET (default: every target)."""
     config = load(config_path, REDACTOR)
     check_targets(config)
@@ -70,6 +78,10 @@ def notify_test(config_path: str | None, target: str | None) -> None:
     failures = 0
     for name, notifier in notifiers.items():
         if target is not None and name != target:
+            continue
+        if render:
+            title, body = notifier.render(SAMPLE)
+            click.echo(f"--- {name} ---\n{title}\n\n{body}\n")
             continue
         try:
             notifier.send_message(
@@ -82,3 +94,25 @@ def notify_test(config_path: str | None, target: str | None) -> None:
         else:
             click.echo(f"{name}: sent", err=True)
     sys.exit(1 if failures else 0)
+
+
+_SAMPLE_TITLE = "TikTok gets 90 more days: deadline moves to December"
+SAMPLE = Alert(
+    delivery_id=0,
+    target="",
+    rule="tiktok",
+    hits=tuple(
+        Hit(word, "title", _SAMPLE_TITLE.index(word), _SAMPLE_TITLE.index(word) + len(word))
+        for word in ("TikTok", "deadline")
+    ),
+    entry=Entry(
+        key="sample",
+        title=_SAMPLE_TITLE,
+        link="https://news.example/2025/09/16/tiktok-deadline",
+        published=datetime(2025, 9, 16, 14, 0, tzinfo=UTC),
+        summary="The divestiture deadline moves to December as negotiators describe a "
+        "framework deal between ByteDance and a group of US investors.",
+    ),
+    feed_name="Example World",
+    feed_url="https://news.example/world/rss",
+)
