@@ -3,6 +3,8 @@ besides the CLI's error handling."""
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,9 +17,19 @@ from watcher.adapters.store import SqlStore, connect, database_password, migrate
 from watcher.config import Config, load_config
 from watcher.errors import ConfigError
 from watcher.locations import default_database_url, find_config
+from watcher.model import Alert
 from watcher.ports import Clock, Notifier
 from watcher.redact import Redactor
 from watcher.service import Service
+
+
+def _pause_after_send() -> Callable[[Alert], None] | None:
+    """For the crash tests only: $WATCHER_TEST_PAUSE_AFTER_SEND seconds of sleep between a
+    message being sent and being recorded as sent, so that a test can kill the process there."""
+    pause = float(os.environ.get("WATCHER_TEST_PAUSE_AFTER_SEND", "0") or 0)
+    if pause <= 0:
+        return None
+    return lambda alert: time.sleep(pause)
 
 
 def utcnow() -> datetime:
@@ -64,7 +76,14 @@ class App:
     clock: Clock
 
     def service(self, fetcher: HttpFetcher) -> Service:
-        return Service(self.config, self.store, fetcher, self.notifiers, self.clock)
+        return Service(
+            self.config,
+            self.store,
+            fetcher,
+            self.notifiers,
+            self.clock,
+            after_send=_pause_after_send(),
+        )
 
     def fetcher(self) -> HttpFetcher:
         return HttpFetcher(

@@ -50,6 +50,7 @@ class Service:
         clock: Clock,
         parser: Parser = parse_feed,
         sleep: Callable[[float], None] = time.sleep,
+        after_send: Callable[[Alert], None] | None = None,
     ) -> None:
         self.config = config
         self.store = store
@@ -68,6 +69,7 @@ class Service:
         self.bursts = {target.name: target.max_burst for target in config.targets}
         self._last_sent: dict[str, datetime] = {}  # per target, for its rate
         self.sleep = sleep
+        self.after_send = after_send  # a test hook: runs between "sent" and "marked sent"
         self.clustering = (
             Clustering(config.cluster_threshold, config.cluster_window)
             if config.clustering
@@ -207,6 +209,8 @@ class Service:
                     return DeliveryReport(sent, 1)
                 finally:
                     self._last_sent[target] = self.clock()
+                if self.after_send is not None:
+                    self.after_send(alert)
                 sent += 1
                 self.store.mark_sent(alert.delivery_id, self.clock())
         return DeliveryReport(sent, 0)

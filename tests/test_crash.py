@@ -1,0 +1,121 @@
+"""Crash safety: the daemon killed with SIGKILL between sending a message and recording it
+loses nothing, and repeats only that one message after a restart."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.conftest import SmtpSink, write_config
+from tests.servers import FeedServer, rss
+
+
+def daemon(config: Path, pause: float = 0) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "WATCHER_TEST_PAUSE_AFTER_SEND": str(pause)}
+    env.pop("WATCHER_CONFIG", None)
+    return subprocess.Popen(
+        [sys.executable, "-m", "watcher", "run", "-q", "--config", str(config)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+
+
+def wait_for(condition: object, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():  # type: ignore[operator]
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_sigkill_between_send_and_record(
+    tmp_path: Path, feed_server: FeedServer, smtp_server: SmtpSink
+) -> None:
+    """Killed after the first email left but before it was recorded: after the restart every
+    alert has arrived, the first one twice (the documented case), the others once."""
+    items = [(f"g{n}", f"TikTok story {n}", "text") for n in range(3)]
+    url = feed_server.serve("/f.xml", rss("Wire", items))
+    config = write_config(
+        tmp_path / "w.toml", [url], {"tiktok": ["TikTok"]}, extra='interval = "1h"'
+    )
+    with config.open("a") as file:
+        file.write(f'[targets.desk]\nurl = "{smtp_server.url()}"\nrate = "100/s"\n')
+
+    first = daemon(config, pause=30)
+    try:
+        assert wait_for(lambda: len(smtp_server.messages) == 1, 20)
+        first.send_signal(signal.SIGKILL)  # in the pause: sent, not yet recorded
+        first.wait(10)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    second = daemon(config)
+    try:
+        assert wait_for(lambda: len(smtp_server.messages) >= 4, 20)
+        time.sleep(0.5)  # anything more would arrive now
+        second.send_signal(signal.SIGTERM)
+        assert second.wait(10) == 0
+    finally:
+        if second.poll() is None:
+            second.kill()
+    subjects = sorted(str(message["Subject"]) for message in smtp_server.messages)
+    assert subjects == [
+        "[tiktok] TikTok story 0",
+        "[tiktok] TikTok story 0",
+        "[tiktok] TikTok story 1",
+        "[tiktok] TikTok story 2",
+    ]
+
+
+def test_sigkill_before_any_send_loses_nothing(
+    tmp_path: Path, feed_server: FeedServer, smtp_server: SmtpSink
+) -> None:
+    """Killed while its SMTP server was down (nothing sent): after the restart each alert
+    arrives exactly once."""
+    items = [(f"g{n}", f"TikTok story {n}", "text") for n in range(2)]
+    url = feed_server.serve("/f.xml", rss("Wire", items))
+    config = write_config(
+        tmp_path / "w.toml", [url], {"tiktok": ["TikTok"]}, extra='interval = "1h"'
+    )
+    with config.open("a") as file:
+        file.write(
+            f'[targets.desk]\nurl = "{smtp_server.url()}"\nrate = "100/s"\nretry_backoff = "0s"\n'
+        )
+    smtp_server.code = "451 try again later"
+    first = daemon(config)
+    try:
+        db = tmp_path / "w.db"
+        assert wait_for(lambda: db.exists() and _attempted(db), 20)
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    smtp_server.code = "250 OK"
+    second = daemon(config)
+    try:
+        assert wait_for(lambda: len(smtp_server.messages) >= 2, 20)
+        time.sleep(0.5)
+        second.send_signal(signal.SIGTERM)
+        assert second.wait(10) == 0
+    finally:
+        if second.poll() is None:
+            second.kill()
+    subjects = sorted(str(message["Subject"]) for message in smtp_server.messages)
+    assert subjects == ["[tiktok] TikTok story 0", "[tiktok] TikTok story 1"]
+
+
+def _attempted(db: Path) -> bool:
+    try:
+        with sqlite3.connect(db) as conn:
+            row = conn.execute("SELECT max(attempts) FROM deliveries").fetchone()
+    except sqlite3.Error:
+        return False
+    return bool(row and row[0])
