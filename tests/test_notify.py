@@ -282,30 +282,38 @@ class VirtualTime:
 
 def slack_service(tmp_path: Path, extra: str, alerts: int, time: VirtualTime) -> Service:
     """A service whose store holds ``alerts`` pending Slack deliveries."""
-    path = write_config(tmp_path / "w.toml", ["https://wire.example/rss"], {"tiktok": ["TikTok"]})
+    path = write_config(
+        tmp_path / "w.toml", ["https://wire.example/rss"], {"tiktok": ["TikTok"], "tariffs": ["x"]}
+    )
     with path.open("a") as config_file:
         config_file.write(f'[targets.slack]\nurl = "{SLACK_URL}"\n{extra}\n')
     config = load_config(path, {})
     app = open_app(config, Redactor(), clock=time.clock)
+    service = Service(config, app.store, None, app.notifiers, time.clock, sleep=time.sleep)  # type: ignore[arg-type]
+    add_alerts(service, time, range(alerts))
+    return service
+
+
+def add_alerts(service: Service, time: VirtualTime, numbers: range, rule: str = "tiktok") -> None:
+    """New matching entries, stored as a fetch would store them, each queued for Slack."""
     items = [
         NewItem(
-            Entry(key=f"k{n}", title=f"TikTok story {n}", link=f"https://wire.example/{n}"),
-            (Match("tiktok", (Hit("TikTok", "title", 0, 6),)),),
+            Entry(key=f"{rule}{n}", title=f"TikTok story {n}", link=f"https://wire.example/{n}"),
+            (Match(rule, (Hit("TikTok", "title", 0, 6),)),),
         )
-        for n in range(alerts)
+        for n in numbers
     ]
-    app.store.save_success(
+    service.store.save_success(
         "https://wire.example/rss",
         FetchResult("https://wire.example/rss", 200, b""),
         "Wire",
         None,
         items,
         [],
-        Delivering({"tiktok": ["slack"]}),
+        Delivering({rule: ["slack"]}),
         None,
         time.now,
     )
-    return Service(config, app.store, None, app.notifiers, time.clock, sleep=time.sleep)  # type: ignore[arg-type]
 
 
 def test_rate_limit_spaces_messages(tmp_path: Path) -> None:
@@ -352,3 +360,73 @@ def test_render_shows_what_would_be_sent(tmp_path: Path, run_cli: Cli) -> None:
     assert "<b>TikTok</b> gets 90 more days: <b>deadline</b> moves" in result.stdout
     slack = run_cli("notify-test", "slack", "--render", "--config", str(path)).stdout
     assert "**TikTok** gets 90 more days: **deadline** moves" in slack
+
+
+def slack_texts(mock: responses.RequestsMock) -> list[str]:
+    return [
+        json.loads(call.request.body)["attachments"][0]["title"]
+        + "\n"
+        + json.loads(call.request.body)["attachments"][0]["text"]
+        for call in mock.calls
+    ]
+
+
+def test_batch_mode_sends_at_most_once_per_period(tmp_path: Path) -> None:
+    """mode = "batch", every = "10m": what is due goes out as one message, then nothing until
+    the period has passed (virtual clock)."""
+    time = VirtualTime()
+    service = slack_service(tmp_path, 'mode = "batch"\nevery = "10m"', 3, time)
+    with responses.RequestsMock() as mock:
+        mock.add(responses.POST, SLACK_HOOK, body="ok")
+        assert service.deliver().sent == 3
+        time.now += timedelta(minutes=1)
+        add_alerts(service, time, range(3, 5))
+        assert service.deliver().sent == 0
+        time.now += timedelta(minutes=9)
+        assert service.deliver().sent == 2
+        texts = slack_texts(mock)
+    assert [text.split("\n")[0] for text in texts] == [
+        "[feed-watcher] 3 new matches (tiktok)",
+        "[feed-watcher] 2 new matches (tiktok)",
+    ]
+    assert "TikTok story 3" in texts[1] and "TikTok story 0" not in texts[1]
+
+
+def test_digest_mode_on_its_schedule(tmp_path: Path) -> None:
+    """mode = "digest" at 08:00 Madrid time: one message with every match since the last
+    digest, grouped by rule with counts; an empty digest is not sent (virtual clock)."""
+    time = VirtualTime()
+    time.now = datetime(2025, 9, 15, 5, 0, tzinfo=UTC)  # 07:00 in Madrid (CEST)
+    extra = 'mode = "digest"\nat = "08:00"\ntimezone = "Europe/Madrid"'
+    service = slack_service(tmp_path, extra, 0, time)
+    with responses.RequestsMock() as mock:
+        mock.add(responses.POST, SLACK_HOOK, body="ok")
+        assert service.deliver().sent == 0  # the first pass only starts the clock
+        add_alerts(service, time, range(2))
+        add_alerts(service, time, range(2, 3), rule="tariffs")
+        time.now = datetime(2025, 9, 15, 5, 59, tzinfo=UTC)
+        assert service.deliver().sent == 0
+        time.now = datetime(2025, 9, 15, 6, 1, tzinfo=UTC)  # 08:01 in Madrid
+        assert service.deliver().sent == 3
+        time.now = datetime(2025, 9, 16, 6, 1, tzinfo=UTC)  # next day: nothing new
+        assert service.deliver().sent == 0
+        [text] = slack_texts(mock)
+    assert text.splitlines()[0] == "[feed-watcher] digest: 3 stories"
+    assert "tiktok (2)" in text and "tariffs (1)" in text
+    assert text.index("tiktok (2)") < text.index("TikTok story 0") < text.index("tariffs (1)")
+
+
+def test_next_digest_time() -> None:
+    from datetime import time as dt_time
+
+    from watcher.schedule import DigestSchedule, next_digest
+
+    madrid = DigestSchedule((dt_time(8), dt_time(18)), "Europe/Madrid", frozenset({0}))  # Mondays
+    monday_7 = datetime(2025, 9, 15, 5, 0, tzinfo=UTC)
+    assert next_digest(monday_7, madrid) == datetime(2025, 9, 15, 6, 0, tzinfo=UTC)
+    assert next_digest(datetime(2025, 9, 15, 6, 0, tzinfo=UTC), madrid) == datetime(
+        2025, 9, 15, 16, 0, tzinfo=UTC
+    )
+    assert next_digest(datetime(2025, 9, 15, 16, 0, tzinfo=UTC), madrid) == datetime(
+        2025, 9, 22, 6, 0, tzinfo=UTC
+    )

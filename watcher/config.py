@@ -12,9 +12,11 @@ import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import time as dt_time
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
@@ -30,7 +32,7 @@ from watcher.durations import parse_duration, parse_rate, parse_size
 from watcher.errors import ConfigError
 from watcher.identity import TRACKING_PARAMS
 from watcher.matching.query import And, Node, Not, QueryError, keywords_query, parse_query
-from watcher.schedule import RetryPolicy
+from watcher.schedule import WEEKDAYS, DigestSchedule, RetryPolicy
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 Size = Annotated[int, BeforeValidator(parse_size)]
@@ -133,6 +135,32 @@ class TargetConfig(_Strict):
     retry_max: Duration = timedelta(hours=1)
     rate: Rate | None = None  # default: 1/s for Slack and others, 30/m for email
     max_burst: int = Field(default=20, ge=1)
+    mode: Literal["instant", "batch", "digest"] = "instant"
+    every: Duration = timedelta(minutes=10)
+    at: list[str] = Field(default=["08:00"], min_length=1)
+    timezone: str = "UTC"
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
+        default=["mon", "tue", "wed", "thu", "fri", "sat", "sun"], min_length=1
+    )
+    send_empty: bool = False
+
+    @field_validator("at", mode="before")
+    @classmethod
+    def _times(cls, value: Any) -> Any:
+        values = [value] if isinstance(value, str) else value
+        for text in values if isinstance(values, list) else ():
+            if not re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d", str(text)):
+                raise ValueError(f"expected times like '08:00', got {text!r}")
+        return values
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (e.g. 'Europe/Madrid')") from None
+        return value
 
     @model_validator(mode="after")
     def _one_source(self) -> TargetConfig:
@@ -194,6 +222,10 @@ class Target:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     gap: timedelta = timedelta(seconds=1)  # the shortest time between two messages
     max_burst: int = 20  # more due at once than this: one summary instead
+    mode: str = "instant"  # "instant", "batch" (every `every`) or "digest" (on `digest`)
+    every: timedelta = timedelta(minutes=10)
+    digest: DigestSchedule | None = None
+    send_empty: bool = False
 
 
 _EMAIL_GAP = timedelta(seconds=2)  # 30 messages a minute: what mail relays tolerate
@@ -365,7 +397,17 @@ def _resolve_targets(
         if url:
             retry = RetryPolicy(target.retry_attempts, target.retry_backoff, target.retry_max)
             gap = target.rate if target.rate is not None else default_gap(url)
-            targets.append(Target(name, url, retry, gap, target.max_burst))
+            digest = DigestSchedule(
+                tuple(dt_time.fromisoformat(f"{t:0>5}") for t in target.at),
+                target.timezone,
+                frozenset(WEEKDAYS.index(day) for day in target.days),
+            )
+            targets.append(
+                Target(
+                    name, url, retry, gap, target.max_burst, target.mode, target.every,
+                    digest if target.mode == "digest" else None, target.send_empty,
+                )
+            )  # fmt: skip
         else:
             problems.append(f"targets.{name}.url: must not be empty")
     return tuple(targets), problems

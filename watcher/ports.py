@@ -126,6 +126,12 @@ class Store(Protocol):
 
     def mark_sent(self, delivery_id: int, now: datetime) -> None: ...
 
+    def target_sent(self, target: str) -> datetime | None:
+        """When a batch or digest target last sent."""
+        ...
+
+    def set_target_sent(self, target: str, when: datetime) -> None: ...
+
     def mark_failed_attempt(
         self, delivery_id: int, reason: str, retry_at: datetime | None, now: datetime
     ) -> None:
@@ -143,7 +149,11 @@ class Notifier(Protocol):
         ...
 
     def send_summary(self, alerts: Sequence[Alert]) -> None:
-        """Deliver one message listing several alerts (instead of a burst)."""
+        """Deliver one message listing several alerts (instead of a burst, or a batch)."""
+        ...
+
+    def send_digest(self, alerts: Sequence[Alert]) -> None:
+        """Deliver a scheduled digest: the alerts grouped by rule (possibly none)."""
         ...
 
     def send_message(self, title: str, body: str) -> None:

@@ -10,7 +10,7 @@ import html
 import json
 import re
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 
 from watcher.diff import changed, word_diff
@@ -107,6 +107,37 @@ def format_summary_body(alerts: Sequence[Alert], style: Style = "text") -> str:
         if alert.entry.link:
             lines.append("    " + _link(alert.entry.link, style))
     return ("<br>\n" if style == "html" else "\n").join(lines)
+
+
+def format_digest_title(alerts: Sequence[Alert]) -> str:
+    stories = "story" if len(alerts) == 1 else "stories"
+    return f"[feed-watcher] digest: {len(alerts)} {stories}"
+
+
+def format_digest_body(alerts: Sequence[Alert], style: Style = "text") -> str:
+    """Every alert since the last digest, grouped by rule (with counts), newest first."""
+    if not alerts:
+        return "No new matches since the last digest."
+    lines = []
+    by_rule: dict[str, list[Alert]] = {}
+    for alert in alerts:
+        by_rule.setdefault(alert.rule, []).append(alert)
+    for rule, group in by_rule.items():
+        lines.append(escape(f"{rule} ({len(group)})", style))
+        for alert in sorted(group, key=_alert_time, reverse=True):
+            when = format_time(alert.entry.published or alert.entry.updated)
+            title = alert.entry.title or "(untitled)"
+            lines.append(
+                escape(f"- {title} — {alert.feed_name}" + (f", {when}" if when else ""), style)
+            )
+            if alert.entry.link:
+                lines.append("  " + _link(alert.entry.link, style))
+        lines.append("")
+    return ("<br>\n" if style == "html" else "\n").join(lines).strip()
+
+
+def _alert_time(alert: Alert) -> datetime:
+    return alert.entry.published or alert.entry.updated or datetime.min.replace(tzinfo=UTC)
 
 
 def format_alert_line(alert: Alert) -> str:

@@ -8,8 +8,10 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from datetime import time as dt_time
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:  # config imports this module for RetryPolicy
     from watcher.config import Feed
@@ -61,3 +63,30 @@ def delivery_retry_at(
     delay = min(policy.backoff * 2 ** (attempts_made - 1), policy.ceiling)
     jitter: float = (rng or random.Random()).uniform(0.9, 1.1)
     return now + timedelta(seconds=delay.total_seconds() * jitter)
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True, slots=True)
+class DigestSchedule:
+    """When a digest target sends: at these local times, on these weekdays (0 = Monday)."""
+
+    times: tuple[dt_time, ...]
+    timezone: str = "UTC"
+    days: frozenset[int] = frozenset(range(7))
+
+
+def next_digest(after: datetime, schedule: DigestSchedule) -> datetime:
+    """The first scheduled moment strictly after ``after`` (aware, UTC)."""
+    zone = ZoneInfo(schedule.timezone)
+    local = after.astimezone(zone)
+    for offset in range(8 * 7):  # a week is enough; more covers odd time-zone days
+        day = local.date() + timedelta(days=offset)
+        if day.weekday() not in schedule.days:
+            continue
+        for moment in sorted(schedule.times):
+            candidate = datetime.combine(day, moment, tzinfo=zone).astimezone(UTC)
+            if candidate > after:
+                return candidate
+    raise ValueError("a digest schedule needs at least one day and one time")

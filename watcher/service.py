@@ -16,19 +16,21 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from watcher.config import Config, Feed, Rule
+from watcher.config import Config, Feed, Rule, Target
 from watcher.errors import DeliveryError, FeedError, FetchError
 from watcher.identity import alias_keys
 from watcher.matching.matcher import Matcher
 from watcher.model import Alert, CycleReport, Entry, FeedOutcome, FetchResult, ParsedFeed
 from watcher.parse import parse_feed
 from watcher.ports import Clock, Clustering, Delivering, Fetcher, Notifier, Store
-from watcher.schedule import RetryPolicy, delivery_retry_at
+from watcher.schedule import RetryPolicy, delivery_retry_at, next_digest
 from watcher.triage import Triage, backlog_test, never, triage
 
 log = logging.getLogger(__name__)
 Parser = Callable[[str, bytes, str | None, Sequence[str]], ParsedFeed]
 _DELIVERY_BATCH = 100
+_ALL = 1_000_000  # "every delivery" as a query limit
+_FAR = timedelta(days=36_500)
 _UNPACED = timedelta(0)  # the console (no configured target) is neither paced nor summarised
 
 
@@ -67,6 +69,7 @@ class Service:
         self.halt = threading.Event()  # set when stopping: senders finish the message in hand
         self.gaps = {target.name: target.gap for target in config.targets}
         self.bursts = {target.name: target.max_burst for target in config.targets}
+        self.settings = {target.name: target for target in config.targets}
         self._last_sent: dict[str, datetime] = {}  # per target, for its rate
         self.sleep = sleep
         self.after_send = after_send  # a test hook: runs between "sent" and "marked sent"
@@ -175,13 +178,18 @@ class Service:
 
     def deliver(self) -> DeliveryReport:
         """Send every delivery that is due, target after target."""
-        reports = [self.deliver_target(t) for t in self.store.due_targets(self.clock())]
-        return _total(reports)
+        return _total([self.deliver_target(t) for t in self._targets_to_serve()])
+
+    def _targets_to_serve(self) -> list[str]:
+        """Targets with deliveries due, and every batch or digest target (their time may
+        have come, with or without deliveries)."""
+        scheduled = [t.name for t in self.config.targets if t.mode != "instant"]
+        return sorted(set(self.store.due_targets(self.clock())) | set(scheduled))
 
     async def deliver_concurrently(self) -> DeliveryReport:
         """Send every delivery that is due, each target in its own thread, so that a slow or
         failing target never holds back another."""
-        targets = await asyncio.to_thread(self.store.due_targets, self.clock())
+        targets = await asyncio.to_thread(self._targets_to_serve)
         reports = await asyncio.gather(
             *(asyncio.to_thread(self.deliver_target, target) for target in targets)
         )
@@ -192,6 +200,11 @@ class Service:
         one fails: that one is retried after its backoff, never dropped, and the others wait
         for the next pass. More due at once than the target's ``max_burst`` go out as one
         summary message."""
+        settings = self.settings.get(target)
+        if settings is not None and settings.mode == "batch":
+            return self._deliver_batch(settings)
+        if settings is not None and settings.mode == "digest":
+            return self._deliver_digest(settings)
         sent = 0
         burst = self.bursts.get(target, _DELIVERY_BATCH * 10_000)
         batch = max(_DELIVERY_BATCH, burst + 1)
@@ -215,6 +228,53 @@ class Service:
                 self.store.mark_sent(alert.delivery_id, self.clock())
         return DeliveryReport(sent, 0)
 
+    def _deliver_batch(self, target: Target) -> DeliveryReport:
+        """At most once per ``every``: everything due, in one message."""
+        now = self.clock()
+        last = self.store.target_sent(target.name)
+        if last is not None and now < last + target.every:
+            return DeliveryReport()
+        alerts = self.store.due_alerts(now, _ALL, target=target.name)
+        if not alerts:
+            return DeliveryReport()
+        return self._send_together(target.name, alerts, digest=False)
+
+    def _deliver_digest(self, target: Target) -> DeliveryReport:
+        """On its schedule: every match since the last digest, grouped by rule."""
+        assert target.digest is not None
+        now = self.clock()
+        last = self.store.target_sent(target.name)
+        if last is None:  # the first digest covers what comes from now on
+            self.store.set_target_sent(target.name, now)
+            return DeliveryReport()
+        if now < next_digest(last, target.digest):
+            return DeliveryReport()
+        # Everything pending, also deliveries waiting to retry: the digest is their retry.
+        alerts = self.store.due_alerts(now + _FAR, _ALL, target=target.name)
+        if not alerts and not target.send_empty:
+            self.store.set_target_sent(target.name, now)
+            return DeliveryReport()
+        return self._send_together(target.name, alerts, digest=True)
+
+    def _send_together(self, target: str, alerts: list[Alert], digest: bool) -> DeliveryReport:
+        """One message for several alerts; on failure each alert's attempt is counted and the
+        target tries again on its next pass."""
+        try:
+            notifier = self._notifier(target)
+            if digest:
+                notifier.send_digest(alerts)
+            else:
+                notifier.send_summary(alerts)
+        except DeliveryError as exc:
+            for alert in alerts:
+                self._record_failure(alert, exc.reason)
+            return DeliveryReport(0, len(alerts))
+        now = self.clock()
+        for alert in alerts:
+            self.store.mark_sent(alert.delivery_id, now)
+        self.store.set_target_sent(target, now)
+        return DeliveryReport(len(alerts), 0)
+
     def _notifier(self, target: str) -> Notifier:
         notifier = self.notifiers.get(target)
         if notifier is None:
@@ -231,7 +291,7 @@ class Service:
 
     def _send_summary(self, target: str, first: list[Alert]) -> DeliveryReport:
         alerts = first + self.store.due_alerts(
-            self.clock(), 1_000_000, target=target, after=first[-1].delivery_id
+            self.clock(), _ALL, target=target, after=first[-1].delivery_id
         )
         try:
             self._pace(target)

@@ -22,6 +22,8 @@ from watcher.render import (
     format_alert_body,
     format_alert_line,
     format_alert_title,
+    format_digest_body,
+    format_digest_title,
     format_summary_body,
     format_summary_title,
 )
@@ -79,6 +81,13 @@ class AppriseNotifier:
             _FORMATS[self.style],
         )
 
+    def send_digest(self, alerts: Sequence[Alert]) -> None:
+        self._notify(
+            format_digest_title(alerts),
+            format_digest_body(alerts, self.style),
+            _FORMATS[self.style],
+        )
+
     def send_message(self, title: str, body: str) -> None:
         self._notify(title, body, apprise.NotifyFormat.TEXT)
 
@@ -120,6 +129,9 @@ class ConsoleNotifier:
 
     def send_summary(self, alerts: Sequence[Alert]) -> None:
         self.send_message(format_summary_title(alerts), format_summary_body(alerts))
+
+    def send_digest(self, alerts: Sequence[Alert]) -> None:
+        self.send_message(format_digest_title(alerts), format_digest_body(alerts))
 
     def send_message(self, title: str, body: str) -> None:
         stream = self._stream or sys.stdout

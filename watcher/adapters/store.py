@@ -37,6 +37,7 @@ from watcher.adapters.tables import (
     matches,
     revisions,
     story_bands,
+    target_state,
 )
 from watcher.config import Feed
 from watcher.model import (
@@ -319,6 +320,24 @@ class SqlStore:
             query = query.where(deliveries.c.id > after)
         with self.engine.connect() as conn:
             return [_alert(row) for row in conn.execute(query)]
+
+    def target_sent(self, target: str) -> datetime | None:
+        """When a batch or digest target last sent."""
+        with self.engine.connect() as conn:
+            value = conn.scalar(
+                select(target_state.c.last_sent_at).where(target_state.c.target == target)
+            )
+            return value
+
+    def set_target_sent(self, target: str, when: datetime) -> None:
+        with self.engine.begin() as conn:
+            stmt = upsert(conn, target_state).values(target=target, last_sent_at=when)
+            conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=[target_state.c.target],
+                    set_={"last_sent_at": stmt.excluded.last_sent_at},
+                )
+            )
 
     def mark_sent(self, delivery_id: int, now: datetime) -> None:
         with self.engine.begin() as conn:

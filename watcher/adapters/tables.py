@@ -196,3 +196,11 @@ deliveries = Table(
     UniqueConstraint("match_id", "target", "revision"),
     Index(None, "status", "next_attempt_at"),
 )
+
+# Per target: when its last batch or digest went out.
+target_state = Table(
+    "target_state",
+    metadata,
+    Column("target", Text, primary_key=True),
+    Column("last_sent_at", UTCDateTime, nullable=False),
+)
