@@ -76,6 +76,18 @@ def test_feed_interval_overrides_the_default(tmp_path: Path) -> None:
         ),
         ("[targets.desk]\n", "targets.desk: give exactly one of 'url' or 'url_env'"),
         ("[watcher]\nconcurrency = 0\n", "watcher.concurrency: Input should be greater than"),
+        (
+            '[targets.d]\nurl = "json://h.example"\nmode = "digest"\nat = "25:00"\n',
+            "targets.d.at: expected times like '08:00', got '25:00'",
+        ),
+        (
+            '[targets.d]\nurl = "json://h.example"\ntimezone = "Mars/Olympus"\n',
+            "targets.d.timezone: unknown time zone 'Mars/Olympus'",
+        ),
+        (
+            '[targets.d]\nurl = "json://h.example"\nrate = "fast"\n',
+            "targets.d.rate: expected a rate",
+        ),
     ],
 )
 def test_errors_name_the_key(tmp_path: Path, text: str, expected: str) -> None:
