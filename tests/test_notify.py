@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import responses
 from aiosmtpd.controller import Controller
 from click.testing import Result
@@ -430,3 +431,41 @@ def test_next_digest_time() -> None:
     assert next_digest(datetime(2025, 9, 15, 16, 0, tzinfo=UTC), madrid) == datetime(
         2025, 9, 22, 6, 0, tzinfo=UTC
     )
+
+
+def test_target_templates(
+    tmp_path: Path, feed_server: FeedServer, smtp_server: SmtpSink, run_cli: Cli
+) -> None:
+    """A target's own Jinja2 templates get values already escaped for the target's format."""
+    url = feed_server.serve("/f.xml", rss("Wire &amp; Co", [ITEM]))
+    path = write_config(tmp_path / "w.toml", [url], {"tiktok": ["TikTok"]})
+    with path.open("a") as file:
+        file.write(
+            f'[targets.desk]\nurl = "{smtp_server.url()}"\n'
+            'title_template = "{{ rule|upper }}: {{ title }}"\n'
+            'body_template = "<p>{{ headline }} ({{ source }})</p>'
+            "<p>{{ terms|join(', ') }}</p>\"\n"
+        )
+    assert run_cli("run", "--once", "--config", str(path)).exit_code == 0
+    [message] = smtp_server.messages
+    assert message["Subject"] == "TIKTOK: TikTok deal near"
+    html = message.get_body(("html",))
+    assert html is not None
+    assert "<p><b>TikTok</b> deal near (Wire &amp; Co)</p><p>TikTok</p>" in html.get_content()
+
+
+def test_templates_are_checked_and_sandboxed(tmp_path: Path, run_cli: Cli) -> None:
+    """A template that does not compile is a config error naming the key; one that reaches for
+    Python internals fails to render (the delivery fails with the reason, nothing runs)."""
+    path = write_config(tmp_path / "w.toml", [], targets={"d": "json://127.0.0.1:9/x"})
+    with path.open("a") as file:
+        file.write('body_template = "{{ headline "\n')
+    result = run_cli("check-config", "--config", str(path))
+    assert result.exit_code == 2 and "targets.d.body_template:" in result.stderr
+
+    from watcher.cli.configuration import SAMPLE
+    from watcher.templates import TemplateProblem, Templates
+
+    evil = Templates(body="{{ rule.__class__.__mro__[1].__subclasses__() }}")
+    with pytest.raises(TemplateProblem):
+        evil.render(SAMPLE, "text")

@@ -65,7 +65,7 @@ def build_notifiers(
     """One notifier per target; the console when the config has none."""
     if not config.targets:
         return {CONSOLE: ConsoleNotifier(console)}
-    return {t.name: AppriseNotifier(t.name, t.url, redactor) for t in config.targets}
+    return {t.name: AppriseNotifier(t.name, t.url, redactor, t.templates) for t in config.targets}
 
 
 @dataclass

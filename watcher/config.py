@@ -33,6 +33,8 @@ from watcher.errors import ConfigError
 from watcher.identity import TRACKING_PARAMS
 from watcher.matching.query import And, Node, Not, QueryError, keywords_query, parse_query
 from watcher.schedule import WEEKDAYS, DigestSchedule, RetryPolicy
+from watcher.templates import Templates
+from watcher.templates import check as check_template
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 Size = Annotated[int, BeforeValidator(parse_size)]
@@ -143,6 +145,15 @@ class TargetConfig(_Strict):
         default=["mon", "tue", "wed", "thu", "fri", "sat", "sun"], min_length=1
     )
     send_empty: bool = False
+    title_template: str | None = None
+    body_template: str | None = None
+
+    @field_validator("title_template", "body_template")
+    @classmethod
+    def _template(cls, value: str | None) -> str | None:
+        if value is not None:
+            check_template(value)  # its TemplateProblem is a ValueError: reported with the key
+        return value
 
     @field_validator("at", mode="before")
     @classmethod
@@ -226,6 +237,7 @@ class Target:
     every: timedelta = timedelta(minutes=10)
     digest: DigestSchedule | None = None
     send_empty: bool = False
+    templates: Templates = field(default_factory=Templates)
 
 
 _EMAIL_GAP = timedelta(seconds=2)  # 30 messages a minute: what mail relays tolerate
@@ -406,6 +418,7 @@ def _resolve_targets(
                 Target(
                     name, url, retry, gap, target.max_burst, target.mode, target.every,
                     digest if target.mode == "digest" else None, target.send_empty,
+                    Templates(target.title_template, target.body_template),
                 )
             )  # fmt: skip
         else:

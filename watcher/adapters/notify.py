@@ -19,14 +19,13 @@ from watcher.model import Alert
 from watcher.redact import Redactor
 from watcher.render import (
     Style,
-    format_alert_body,
     format_alert_line,
-    format_alert_title,
     format_digest_body,
     format_digest_title,
     format_summary_body,
     format_summary_title,
 )
+from watcher.templates import TemplateProblem, Templates
 
 CONSOLE = "console"  # the target name used when the config has no targets
 _apprise_logger = logging.getLogger("apprise")
@@ -56,8 +55,11 @@ _FORMATS = {
 class AppriseNotifier:
     """Delivers to one apprise URL; failures become DeliveryError with a secret-free reason."""
 
-    def __init__(self, name: str, url: str, redactor: Redactor) -> None:
+    def __init__(
+        self, name: str, url: str, redactor: Redactor, templates: Templates | None = None
+    ) -> None:
         self.name = name
+        self.templates = templates or Templates()
         self._redact = redactor
         self._apprise = apprise.Apprise(asset=_asset())
         self.style: Style = _STYLES.get(url.split(":", 1)[0].lower(), "text")
@@ -69,7 +71,10 @@ class AppriseNotifier:
             service.request_rate_per_sec = 0
 
     def render(self, alert: Alert) -> tuple[str, str]:
-        return format_alert_title(alert), format_alert_body(alert, self.style)
+        try:
+            return self.templates.render(alert, self.style)
+        except TemplateProblem as exc:
+            raise DeliveryError(self.name, f"template: {exc}") from None
 
     def send(self, alert: Alert) -> None:
         self._notify(*self.render(alert), _FORMATS[self.style])
