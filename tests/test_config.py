@@ -174,3 +174,18 @@ def test_default_database_location(tmp_path: Path) -> None:
         f"sqlite:///{tmp_path / 'x' / 'feed-watcher' / 'watcher.db'}"
     )
     assert (tmp_path / "x" / "feed-watcher").is_dir()
+
+
+def test_targets_can_subscribe_to_some_rules(tmp_path: Path) -> None:
+    path = tmp_path / "w.toml"
+    path.write_text(
+        '[[rules]]\nname = "a"\nkeywords = ["x"]\n'
+        '[[rules]]\nname = "b"\nkeywords = ["y"]\n'
+        '[targets.desk]\nurl = "mailto://127.0.0.1"\n'
+        '[targets.slack]\nurl = "slack://A/B/C"\nrules = ["b"]\n'
+    )
+    config = load_config(path, {})
+    assert config.targets_for(config.rules[0]) == ("desk",)
+    assert config.targets_for(config.rules[1]) == ("desk", "slack")
+    found = problems(tmp_path, path.read_text().replace('rules = ["b"]', 'rules = ["c"]'))
+    assert found == ["targets.slack.rules: unknown rule 'c'"]

@@ -469,3 +469,28 @@ def test_templates_are_checked_and_sandboxed(tmp_path: Path, run_cli: Cli) -> No
     evil = Templates(body="{{ rule.__class__.__mro__[1].__subclasses__() }}")
     with pytest.raises(TemplateProblem):
         evil.render(SAMPLE, "text")
+
+
+def test_three_hundred_old_matches_make_at_most_one_summary(
+    tmp_path: Path, feed_server: FeedServer, run_cli: Cli
+) -> None:
+    """A new feed list with 300 matching entries: nothing as backlog; told about the backlog
+    anyway (notify_backlog), the target gets one summary, not 300 messages."""
+    items = [(f"g{n}", f"TikTok item {n}", "x") for n in range(300)]
+    url = feed_server.serve("/f.xml", rss("Wire", items))
+    for backlog, expected in ((False, 0), (True, 1)):
+        work = tmp_path / str(backlog)
+        work.mkdir()
+        path = write_config(
+            work / "w.toml", [url], {"tiktok": ["TikTok"]}, {"slack": SLACK_URL},
+            notify_backlog=backlog,
+        )  # fmt: skip
+        with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+            mock.add(responses.POST, SLACK_HOOK, body="ok")
+            assert run_cli("run", "--once", "--config", str(path)).exit_code == 0
+            assert len(mock.calls) == expected
+            if expected:
+                title = json.loads(mock.calls[0].request.body)["attachments"][0]["title"]
+                assert title == "[feed-watcher] 300 new matches (tiktok)"
+        digest = json.loads(run_cli("digest", "--format", "json", "--config", str(path)).stdout)
+        assert len(digest["matches"]) == 300

@@ -147,6 +147,7 @@ class TargetConfig(_Strict):
     send_empty: bool = False
     title_template: str | None = None
     body_template: str | None = None
+    rules: list[str] | None = Field(default=None, min_length=1)
 
     @field_validator("title_template", "body_template")
     @classmethod
@@ -238,6 +239,7 @@ class Target:
     digest: DigestSchedule | None = None
     send_empty: bool = False
     templates: Templates = field(default_factory=Templates)
+    rules: tuple[str, ...] = ()  # only alerts of these rules; () = every rule
 
 
 _EMAIL_GAP = timedelta(seconds=2)  # 30 messages a minute: what mail relays tolerate
@@ -269,10 +271,13 @@ class Config:
     targets: tuple[Target, ...]
 
     def targets_for(self, rule: Rule) -> tuple[str, ...]:
-        """The names of the targets a rule notifies."""
-        if rule.notify is not None:
-            return rule.notify
-        return tuple(target.name for target in self.targets)
+        """The names of the targets a rule notifies: the rule's ``notify`` (default: every
+        target), less the targets that subscribe to other rules only."""
+        names = rule.notify if rule.notify is not None else tuple(t.name for t in self.targets)
+        subscribed = {t.name: t.rules for t in self.targets}
+        return tuple(
+            name for name in names if not subscribed.get(name) or rule.name in subscribed[name]
+        )
 
 
 def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
@@ -387,9 +392,12 @@ def _cross_check(model: ConfigModel) -> list[str]:
                 problems.append(
                     f"rules[{index}].notify: unknown target {name!r} (targets: {known})"
                 )
-    for name in model.targets:
+    for name, target in model.targets.items():
         if not _NAME.fullmatch(name):
             problems.append(f"targets.{name}: target names use letters, digits, '-', '_' or '.'")
+        for wanted in target.rules or ():
+            if wanted not in seen_rules:
+                problems.append(f"targets.{name}.rules: unknown rule {wanted!r}")
     return problems
 
 
@@ -419,6 +427,7 @@ def _resolve_targets(
                     name, url, retry, gap, target.max_burst, target.mode, target.every,
                     digest if target.mode == "digest" else None, target.send_empty,
                     Templates(target.title_template, target.body_template),
+                    tuple(target.rules or ()),
                 )
             )  # fmt: skip
         else:

@@ -104,6 +104,7 @@ class Alert:
     attempts: int = 0  # delivery attempts made before this one
     revision: int = 0  # 0: a new match; N: revision N of the entry changed it
     previous: Entry | None = None  # the text revision N replaced, for the diff
+    sources: tuple[str, ...] = ()  # the other feeds that reported its story so far
 
     @property
     def terms(self) -> tuple[str, ...]:

@@ -15,7 +15,7 @@ from typing import Literal
 
 from watcher.diff import changed, word_diff
 from watcher.model import Alert, DigestRow, Hit
-from watcher.text import excerpt, one_line
+from watcher.text import one_line
 
 SUMMARY_LIMIT = 400
 # Feed text only ever appears mid-line here, so line-start markers ("-", "1.", "#") are inert.
@@ -49,6 +49,8 @@ def format_alert_body(alert: Alert, style: Style = "text") -> str:
         lines.append(_link(entry.link, style))
     lines.append("")
     lines.append(escape(f"Source: {alert.feed_name}", style))
+    if alert.sources:
+        lines.append(escape(f"Also reported by: {', '.join(alert.sources)}", style))
     if when:
         lines.append(f"Published: {format_time(when)}")
     lines.append(escape(f"Rule: {alert.rule} (matched: {', '.join(alert.terms)})", style))
@@ -194,7 +196,8 @@ def highlight(
         if part.startswith(" ") and (not out or out[-1][0].endswith(" ")):
             part = part.lstrip()
         if limit is not None and length + len(part) > limit:
-            room = excerpt(part, max(limit - length, 0)).rstrip("…")
+            room = part[: max(limit - length, 0) + 1]
+            room = room.rsplit(" ", 1)[0] if " " in room else ""  # never half a word
             if room:
                 out.append((room, marked))
             out.append(("…", False))

@@ -27,8 +27,9 @@ _ENVIRONMENT = SandboxedEnvironment(
     autoescape=False, undefined=Undefined, keep_trailing_newline=False
 )
 VARIABLES = (
-    "rule", "title", "headline", "link", "source", "feed_url", "published", "summary", "excerpt",
-    "terms", "updated", "revision", "changes", "default_title", "default_body",
+    "rule", "title", "headline", "link", "source", "sources", "feed_url", "published",
+    "summary", "excerpt", "terms", "updated", "revision", "changes", "default_title",
+    "default_body",
 )  # fmt: skip
 
 
@@ -80,6 +81,7 @@ def variables(alert: Alert, style: Style) -> dict[str, Any]:
         "headline": highlight(entry.title or "(untitled)", spans_of(alert.hits, "title"), style),
         "link": escape(entry.link or "", style),
         "source": escape(alert.feed_name, style),
+        "sources": [escape(name, style) for name in alert.sources],
         "feed_url": escape(alert.feed_url, style),
         "published": format_time(entry.published or entry.updated),
         "summary": escape(excerpt(text, SUMMARY_LIMIT), style),

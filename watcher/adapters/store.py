@@ -8,6 +8,7 @@ identities, never check-then-insert, so two writers cannot store one entry twice
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -319,7 +320,15 @@ class SqlStore:
         if after:
             query = query.where(deliveries.c.id > after)
         with self.engine.connect() as conn:
-            return [_alert(row) for row in conn.execute(query)]
+            rows = conn.execute(query).all()
+            sources = self._story_sources(conn, [r.story_id for r in rows if r.story_id])
+        return [
+            replace(
+                _alert(row),
+                sources=_sources(row.feed_name, sources.get(row.story_id, []))[1:],
+            )
+            for row in rows
+        ]
 
     def target_sent(self, target: str) -> datetime | None:
         """When a batch or digest target last sent."""

@@ -1,0 +1,36 @@
+"""Rendering for people: notification bodies, highlights, template variables."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from watcher.cli.configuration import SAMPLE
+from watcher.render import format_alert_body, format_digest_body, highlight
+from watcher.templates import VARIABLES, variables
+
+README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+
+
+def test_alert_body_names_the_other_sources_of_its_story() -> None:
+    alert = replace(SAMPLE, sources=("Outlet B", "Outlet <C>"))
+    assert "Also reported by: Outlet B, Outlet <C>" in format_alert_body(alert, "text")
+    assert "Also reported by: Outlet B, Outlet &lt;C&gt;" in format_alert_body(alert, "html")
+
+
+def test_highlight_escapes_around_the_marks() -> None:
+    text = "TikTok <b>deal</b> near"
+    assert highlight(text, [(0, 6)], "html") == "<b>TikTok</b> &lt;b&gt;deal&lt;/b&gt; near"
+    assert highlight(text, [(0, 6)], "markdown") == "**TikTok** \\<b\\>deal\\</b\\> near"
+    assert highlight("a   b\n c", [], "text") == "a b c"
+    assert highlight("one two three four", [(4, 7)], "brackets", limit=9) == "one [two]…"
+
+
+def test_empty_digest_says_so() -> None:
+    assert format_digest_body([], "text") == "No new matches since the last digest."
+
+
+def test_template_variables_are_documented() -> None:
+    assert set(variables(SAMPLE, "text")) == set(VARIABLES)
+    for name in VARIABLES:
+        assert f"`{name}`" in README, name
