@@ -20,6 +20,7 @@ CORE = [
     "clustering",
     "diff",
     "triage",
+    "templates",
     "schedule",
     "render",
     "parse",
