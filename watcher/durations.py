@@ -55,7 +55,10 @@ def parse_rate(text: str) -> timedelta:
 
 def format_duration(value: timedelta) -> str:
     """The shortest exact spelling: 900 s -> "15m", 5400 s -> "1h30m"."""
-    seconds = int(value.total_seconds())
+    total = value.total_seconds()
+    if total != int(total):
+        return f"{total:g}s"  # a fraction of a second, as rates give
+    seconds = int(total)
     if seconds == 0:
         return "0s"
     out = []

@@ -11,11 +11,12 @@ from watcher import __version__
 from watcher.adapters.store import masked_database_url
 from watcher.app import build_notifiers, check_targets, database_url, load
 from watcher.cli.common import REDACTOR, common_options
-from watcher.config import Config
+from watcher.config import Config, Target
 from watcher.durations import format_duration
 from watcher.errors import DeliveryError
 from watcher.model import Alert, Entry, Hit
 from watcher.redact import mask_url
+from watcher.schedule import WEEKDAYS
 
 
 @click.command("check-config")
@@ -35,6 +36,15 @@ def _describe_config(config: Config) -> str:
         f"timeout:     {format_duration(config.timeout)}",
         f"max_body:    {config.max_body} bytes",
         f"concurrency: {config.concurrency}",
+        "clustering:  "
+        + (
+            f"threshold {config.cluster_threshold}, window {format_duration(config.cluster_window)}"
+            if config.clustering
+            else "off"
+        ),
+        "retention:   " + (format_duration(config.retention) if config.retention else "forever"),
+        f"backlog:     {format_duration(config.backlog)}"
+        + (" (notified)" if config.notify_backlog else " (not notified)"),
         f"feeds ({len(config.feeds)}):",
     ]
     for feed in config.feeds:
@@ -49,13 +59,27 @@ def _describe_config(config: Config) -> str:
             if values
         )
         plurals = "" if rule.plurals else " [plurals off]"
-        lines.append(f"  - {rule.name}: {rule.source}{scope}{plurals} -> {targets}")
+        changes = " [also on changes]" if "changed" in rule.notify_on else ""
+        lines.append(f"  - {rule.name}: {rule.source}{scope}{plurals}{changes} -> {targets}")
     lines.append(f"targets ({len(config.targets)}):")
     for target in config.targets:
-        lines.append(f"  - {target.name}: {mask_url(target.url)}")
+        lines.append(f"  - {target.name}: {mask_url(target.url)} ({_delivery(target)})")
     if not config.targets:
         lines.append("  (none: matches are printed to standard output)")
     return "\n".join(lines)
+
+
+def _delivery(target: Target) -> str:
+    if target.mode == "batch":
+        how = f"batch every {format_duration(target.every)}"
+    elif target.mode == "digest" and target.digest is not None:
+        times = ", ".join(t.strftime("%H:%M") for t in target.digest.times)
+        days = ", ".join(WEEKDAYS[d] for d in sorted(target.digest.days))
+        how = f"digest at {times} {target.digest.timezone} on {days}"
+    else:
+        how = f"instant, at most 1 per {format_duration(target.gap)}"
+    rules = f"; rules {', '.join(target.rules)}" if target.rules else ""
+    return f"{how}; {target.retry.attempts} attempts{rules}"
 
 
 @click.command("notify-test")
