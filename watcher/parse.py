@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import calendar
 import io
+import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from time import struct_time
@@ -23,6 +24,23 @@ from watcher.text import html_to_text, one_line, plain_to_text, safe_link, strip
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 
 
+# A DOCTYPE in a feed only serves to declare entities, and entity expansion is how a small
+# document becomes gigabytes ("billion laughs", quadratic blowup): it is removed before parsing.
+_DOCTYPE = re.compile(rb"<!DOCTYPE[^\[>]*(\[.*?\])?\s*>", re.IGNORECASE | re.DOTALL)
+_PROLOG = 4096  # a DOCTYPE, if any, stands in the first bytes
+
+
+def strip_doctype(body: bytes) -> bytes:
+    """``body`` without its DOCTYPE declaration (and the entities it declares)."""
+    head = body[:_PROLOG]
+    if b"<!" not in head.upper() or b"DOCTYPE" not in head.upper():
+        return body
+    match = _DOCTYPE.search(body, 0, len(body))
+    if match is None or match.start() > _PROLOG:
+        return body
+    return body[: match.start()] + body[match.end() :]
+
+
 def parse_feed(
     url: str,
     body: bytes,
@@ -36,7 +54,7 @@ def parse_feed(
     if content_type:
         headers["content-type"] = content_type
     parsed = feedparser.parse(
-        io.BytesIO(body),
+        io.BytesIO(strip_doctype(body)),
         response_headers=headers,
         sanitize_html=False,  # we reduce everything to plain text and escape on output
         resolve_relative_uris=False,  # only entry links matter, and feedparser resolves those
