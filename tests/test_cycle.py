@@ -190,3 +190,23 @@ def test_two_hundred_feeds(tmp_path: Path, feed_server: FeedServer, run_cli: Cli
     assert "200 feeds: 0 ok, 200 not modified" in second.stderr
     assert "0 new entries, 0 new matches; 0 notifications sent" in second.stderr
     assert second.stdout == ""
+
+
+def test_a_body_served_again_is_not_parsed(
+    tmp_path: Path, feed_server: FeedServer, run_cli: Cli
+) -> None:
+    """A server that ignores conditional requests sends the same bytes again: recognised by
+    their fingerprint, nothing is parsed or stored; a changed body is read as usual."""
+    url = feed_server.serve("/f.xml", rss("Wire", [("a", "TikTok one", "x")]), etag=False)
+    config = write_config(tmp_path / "w.toml", [url], RULES)
+    assert "1 feeds: 1 ok" in run_cli("run", "--once", "--config", str(config)).stderr
+    again = run_cli("run", "--once", "--config", str(config))
+    assert "1 feeds: 0 ok, 0 not modified, 1 unchanged, 0 failed" in again.stderr
+    assert "if-none-match" not in feed_server.requests[-1].headers
+    [feed] = json.loads(run_cli("feeds", "--format", "json", "--config", str(config)).stdout)
+    assert feed["last_status"] == "unchanged"
+    feed_server.serve(
+        "/f.xml", rss("Wire", [("a", "TikTok one", "x"), ("b", "TikTok two", "y")]), etag=False
+    )
+    changed = run_cli("run", "--once", "--config", str(config))
+    assert "1 new entries" in changed.stderr and "[tiktok] TikTok two" in changed.stdout

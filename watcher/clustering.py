@@ -29,6 +29,9 @@ _STOPWORDS = frozenset(
 
 
 LEAD = 400  # characters of the summary that count: the headline and the lead tell a story
+# Fewer words than this say too little to call two entries the same story ("TikTok update"
+# and "TikTok news" would be): such entries join stories by their links only.
+MIN_WORDS = 6
 
 
 def shingles(title: str, summary: str) -> frozenset[str]:

@@ -57,6 +57,7 @@ class Validators:
 
     etag: str | None = None
     last_modified: str | None = None
+    body_hash: str | None = None  # of the last body read, to skip a body served again
 
 
 @dataclass(frozen=True, slots=True)

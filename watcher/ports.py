@@ -110,6 +110,10 @@ class Store(Protocol):
 
     def save_not_modified(self, url: str, now: datetime) -> None: ...
 
+    def save_unchanged(self, url: str, fetched: FetchResult, now: datetime) -> None:
+        """A 200 with the same body as last time (the server ignored the validators)."""
+        ...
+
     def save_failure(
         self, url: str, reason: str, http_status: int | None, now: datetime
     ) -> None: ...

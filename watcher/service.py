@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from watcher.config import Config, Feed, Rule, Target
 from watcher.errors import DeliveryError, FeedError, FetchError
-from watcher.identity import alias_keys
+from watcher.identity import alias_keys, body_digest
 from watcher.matching.matcher import Matcher
 from watcher.model import Alert, CycleReport, Entry, FeedOutcome, FetchResult, ParsedFeed
 from watcher.parse import parse_feed
@@ -66,6 +66,7 @@ class Service:
             frozenset(rule.name for rule in config.rules if "changed" in rule.notify_on),
         )
         self.retry = {target.name: target.retry for target in config.targets}
+        self._last_bodies: dict[str, str | None] = {}  # feed URL → hash of its last body
         self.halt = threading.Event()  # set when stopping: senders finish the message in hand
         self.gaps = {target.name: target.gap for target in config.targets}
         self.bursts = {target.name: target.max_burst for target in config.targets}
@@ -86,6 +87,7 @@ class Service:
         """Fetch ``feeds`` concurrently and process each as it arrives, then (unless the caller
         delivers on its own) deliver."""
         validators = self.store.validators([feed.url for feed in feeds])
+        self._last_bodies.update({url: v.body_hash for url, v in validators.items()})
         limit = asyncio.Semaphore(self.config.concurrency)
 
         async def fetch(feed: Feed) -> tuple[Feed, FetchResult | FetchError]:
@@ -117,6 +119,10 @@ class Service:
             if fetched.body is None:
                 self.store.save_not_modified(feed.url, now)
                 return FeedOutcome(feed.url, name, "not-modified")
+            if body_digest(fetched.body) == self._last_bodies.get(feed.url):
+                # The same bytes as last time: nothing to parse, match or store.
+                self.store.save_unchanged(feed.url, fetched, now)
+                return FeedOutcome(feed.url, name, "unchanged")
             parsed = self.parser(
                 feed.url, fetched.body, fetched.content_type, self.config.tracking_params
             )

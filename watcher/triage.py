@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from watcher.clustering import bands, shingles, signature
+from watcher.clustering import MIN_WORDS, bands, shingles, signature
 from watcher.identity import content_hash, story_keys
 from watcher.model import Entry, Match
 from watcher.ports import KnownEntry, NewItem, SeenAgain
@@ -54,6 +54,8 @@ def _new_item(
     entry: Entry, keys: tuple[str, ...], match: MatchEntry, cluster: bool, backlog: bool
 ) -> NewItem:
     words = shingles(entry.title, entry.summary) if cluster else frozenset()
+    if len(words) < MIN_WORDS:
+        words = frozenset()
     return NewItem(
         entry,
         tuple(match(entry)),

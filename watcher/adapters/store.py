@@ -41,6 +41,7 @@ from watcher.adapters.tables import (
     target_state,
 )
 from watcher.config import Feed
+from watcher.identity import body_digest
 from watcher.model import (
     Alert,
     DeliveryRow,
@@ -155,11 +156,16 @@ class SqlStore:
         with self.engine.connect() as conn:
             for batch in batches(urls):
                 rows = conn.execute(
-                    select(feeds.c.url, feeds.c.etag, feeds.c.last_modified).where(
-                        feeds.c.url.in_(batch)
-                    )
+                    select(
+                        feeds.c.url, feeds.c.etag, feeds.c.last_modified, feeds.c.body_hash
+                    ).where(feeds.c.url.in_(batch))
                 )
-                out.update({row.url: Validators(row.etag, row.last_modified) for row in rows})
+                out.update(
+                    {
+                        row.url: Validators(row.etag, row.last_modified, row.body_hash)
+                        for row in rows
+                    }
+                )
         return out
 
     def last_fetches(self) -> dict[str, datetime]:
@@ -173,6 +179,23 @@ class SqlStore:
     def read_before(self, url: str) -> bool:
         with self.engine.connect() as conn:
             return conn.scalar(select(feeds.c.last_ok_at).where(feeds.c.url == url)) is not None
+
+    def save_unchanged(self, url: str, fetched: FetchResult, now: datetime) -> None:
+        """A 200 with the very body read last time: only the validators and times change."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(feeds)
+                .where(feeds.c.url == url)
+                .values(
+                    etag=fetched.etag,
+                    last_modified=fetched.last_modified,
+                    last_fetch_at=now,
+                    last_ok_at=now,
+                    last_status="unchanged",
+                    last_http_status=fetched.status,
+                    last_error=None,
+                )
+            )
 
     def save_not_modified(self, url: str, now: datetime) -> None:
         with self.engine.begin() as conn:
@@ -286,6 +309,7 @@ class SqlStore:
                     last_error=None,
                     last_warning=warning,
                     guid_churn=feeds.c.guid_churn + churned,
+                    body_hash=body_digest(fetched.body) if fetched.body is not None else None,
                 )
                 .returning(feeds.c.id)
             ).scalar_one()

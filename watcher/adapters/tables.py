@@ -72,6 +72,7 @@ feeds = Table(
     Column("created_at", UTCDateTime, nullable=False),
     # How many times an entry came back under a new guid (see watcher.identity).
     Column("guid_churn", Integer, nullable=False, server_default=text("0")),
+    Column("body_hash", Text),  # of the last body read
 )
 
 entries = Table(

@@ -40,9 +40,11 @@ def _print_cycle_summary(report: CycleReport) -> None:
         if outcome.warning:
             click.echo(f"WARNING {outcome.name} ({outcome.url}): {outcome.warning}", err=True)
     ok = sum(1 for o in report.outcomes if o.status == "ok")
-    unchanged = sum(1 for o in report.outcomes if o.status == "not-modified")
+    not_modified = sum(1 for o in report.outcomes if o.status == "not-modified")
+    same = sum(1 for o in report.outcomes if o.status == "unchanged")
+    unchanged = f", {same} unchanged" if same else ""
     click.echo(
-        f"{len(report.outcomes)} feeds: {ok} ok, {unchanged} not modified, "
+        f"{len(report.outcomes)} feeds: {ok} ok, {not_modified} not modified{unchanged}, "
         f"{len(report.failed)} failed; {report.new_entries} new entries, "
         f"{report.new_matches} new matches; {report.delivered} notifications sent, "
         f"{report.delivery_failures} failed",
