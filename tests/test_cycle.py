@@ -7,6 +7,7 @@ import json
 import random
 import sqlite3
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from click.testing import Result
@@ -210,3 +211,38 @@ def test_a_body_served_again_is_not_parsed(
     )
     changed = run_cli("run", "--once", "--config", str(config))
     assert "1 new entries" in changed.stderr and "[tiktok] TikTok two" in changed.stdout
+
+
+def test_failing_feeds_back_off_and_gone_feeds_pause(
+    tmp_path: Path, feed_server: FeedServer, run_cli: Cli
+) -> None:
+    """A 500 backs the feed off (the next --once skips it, --force does not); a 429's
+    Retry-After pushes the next fetch out; a 410 pauses the feed until it is resumed."""
+    failing = feed_server.serve("/500", "boom", status=500, etag=False)
+    limited = feed_server.serve(
+        "/429", "slow down", status=429, etag=False, headers={"Retry-After": "7200"}
+    )
+    gone = feed_server.serve("/410", "gone", status=410, etag=False)
+    config = write_config(tmp_path / "w.toml", [failing, limited, gone], RULES)
+    assert run_cli("run", "--once", "--config", str(config)).exit_code == 1
+    states = {
+        f["url"]: f
+        for f in json.loads(run_cli("feeds", "--format", "json", "--config", str(config)).stdout)
+    }
+    assert states[failing]["failures"] == 1 and not states[failing]["paused"]
+    assert states[gone]["paused"]
+    pushed = datetime.fromisoformat(states[limited]["next_fetch"])
+    assert pushed - datetime.now(UTC) > timedelta(minutes=110)
+
+    hits = len(feed_server.requests)
+    again = run_cli("run", "--once", "--config", str(config))
+    assert again.stderr.count("SKIPPED") == 3 and len(feed_server.requests) == hits
+    forced = run_cli("run", "--once", "--force", "--config", str(config))
+    assert "SKIPPED" not in forced.stderr and len(feed_server.requests) == hits + 3
+
+    feed_server.serve("/410", rss("Back", [("b1", "TikTok returns", "x")]))
+    resumed = run_cli("feeds", "resume", gone, "--config", str(config))
+    assert resumed.stdout == f"resumed {gone}\n"
+    assert run_cli("feeds", "resume", "nothing", "--config", str(config)).exit_code == 1
+    back = run_cli("run", "--once", "--config", str(config))
+    assert "[tiktok] TikTok returns" in back.stdout

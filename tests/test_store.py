@@ -15,7 +15,7 @@ from alembic.migration import MigrationContext
 from watcher.adapters.store import SqlStore, connect, migrate
 from watcher.adapters.tables import metadata
 from watcher.config import Feed
-from watcher.model import Entry, FetchResult, Hit, Match
+from watcher.model import Entry, FeedSchedule, FetchResult, Hit, Match
 from watcher.ports import Delivering, NewItem, SaveCounts
 
 NOW = datetime(2025, 9, 15, 12, 0, tzinfo=UTC)
@@ -106,12 +106,21 @@ def test_feed_state_and_validators(database_url: str) -> None:
     )
     validators = store.validators([URL])[URL]
     assert (validators.etag, validators.last_modified) == ('"e1"', "Mon, 15 Sep 2025 10:00:00 GMT")
-    store.save_failure(URL, "HTTP 500 Internal Server Error", 500, NOW + timedelta(minutes=1))
+    later, retry = NOW + timedelta(minutes=1), NOW + timedelta(minutes=31)
+    store.save_failure(URL, "HTTP 500 Internal Server Error", 500, later, retry)
+    store.save_failure(URL, "HTTP 500 Internal Server Error", 500, retry, retry + (retry - later))
     [status] = store.feed_statuses()
     assert status.last_status == "failed" and status.last_error == "HTTP 500 Internal Server Error"
     assert status.entries == 1 and status.warning == "malformed feed: x"
-    assert status.name == "News" and status.last_fetch == NOW + timedelta(minutes=1)
-    assert store.last_fetches() == {URL: NOW + timedelta(minutes=1)}
+    assert status.name == "News" and status.last_fetch == retry
+    assert (status.failures, status.failing_since, status.paused) == (2, later, False)
+    assert store.schedules()[URL] == FeedSchedule(retry + (retry - later), 2, False)
+    store.save_failure(URL, "HTTP 410 Gone", 410, retry, None, paused=True)
+    assert store.schedules()[URL].paused
+    assert store.resume("News", retry) == [URL]
+    assert store.schedules()[URL] == FeedSchedule(retry, 0, False)
+    store.save_not_modified(URL, retry, retry + timedelta(minutes=15))
+    assert store.schedules()[URL] == FeedSchedule(retry + timedelta(minutes=15), 0, False)
     store.engine.dispose()
 
 

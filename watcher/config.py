@@ -60,6 +60,7 @@ class WatcherSection(_Strict):
     retention: Duration | None = timedelta(days=90)
     backlog: Duration = timedelta(hours=24)
     notify_backlog: bool = False
+    max_backoff: Duration = timedelta(hours=24)
 
     @field_validator("retention", mode="before")
     @classmethod
@@ -266,6 +267,7 @@ class Config:
     retention: timedelta | None  # None: keep everything
     backlog: timedelta  # entries older than this when first seen are not notified...
     notify_backlog: bool  # ...nor those a feed holds when first read, unless this is true
+    max_backoff: timedelta  # the longest wait before retrying a failing feed
     feeds: tuple[Feed, ...]
     rules: tuple[Rule, ...]
     targets: tuple[Target, ...]
@@ -324,6 +326,7 @@ def config_from_dict(
         retention=section.retention,
         backlog=section.backlog,
         notify_backlog=section.notify_backlog,
+        max_backoff=section.max_backoff,
         feeds=tuple(Feed(f.url, f.name, f.interval or section.interval) for f in model.feeds),
         rules=rules,
         targets=targets,

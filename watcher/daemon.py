@@ -7,10 +7,11 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from datetime import datetime, timedelta
 
 from watcher.app import App
+from watcher.config import Feed
 from watcher.model import CycleReport
 from watcher.schedule import due_feeds, next_wakeup
 from watcher.service import Service
@@ -20,16 +21,29 @@ MAX_SLEEP = timedelta(seconds=60)  # wake at least this often to retry due deliv
 PRUNE_EVERY = timedelta(days=1)
 
 
-async def run_once(app: App) -> CycleReport:
-    """One cycle over every configured feed, ignoring intervals, then deliver."""
+def held_back(app: App) -> list[Feed]:
+    """The feeds ``run --once`` leaves alone: paused, or backing off after failures (or told
+    by the server to wait)."""
+    schedules = app.store.schedules()
+    now = app.clock()
+    return [
+        feed
+        for feed in app.config.feeds
+        if feed.url in schedules and schedules[feed.url].held_back(now)
+    ]
+
+
+async def run_once(app: App, skip: Sequence[Feed] = ()) -> CycleReport:
+    """One cycle over every configured feed but ``skip``, ignoring intervals, then deliver."""
+    skipped = {feed.url for feed in skip}
+    feeds = [feed for feed in app.config.feeds if feed.url not in skipped]
     async with app.fetcher() as fetcher:
-        return await app.service(fetcher).run_cycle(app.config.feeds)
+        return await app.service(fetcher).run_cycle(feeds)
 
 
 async def run_forever(app: App, stop: asyncio.Event | None = None) -> None:
     """Poll until ``stop`` is set (by SIGINT or SIGTERM when not given)."""
     stop = stop or _stop_on_signals()
-    last_fetches: dict[str, datetime] = app.store.last_fetches()
     log.info(
         "watching %d feeds with %d rules; config %s",
         len(app.config.feeds),
@@ -46,15 +60,15 @@ async def run_forever(app: App, stop: asyncio.Event | None = None) -> None:
             if last_prune is None or started - last_prune >= PRUNE_EVERY:
                 await asyncio.to_thread(_prune, app)
                 last_prune = started
-            due = due_feeds(app.config.feeds, last_fetches, started)
+            next_due = _next_due(app)
+            due = due_feeds(app.config.feeds, next_due, started)
             if due:
                 if not await _unless_stopped(service.run_cycle(due, deliver=False), stop):
                     break
-                for feed in due:
-                    last_fetches[feed.url] = started
                 _log_cycle(len(due), app.clock() - started)
                 wake_delivery.set()
-            await _sleep_until_due(app, last_fetches, stop)
+                next_due = _next_due(app)
+            await _sleep_until_due(app, next_due, stop)
         service.halt.set()  # senders stop between two messages; the one in flight is recorded
         await delivery
     log.info("stopped")
@@ -92,11 +106,19 @@ async def _unless_stopped(work: Awaitable[object], stop: asyncio.Event) -> bool:
     return False
 
 
+def _next_due(app: App) -> dict[str, datetime | None]:
+    """Each fetched feed's next fetch (None: paused), as the database has it."""
+    return {
+        url: None if state.paused else (state.next_fetch or app.clock())
+        for url, state in app.store.schedules().items()
+    }
+
+
 async def _sleep_until_due(
-    app: App, last_fetches: dict[str, datetime], stop: asyncio.Event
+    app: App, next_due: dict[str, datetime | None], stop: asyncio.Event
 ) -> None:
     now = app.clock()
-    wake = next_wakeup(app.config.feeds, last_fetches, now) or now + MAX_SLEEP
+    wake = next_wakeup(app.config.feeds, next_due, now) or now + MAX_SLEEP
     delay = min(max(wake - now, timedelta(seconds=1)), MAX_SLEEP)
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), timeout=delay.total_seconds())

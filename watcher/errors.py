@@ -42,9 +42,12 @@ class FeedError(WatcherError):
 class FetchError(FeedError):
     """The feed could not be downloaded; ``status`` is the HTTP status when there was one."""
 
-    def __init__(self, url: str, reason: str, status: int | None = None) -> None:
+    def __init__(
+        self, url: str, reason: str, status: int | None = None, retry_after: str | None = None
+    ) -> None:
         super().__init__(url, reason)
         self.status = status
+        self.retry_after = retry_after  # the server's Retry-After header, as sent
 
 
 class ParseError(FeedError):

@@ -211,6 +211,21 @@ class PruneReport:
 
 
 @dataclass(frozen=True, slots=True)
+class FeedSchedule:
+    """Where a feed stands between fetches."""
+
+    next_fetch: datetime | None  # None: never fetched, or paused
+    failures: int = 0  # in a row
+    paused: bool = False  # a 410 Gone: only `watcher feeds resume` fetches it again
+
+    def held_back(self, now: datetime) -> bool:
+        """Paused, or failing and not yet due again (backing off or told to wait)."""
+        return self.paused or (
+            self.failures > 0 and self.next_fetch is not None and self.next_fetch > now
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class FeedStatus:
     """A feed's state as ``watcher feeds`` shows it."""
 
@@ -223,6 +238,10 @@ class FeedStatus:
     last_error: str | None
     warning: str | None
     guid_churn: int = 0
+    failures: int = 0
+    failing_since: datetime | None = None
+    next_fetch: datetime | None = None
+    paused: bool = False
 
 
 @dataclass(frozen=True, slots=True)

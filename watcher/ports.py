@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from watcher.model import Alert, Entry, FetchResult, Match, Validators
+from watcher.model import Alert, Entry, FeedSchedule, FetchResult, Match, Validators
 
 Clock = Callable[[], datetime]
 
@@ -98,6 +98,7 @@ class Store(Protocol):
         delivering: Delivering,
         clustering: Clustering | None,
         now: datetime,
+        next_fetch: datetime | None = None,
     ) -> SaveCounts:
         """In one transaction: the feed's new state; its new entries with their keys, stories
         and matches; the new versions of known entries; and one pending delivery per match (or
@@ -108,15 +109,31 @@ class Store(Protocol):
         """Whether the feed was ever read successfully (its first sight is a backlog)."""
         ...
 
-    def save_not_modified(self, url: str, now: datetime) -> None: ...
+    def save_not_modified(
+        self, url: str, now: datetime, next_fetch: datetime | None = None
+    ) -> None: ...
 
-    def save_unchanged(self, url: str, fetched: FetchResult, now: datetime) -> None:
+    def save_unchanged(
+        self, url: str, fetched: FetchResult, now: datetime, next_fetch: datetime | None = None
+    ) -> None:
         """A 200 with the same body as last time (the server ignored the validators)."""
         ...
 
     def save_failure(
-        self, url: str, reason: str, http_status: int | None, now: datetime
-    ) -> None: ...
+        self,
+        url: str,
+        reason: str,
+        http_status: int | None,
+        now: datetime,
+        next_fetch: datetime | None = None,
+        paused: bool = False,
+    ) -> None:
+        """Count a failure; try again at ``next_fetch`` (``paused``: only when resumed)."""
+        ...
+
+    def schedules(self) -> dict[str, FeedSchedule]:
+        """Where each fetched feed stands between fetches."""
+        ...
 
     def due_targets(self, now: datetime) -> list[str]:
         """The targets with deliveries due."""

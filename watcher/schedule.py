@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from datetime import time as dt_time
+from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -27,25 +28,67 @@ class RetryPolicy:
     ceiling: timedelta = timedelta(hours=1)
 
 
-def next_fetch(feed: Feed, last_fetches: Mapping[str, datetime]) -> datetime | None:
-    """When ``feed`` is next due; None when it was never fetched (due at once)."""
-    last = last_fetches.get(feed.url)
-    return None if last is None else last + feed.interval
-
-
 def due_feeds(
-    feeds: Sequence[Feed], last_fetches: Mapping[str, datetime], now: datetime
+    feeds: Sequence[Feed], next_due: Mapping[str, datetime | None], now: datetime
 ) -> list[Feed]:
-    """The feeds whose interval has passed since their last fetch, in config order."""
-    return [f for f in feeds if (due := next_fetch(f, last_fetches)) is None or due <= now]
+    """The feeds due by ``now``, in config order: never fetched, or their next fetch has come.
+    A feed mapped to None is paused."""
+    return [f for f in feeds if f.url not in next_due or _at_or_before(next_due[f.url], now)]
+
+
+def _at_or_before(moment: datetime | None, now: datetime) -> bool:
+    return moment is not None and moment <= now
 
 
 def next_wakeup(
-    feeds: Sequence[Feed], last_fetches: Mapping[str, datetime], now: datetime
+    feeds: Sequence[Feed], next_due: Mapping[str, datetime | None], now: datetime
 ) -> datetime | None:
     """The earliest moment a feed becomes due (``now`` if one already is)."""
-    moments = [next_fetch(feed, last_fetches) or now for feed in feeds]
-    return min(moments) if moments else None
+    moments = [moment for feed in feeds if (moment := next_due.get(feed.url, now)) is not None]
+    return max(min(moments), now) if moments else None
+
+
+def _doubled(base: timedelta, times: int, ceiling: timedelta) -> timedelta:
+    """``base`` doubled ``times`` times, at most ``ceiling`` (without overflowing)."""
+    seconds = base.total_seconds() * 2 ** min(times, 64)
+    return min(timedelta(seconds=min(seconds, ceiling.total_seconds())), ceiling)
+
+
+def after_success(feed: Feed, now: datetime) -> datetime:
+    """When a feed read successfully is next due."""
+    return now + feed.interval
+
+
+def after_failure(
+    feed: Feed,
+    failures: int,
+    now: datetime,
+    ceiling: timedelta,
+    retry_after: str | None = None,
+    rng: random.Random | None = None,
+) -> datetime:
+    """When a feed that failed ``failures`` times in a row is tried again: its interval doubled
+    for each failure, at most ``ceiling`` (and then at the ceiling forever: a feed is never
+    given up), ±10 % jitter; never before the server's Retry-After."""
+    delay = _doubled(feed.interval, failures, ceiling)
+    jitter: float = (rng or random.Random()).uniform(0.9, 1.1)
+    moment = now + timedelta(seconds=delay.total_seconds() * jitter)
+    asked = retry_after_moment(retry_after, now)
+    return max(moment, asked) if asked is not None else moment
+
+
+def retry_after_moment(header: str | None, now: datetime) -> datetime | None:
+    """A Retry-After header (seconds, or an HTTP date) as a moment; None if absent or invalid."""
+    if not header:
+        return None
+    header = header.strip()
+    if header.isdigit():
+        return now + timedelta(seconds=int(header))
+    try:
+        moment = parsedate_to_datetime(header)
+    except (TypeError, ValueError):
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def delivery_retry_at(
@@ -60,7 +103,7 @@ def delivery_retry_at(
     """
     if attempts_made >= policy.attempts:
         return None
-    delay = min(policy.backoff * 2 ** (attempts_made - 1), policy.ceiling)
+    delay = _doubled(policy.backoff, attempts_made - 1, policy.ceiling)
     jitter: float = (rng or random.Random()).uniform(0.9, 1.1)
     return now + timedelta(seconds=delay.total_seconds() * jitter)
 

@@ -20,10 +20,24 @@ from watcher.config import Config, Feed, Rule, Target
 from watcher.errors import DeliveryError, FeedError, FetchError
 from watcher.identity import alias_keys, body_digest
 from watcher.matching.matcher import Matcher
-from watcher.model import Alert, CycleReport, Entry, FeedOutcome, FetchResult, ParsedFeed
+from watcher.model import (
+    Alert,
+    CycleReport,
+    Entry,
+    FeedOutcome,
+    FeedSchedule,
+    FetchResult,
+    ParsedFeed,
+)
 from watcher.parse import parse_feed
 from watcher.ports import Clock, Clustering, Delivering, Fetcher, Notifier, Store
-from watcher.schedule import RetryPolicy, delivery_retry_at, next_digest
+from watcher.schedule import (
+    RetryPolicy,
+    after_failure,
+    after_success,
+    delivery_retry_at,
+    next_digest,
+)
 from watcher.triage import Triage, backlog_test, never, triage
 
 log = logging.getLogger(__name__)
@@ -67,6 +81,7 @@ class Service:
         )
         self.retry = {target.name: target.retry for target in config.targets}
         self._last_bodies: dict[str, str | None] = {}  # feed URL → hash of its last body
+        self._schedules: dict[str, FeedSchedule] = {}  # feed URL → failures, next fetch
         self.halt = threading.Event()  # set when stopping: senders finish the message in hand
         self.gaps = {target.name: target.gap for target in config.targets}
         self.bursts = {target.name: target.max_burst for target in config.targets}
@@ -88,6 +103,7 @@ class Service:
         delivers on its own) deliver."""
         validators = self.store.validators([feed.url for feed in feeds])
         self._last_bodies.update({url: v.body_hash for url, v in validators.items()})
+        self._schedules = self.store.schedules()
         limit = asyncio.Semaphore(self.config.concurrency)
 
         async def fetch(feed: Feed) -> tuple[Feed, FetchResult | FetchError]:
@@ -113,23 +129,22 @@ class Service:
         """Parse, match and store one feed's download (or record its failure)."""
         now = self.clock()
         name = feed.name or feed.url
+        next_fetch = after_success(feed, now)
         try:
             if isinstance(fetched, FetchError):
                 raise fetched
             if fetched.body is None:
-                self.store.save_not_modified(feed.url, now)
+                self.store.save_not_modified(feed.url, now, next_fetch)
                 return FeedOutcome(feed.url, name, "not-modified")
             if body_digest(fetched.body) == self._last_bodies.get(feed.url):
                 # The same bytes as last time: nothing to parse, match or store.
-                self.store.save_unchanged(feed.url, fetched, now)
+                self.store.save_unchanged(feed.url, fetched, now, next_fetch)
                 return FeedOutcome(feed.url, name, "unchanged")
             parsed = self.parser(
                 feed.url, fetched.body, fetched.content_type, self.config.tracking_params
             )
         except FeedError as exc:
-            log.warning("feed %s failed: %s", feed.url, exc.reason)
-            status = exc.status if isinstance(exc, FetchError) else None
-            self.store.save_failure(feed.url, exc.reason, status, now)
+            self._record_feed_failure(feed, exc, now)
             return FeedOutcome(feed.url, name, "failed", error=exc.reason)
         sorted_ = self._triage(feed, parsed)
         counts = self.store.save_success(
@@ -142,6 +157,7 @@ class Service:
             self.delivering,
             self.clustering,
             now,
+            next_fetch,
         )
         if parsed.warning:
             log.info("feed %s: %s", feed.url, parsed.warning)
@@ -164,6 +180,25 @@ class Service:
             changed=counts.changed,
             warning=parsed.warning,
         )
+
+    def _record_feed_failure(self, feed: Feed, exc: FeedError, now: datetime) -> None:
+        """A 410 Gone pauses the feed; anything else backs it off, and never gives it up."""
+        status = exc.status if isinstance(exc, FetchError) else None
+        failures = self._schedules.get(feed.url, FeedSchedule(None)).failures + 1
+        if status == 410:
+            log.warning("feed %s is gone (HTTP 410): paused until resumed", feed.url)
+            self.store.save_failure(feed.url, exc.reason, status, now, None, paused=True)
+            return
+        retry_after = exc.retry_after if isinstance(exc, FetchError) else None
+        next_fetch = after_failure(feed, failures, now, self.config.max_backoff, retry_after)
+        log.warning(
+            "feed %s failed (%d in a row, next try %s): %s",
+            feed.url,
+            failures,
+            next_fetch.isoformat(timespec="seconds"),
+            exc.reason,
+        )
+        self.store.save_failure(feed.url, exc.reason, status, now, next_fetch)
 
     def _triage(self, feed: Feed, parsed: ParsedFeed) -> Triage:
         name = feed.name or parsed.title or feed.url

@@ -144,7 +144,10 @@ class HttpFetcher:
             if response.status_code != 200:
                 reason = response.reason_phrase or ""
                 raise FetchError(
-                    url, f"HTTP {response.status_code} {reason}".strip(), response.status_code
+                    url,
+                    f"HTTP {response.status_code} {reason}".strip(),
+                    response.status_code,
+                    response.headers.get("retry-after"),
                 )
             inflater = _Inflater(url, response.headers.get("content-encoding", ""), self.max_body)
             body = bytearray()

@@ -48,6 +48,7 @@ from watcher.model import (
     DigestRow,
     Entry,
     EntryDetail,
+    FeedSchedule,
     FeedStatus,
     FetchResult,
     Hit,
@@ -168,19 +169,37 @@ class SqlStore:
                 )
         return out
 
-    def last_fetches(self) -> dict[str, datetime]:
-        """When each feed was last attempted, for the daemon's schedule after a restart."""
+    def schedules(self) -> dict[str, FeedSchedule]:
+        """Where each fetched feed stands: next fetch, failures in a row, paused."""
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(feeds.c.url, feeds.c.last_fetch_at).where(feeds.c.last_fetch_at.is_not(None))
+                select(
+                    feeds.c.url, feeds.c.next_fetch_at, feeds.c.failures, feeds.c.paused_at
+                ).where(feeds.c.last_fetch_at.is_not(None))
             )
-            return {row.url: row.last_fetch_at for row in rows}
+            return {
+                row.url: FeedSchedule(row.next_fetch_at, row.failures, row.paused_at is not None)
+                for row in rows
+            }
+
+    def resume(self, url_or_name: str, now: datetime) -> list[str]:
+        """Un-pause the feeds with this URL or name and make them due now; their URLs."""
+        with self.engine.begin() as conn:
+            rows = conn.execute(
+                update(feeds)
+                .where((feeds.c.url == url_or_name) | (_display_name() == url_or_name))
+                .values(paused_at=None, failures=0, failing_since=None, next_fetch_at=now)
+                .returning(feeds.c.url)
+            )
+            return [row.url for row in rows]
 
     def read_before(self, url: str) -> bool:
         with self.engine.connect() as conn:
             return conn.scalar(select(feeds.c.last_ok_at).where(feeds.c.url == url)) is not None
 
-    def save_unchanged(self, url: str, fetched: FetchResult, now: datetime) -> None:
+    def save_unchanged(
+        self, url: str, fetched: FetchResult, now: datetime, next_fetch: datetime | None = None
+    ) -> None:
         """A 200 with the very body read last time: only the validators and times change."""
         with self.engine.begin() as conn:
             conn.execute(
@@ -189,29 +208,35 @@ class SqlStore:
                 .values(
                     etag=fetched.etag,
                     last_modified=fetched.last_modified,
-                    last_fetch_at=now,
-                    last_ok_at=now,
                     last_status="unchanged",
                     last_http_status=fetched.status,
-                    last_error=None,
+                    **_healthy(now, next_fetch),
                 )
             )
 
-    def save_not_modified(self, url: str, now: datetime) -> None:
+    def save_not_modified(
+        self, url: str, now: datetime, next_fetch: datetime | None = None
+    ) -> None:
         with self.engine.begin() as conn:
             conn.execute(
                 update(feeds)
                 .where(feeds.c.url == url)
                 .values(
-                    last_fetch_at=now,
-                    last_ok_at=now,
-                    last_status="not-modified",
-                    last_http_status=304,
-                    last_error=None,
+                    last_status="not-modified", last_http_status=304, **_healthy(now, next_fetch)
                 )
             )
 
-    def save_failure(self, url: str, reason: str, http_status: int | None, now: datetime) -> None:
+    def save_failure(
+        self,
+        url: str,
+        reason: str,
+        http_status: int | None,
+        now: datetime,
+        next_fetch: datetime | None = None,
+        paused: bool = False,
+    ) -> None:
+        """A failed fetch: counted, with the reason; tried again at ``next_fetch`` (or, paused,
+        only after ``watcher feeds resume``)."""
         with self.engine.begin() as conn:
             conn.execute(
                 update(feeds)
@@ -221,6 +246,10 @@ class SqlStore:
                     last_status="failed",
                     last_http_status=http_status,
                     last_error=reason,
+                    failures=feeds.c.failures + 1,
+                    failing_since=func.coalesce(feeds.c.failing_since, now),
+                    next_fetch_at=next_fetch,
+                    paused_at=now if paused else None,
                 )
             )
 
@@ -292,6 +321,7 @@ class SqlStore:
         delivering: Delivering,
         clustering: Clustering | None,
         now: datetime,
+        next_fetch: datetime | None = None,
     ) -> SaveCounts:
         churned = sum(1 for item in again if item.churned)
         with self.engine.begin() as conn:
@@ -302,12 +332,10 @@ class SqlStore:
                     title=title or None,
                     etag=fetched.etag,
                     last_modified=fetched.last_modified,
-                    last_fetch_at=now,
-                    last_ok_at=now,
                     last_status="ok",
                     last_http_status=fetched.status,
-                    last_error=None,
                     last_warning=warning,
+                    **_healthy(now, next_fetch),
                     guid_churn=feeds.c.guid_churn + churned,
                     body_hash=body_digest(fetched.body) if fetched.body is not None else None,
                 )
@@ -528,6 +556,10 @@ class SqlStore:
                     last_error=row.last_error,
                     warning=row.last_warning,
                     guid_churn=row.guid_churn,
+                    failures=row.failures,
+                    failing_since=row.failing_since,
+                    next_fetch=row.next_fetch_at,
+                    paused=row.paused_at is not None,
                 )
                 for row in conn.execute(query)
             ]
@@ -692,6 +724,19 @@ class SqlStore:
                 select(deliveries.c.status, func.count()).group_by(deliveries.c.status)
             )
             return {str(row[0]): int(row[1]) for row in rows}
+
+
+def _healthy(now: datetime, next_fetch: datetime | None) -> dict[str, Any]:
+    """The feed state after a successful fetch."""
+    return {
+        "last_fetch_at": now,
+        "last_ok_at": now,
+        "last_error": None,
+        "failures": 0,
+        "failing_since": None,
+        "paused_at": None,
+        "next_fetch_at": next_fetch,
+    }
 
 
 def _sources(first: str, names: Sequence[str]) -> tuple[str, ...]:

@@ -73,6 +73,10 @@ feeds = Table(
     # How many times an entry came back under a new guid (see watcher.identity).
     Column("guid_churn", Integer, nullable=False, server_default=text("0")),
     Column("body_hash", Text),  # of the last body read
+    Column("failures", Integer, nullable=False, server_default=text("0")),  # in a row
+    Column("failing_since", UTCDateTime),
+    Column("next_fetch_at", UTCDateTime),  # after its interval, a backoff or a Retry-After
+    Column("paused_at", UTCDateTime),  # a 410 Gone; `watcher feeds resume` clears it
 )
 
 entries = Table(

@@ -9,23 +9,34 @@ import click
 
 from watcher.app import load, open_app
 from watcher.cli.common import REDACTOR, common_options
-from watcher.daemon import run_forever, run_once
+from watcher.daemon import held_back, run_forever, run_once
 from watcher.model import CycleReport
 
 
 @click.command()
 @click.option("--once", is_flag=True, help="Fetch every feed once, deliver, and exit.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="With --once: fetch paused and backing-off feeds too.",
+)
 @common_options
-def run(config_path: str | None, once: bool) -> None:
+def run(config_path: str | None, once: bool, force: bool) -> None:
     """Run the watcher: poll each feed on its interval until stopped (SIGINT/SIGTERM).
 
     With --once, fetch every feed a single time and exit: 0 if all feeds were read,
-    1 if any failed (a per-feed summary goes to stderr).
+    1 if any failed (a per-feed summary goes to stderr). Paused feeds and feeds backing off
+    after failures are skipped (and listed) unless --force.
     """
     app = open_app(load(config_path, REDACTOR), REDACTOR)
     try:
         if once:
-            report = asyncio.run(run_once(app))
+            skip = [] if force else held_back(app)
+            for feed in skip:
+                click.echo(
+                    f"SKIPPED {feed.name or feed.url} ({feed.url}): paused or backing off", err=True
+                )
+            report = asyncio.run(run_once(app, skip))
             _print_cycle_summary(report)
             sys.exit(1 if report.failed else 0)
         asyncio.run(run_forever(app))

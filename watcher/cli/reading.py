@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from datetime import datetime
 from typing import Any
 
@@ -10,7 +11,7 @@ import click
 from rich.table import Table
 from rich.text import Text
 
-from watcher.app import load, open_store
+from watcher.app import load, open_store, utcnow
 from watcher.cli.common import REDACTOR, common_options, console, format_option, parse_since
 from watcher.model import DigestRow, FeedStatus
 from watcher.render import digest_json, format_digest_markdown, format_time, spans_of
@@ -76,11 +77,15 @@ def _print_digest_table(rows: list[DigestRow], start: datetime) -> None:
     out.print(table)
 
 
-@click.command()
+@click.group(invoke_without_command=True)
 @format_option("table", "json")
 @common_options
-def feeds(config_path: str | None, fmt: str) -> None:
-    """Each feed: last fetch, last status, entries stored, last error."""
+@click.pass_context
+def feeds(ctx: click.Context, config_path: str | None, fmt: str) -> None:
+    """Each feed: last fetch, last status, entries stored, last error, and its state (failing
+    and when it is tried next, or paused)."""
+    if ctx.invoked_subcommand is not None:
+        return
     config = load(config_path, REDACTOR)
     store = open_store(config, REDACTOR)
     try:
@@ -100,6 +105,13 @@ def feeds(config_path: str | None, fmt: str) -> None:
         state = status.last_status or "never fetched"
         if not status.configured:
             state += " (not in config)"
+        if status.paused:
+            state = "paused (resume: watcher feeds resume)"
+        elif status.failures:
+            state += (
+                f"\n×{status.failures} since {format_time(status.failing_since)}"
+                f"\nnext try {format_time(status.next_fetch)}"
+            )
         if status.guid_churn:
             state += f"\nguid churn ×{status.guid_churn}"
         name = Text(status.name)
@@ -115,6 +127,23 @@ def feeds(config_path: str | None, fmt: str) -> None:
     console().print(table)
 
 
+@feeds.command("resume")
+@click.argument("feed")
+@common_options
+def resume(config_path: str | None, feed: str) -> None:
+    """Fetch a paused feed (FEED: its URL or name) again, from the next cycle on."""
+    store = open_store(load(config_path, REDACTOR), REDACTOR)
+    try:
+        urls = store.resume(feed, utcnow())
+    finally:
+        store.engine.dispose()
+    if not urls:
+        click.echo(f"no feed {feed!r}", err=True)
+        sys.exit(1)
+    for url in urls:
+        click.echo(f"resumed {url}")
+
+
 def _feed_json(status: FeedStatus) -> dict[str, Any]:
     return {
         "url": status.url,
@@ -126,4 +155,8 @@ def _feed_json(status: FeedStatus) -> dict[str, Any]:
         "last_error": status.last_error,
         "warning": status.warning,
         "guid_churn": status.guid_churn,
+        "failures": status.failures,
+        "failing_since": status.failing_since.isoformat() if status.failing_since else None,
+        "next_fetch": status.next_fetch.isoformat() if status.next_fetch else None,
+        "paused": status.paused,
     }
