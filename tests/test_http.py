@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import threading
 import time
 import zlib
 from http.server import BaseHTTPRequestHandler
@@ -153,3 +154,32 @@ def test_file_urls(tmp_path: Path) -> None:
     assert fetch(path.as_uri(), Validators(first.etag, None)).not_modified
     with pytest.raises(FetchError, match="cannot read file"):
         fetch((tmp_path / "missing.xml").as_uri())
+
+
+def test_at_most_two_connections_per_host(feed_server: FeedServer) -> None:
+    """Six feeds on one host, fetched together: the server never sees more than two requests
+    at a time."""
+    lock = threading.Lock()
+    active, peak = [0], [0]
+
+    def slow(request: BaseHTTPRequestHandler) -> None:
+        with lock:
+            active[0] += 1
+            peak[0] = max(peak[0], active[0])
+        time.sleep(0.15)
+        with lock:
+            active[0] -= 1
+        request.send_response(200)
+        request.send_header("Content-Length", str(len(BODY)))
+        request.end_headers()
+        request.wfile.write(BODY)
+
+    urls = [feed_server.serve(f"/f{n}", b"", handler=slow) for n in range(6)]
+
+    async def go() -> list[FetchResult]:
+        async with HttpFetcher(5, 1 << 20) as fetcher:
+            return await asyncio.gather(*(fetcher.fetch(url, None) for url in urls))
+
+    results = asyncio.run(go())
+    assert [r.body for r in results] == [BODY] * 6
+    assert peak[0] == 2

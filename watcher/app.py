@@ -90,6 +90,7 @@ class App:
             deadline=self.config.timeout.total_seconds(),
             max_body=self.config.max_body,
             max_connections=self.config.concurrency,
+            per_host=self.config.per_host,
         )
 
     def close(self) -> None:

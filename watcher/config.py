@@ -53,6 +53,7 @@ class WatcherSection(_Strict):
     timeout: Duration = timedelta(seconds=30)
     max_body: Size = 10 * 1024 * 1024
     concurrency: int = Field(default=10, ge=1, le=200)
+    per_host: int = Field(default=2, ge=1, le=50)
     tracking_params: list[str] = []
     clustering: bool = True
     cluster_threshold: float = Field(default=0.8, gt=0, le=1)
@@ -260,6 +261,7 @@ class Config:
     timeout: timedelta
     max_body: int
     concurrency: int
+    per_host: int  # fetches from one host at the same time
     tracking_params: tuple[str, ...]
     clustering: bool
     cluster_threshold: float
@@ -319,6 +321,7 @@ def config_from_dict(
         timeout=section.timeout,
         max_body=section.max_body,
         concurrency=section.concurrency,
+        per_host=section.per_host,
         tracking_params=TRACKING_PARAMS + tuple(section.tracking_params),
         clustering=section.clustering,
         cluster_threshold=section.cluster_threshold,

@@ -82,9 +82,12 @@ class HttpFetcher:
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         max_connections: int = 20,
+        per_host: int = 2,
     ) -> None:
         self.deadline = deadline
         self.max_body = max_body
+        self.per_host = per_host
+        self._hosts: dict[str, asyncio.Semaphore] = {}  # fifty feeds on one host: two at a time
         self._client = httpx.AsyncClient(
             headers={
                 "User-Agent": USER_AGENT,
@@ -111,9 +114,10 @@ class HttpFetcher:
 
     async def fetch(self, url: str, validators: Validators | None) -> FetchResult:
         try:
-            async with asyncio.timeout(self.deadline):
-                if url.lower().startswith("file:"):
+            if url.lower().startswith("file:"):
+                async with asyncio.timeout(self.deadline):
                     return await asyncio.to_thread(self._read_file, url, validators)
+            async with self._host_slot(url), asyncio.timeout(self.deadline):
                 return await self._get(url, validators)
         except TimeoutError:
             raise FetchError(url, f"no complete response within {self.deadline:g}s") from None
@@ -125,6 +129,12 @@ class HttpFetcher:
             raise FetchError(url, f"cannot connect: {exc or type(exc).__name__}") from None
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise FetchError(url, f"{type(exc).__name__}: {exc}") from None
+
+    def _host_slot(self, url: str) -> asyncio.Semaphore:
+        host = (urlsplit(url).hostname or "").lower()
+        if host not in self._hosts:
+            self._hosts[host] = asyncio.Semaphore(self.per_host)
+        return self._hosts[host]
 
     async def _get(self, url: str, validators: Validators | None) -> FetchResult:
         headers = {}
