@@ -91,7 +91,10 @@ def run_round(config: Path) -> tuple[float, float, float]:
 
 def one_run(server: FeedServer, feeds: int, items: int, workdir: Path) -> list[tuple[float, ...]]:
     rng = random.Random(42)
-    lines = [f'[watcher]\ndatabase = "sqlite:///{workdir / "bench.db"}"\nconcurrency = 20\n']
+    lines = [
+        f'[watcher]\ndatabase = "sqlite:///{workdir / "bench.db"}"\nconcurrency = 20\n'
+        "per_host = 20\n"
+    ]  # the farm is one host standing for many
     for feed in range(feeds):
         server.serve(f"/{feed}.xml", feed_document(rng, feed, range(items)))
         lines.append(f'[[feeds]]\nurl = "{server.url(f"/{feed}.xml")}"\n')
