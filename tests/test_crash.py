@@ -56,17 +56,7 @@ def test_sigkill_between_send_and_record(
     finally:
         if first.poll() is None:
             first.kill()
-    second = daemon(config)
-    try:
-        assert wait_for(lambda: len(smtp_server.messages) >= 4, 20)
-        time.sleep(0.5)  # anything more would arrive now
-        second.send_signal(signal.SIGTERM)
-        assert second.wait(10) == 0
-    finally:
-        if second.poll() is None:
-            second.kill()
-    subjects = sorted(str(message["Subject"]) for message in smtp_server.messages)
-    assert subjects == [
+    assert restart_until(config, smtp_server, 4) == [
         "[tiktok] TikTok story 0",
         "[tiktok] TikTok story 0",
         "[tiktok] TikTok story 1",
@@ -99,17 +89,25 @@ def test_sigkill_before_any_send_loses_nothing(
         if first.poll() is None:
             first.kill()
     smtp_server.code = "250 OK"
-    second = daemon(config)
+    assert restart_until(config, smtp_server, 2) == [
+        "[tiktok] TikTok story 0",
+        "[tiktok] TikTok story 1",
+    ]
+
+
+def restart_until(config: Path, sink: SmtpSink, count: int) -> list[str]:
+    """Start the daemon again, let ``count`` messages arrive in all (and a moment for any
+    more), stop it with SIGTERM (exit 0), and return every subject received, sorted."""
+    process = daemon(config)
     try:
-        assert wait_for(lambda: len(smtp_server.messages) >= 2, 20)
-        time.sleep(0.5)
-        second.send_signal(signal.SIGTERM)
-        assert second.wait(10) == 0
+        assert wait_for(lambda: len(sink.messages) >= count, 20)
+        time.sleep(0.5)  # anything more would arrive now
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(10) == 0
     finally:
-        if second.poll() is None:
-            second.kill()
-    subjects = sorted(str(message["Subject"]) for message in smtp_server.messages)
-    assert subjects == ["[tiktok] TikTok story 0", "[tiktok] TikTok story 1"]
+        if process.poll() is None:
+            process.kill()
+    return sorted(str(message["Subject"]) for message in sink.messages)
 
 
 def _attempted(db: Path) -> bool:
