@@ -13,6 +13,7 @@ from typing import TextIO
 
 from watcher.adapters.http import HttpFetcher
 from watcher.adapters.notify import CONSOLE, AppriseNotifier, ConsoleNotifier, url_is_valid
+from watcher.adapters.parsepool import parse_pool
 from watcher.adapters.store import SqlStore, connect, database_password, migrate
 from watcher.config import Config, load_config
 from watcher.errors import ConfigError
@@ -83,6 +84,7 @@ class App:
             self.notifiers,
             self.clock,
             after_send=_pause_after_send(),
+            parse_pool=parse_pool,
         )
 
     def fetcher(self) -> HttpFetcher:

@@ -38,6 +38,10 @@ class FeedError(WatcherError):
         self.reason = reason
         super().__init__(f"{url}: {reason}")
 
+    def __reduce__(self) -> tuple[type[FeedError], tuple[str, str]]:
+        # Rebuilt from its fields, so that it survives the trip back from a parser process.
+        return type(self), (self.url, self.reason)
+
 
 class FetchError(FeedError):
     """The feed could not be downloaded; ``status`` is the HTTP status when there was one."""

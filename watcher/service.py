@@ -12,12 +12,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from watcher.config import Config, Feed, Rule, Target
-from watcher.errors import DeliveryError, FeedError, FetchError
+from watcher.errors import DeliveryError, FeedError, FetchError, ParseError
 from watcher.identity import alias_keys, body_digest
 from watcher.matching.matcher import Matcher
 from watcher.model import (
@@ -43,6 +44,8 @@ from watcher.triage import Triage, backlog_test, never, triage
 log = logging.getLogger(__name__)
 Parser = Callable[[str, bytes, str | None, Sequence[str]], ParsedFeed]
 _DELIVERY_BATCH = 100
+_POOL_FROM = 8  # feeds in a cycle from which parsing goes to worker processes
+PARSE_TIMEOUT = 60.0  # seconds one document may take in a worker process
 _ALL = 1_000_000  # "every delivery" as a query limit
 _FAR = timedelta(days=36_500)
 _UNPACED = timedelta(0)  # the console (no configured target) is neither paced nor summarised
@@ -67,6 +70,7 @@ class Service:
         parser: Parser = parse_feed,
         sleep: Callable[[float], None] = time.sleep,
         after_send: Callable[[Alert], None] | None = None,
+        parse_pool: Callable[[], Executor] | None = None,
     ) -> None:
         self.config = config
         self.store = store
@@ -89,6 +93,7 @@ class Service:
         self._last_sent: dict[str, datetime] = {}  # per target, for its rate
         self.sleep = sleep
         self.after_send = after_send  # a test hook: runs between "sent" and "marked sent"
+        self.parse_pool = parse_pool  # makes worker processes for a cycle's parsing
         self.clustering = (
             Clustering(config.cluster_threshold, config.cluster_window)
             if config.clustering
@@ -113,20 +118,56 @@ class Service:
                 except FetchError as exc:
                     return feed, exc
 
-        outcomes: list[FeedOutcome] = []
         loop = asyncio.get_running_loop()
-        # One thread parses and writes, so the event loop keeps fetching meanwhile and the
-        # database sees a single writer.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="process") as worker:
-            for next_done in asyncio.as_completed([fetch(feed) for feed in feeds]):
-                feed, fetched = await next_done
-                outcome = await loop.run_in_executor(worker, self.process, feed, fetched)
-                outcomes.append(outcome)
+        # Many feeds: parse them in worker processes, on every core. One thread writes, so the
+        # event loop keeps fetching meanwhile and the database sees a single writer.
+        pool = self.parse_pool() if self.parse_pool and len(feeds) >= _POOL_FROM else None
+
+        async def handle(feed: Feed, fetched: FetchResult | FetchError) -> FeedOutcome:
+            parsed = await self._parse_elsewhere(pool, feed, fetched) if pool else None
+            return await loop.run_in_executor(writer, self.process, feed, fetched, parsed)
+
+        try:
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="writer") as writer:
+                handling = []
+                for next_done in asyncio.as_completed([fetch(feed) for feed in feeds]):
+                    handling.append(asyncio.ensure_future(handle(*await next_done)))
+                outcomes = await asyncio.gather(*handling)
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=False, cancel_futures=True)
         delivery = await self.deliver_concurrently() if deliver else DeliveryReport()
         return CycleReport(tuple(outcomes), delivery.sent, delivery.failed)
 
-    def process(self, feed: Feed, fetched: FetchResult | FetchError) -> FeedOutcome:
-        """Parse, match and store one feed's download (or record its failure)."""
+    async def _parse_elsewhere(
+        self, pool: Executor, feed: Feed, fetched: FetchResult | FetchError
+    ) -> ParsedFeed | ParseError | None:
+        """Parse a new body in a worker process; None when there is nothing to parse."""
+        if isinstance(fetched, FetchError) or fetched.body is None:
+            return None
+        if body_digest(fetched.body) == self._last_bodies.get(feed.url):
+            return None
+        job = asyncio.get_running_loop().run_in_executor(
+            pool, self.parser, feed.url, fetched.body, fetched.content_type,
+            self.config.tracking_params,
+        )  # fmt: skip
+        try:
+            return await asyncio.wait_for(job, PARSE_TIMEOUT)
+        except ParseError as exc:
+            return exc
+        except TimeoutError:
+            return ParseError(feed.url, f"took more than {PARSE_TIMEOUT:g}s to parse")
+        except (BrokenProcessPool, MemoryError):
+            return ParseError(feed.url, "the parser ran out of memory or crashed on it")
+
+    def process(
+        self,
+        feed: Feed,
+        fetched: FetchResult | FetchError,
+        parsed: ParsedFeed | ParseError | None = None,
+    ) -> FeedOutcome:
+        """Parse (unless ``parsed`` already is), match and store one feed's download (or
+        record its failure)."""
         now = self.clock()
         name = feed.name or feed.url
         next_fetch = after_success(feed, now)
@@ -140,9 +181,12 @@ class Service:
                 # The same bytes as last time: nothing to parse, match or store.
                 self.store.save_unchanged(feed.url, fetched, now, next_fetch)
                 return FeedOutcome(feed.url, name, "unchanged")
-            parsed = self.parser(
-                feed.url, fetched.body, fetched.content_type, self.config.tracking_params
-            )
+            if isinstance(parsed, ParseError):
+                raise parsed
+            if parsed is None:
+                parsed = self.parser(
+                    feed.url, fetched.body, fetched.content_type, self.config.tracking_params
+                )
         except FeedError as exc:
             self._record_feed_failure(feed, exc, now)
             return FeedOutcome(feed.url, name, "failed", error=exc.reason)
