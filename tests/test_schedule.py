@@ -9,6 +9,7 @@ from watcher.config import Feed
 from watcher.schedule import (
     RetryPolicy,
     after_failure,
+    after_success,
     delivery_retry_at,
     due_feeds,
     next_wakeup,
@@ -65,3 +66,10 @@ def test_retry_after_pushes_the_next_fetch_out() -> None:
     assert after_failure(feed, 1, NOW, day, when) == datetime(2025, 9, 15, 14, tzinfo=UTC)
     assert retry_after_moment("soon", NOW) is None
     assert after_failure(feed, 1, NOW, day, "1") > NOW + timedelta(seconds=100)
+
+
+def test_successful_feeds_come_back_after_their_interval_give_or_take() -> None:
+    feed = Feed("https://a.example/rss", None, timedelta(minutes=20))
+    moments = {after_success(feed, NOW, random.Random(n)) for n in range(20)}
+    assert len(moments) > 1
+    assert all(timedelta(minutes=19) <= m - NOW <= timedelta(minutes=21) for m in moments)

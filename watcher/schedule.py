@@ -54,9 +54,11 @@ def _doubled(base: timedelta, times: int, ceiling: timedelta) -> timedelta:
     return min(timedelta(seconds=min(seconds, ceiling.total_seconds())), ceiling)
 
 
-def after_success(feed: Feed, now: datetime) -> datetime:
-    """When a feed read successfully is next due."""
-    return now + feed.interval
+def after_success(feed: Feed, now: datetime, rng: random.Random | None = None) -> datetime:
+    """When a feed read successfully is next due: after its interval, ±5 % so that feeds
+    fetched together drift apart instead of arriving at their hosts all at once."""
+    jitter: float = (rng or random.Random()).uniform(0.95, 1.05)
+    return now + timedelta(seconds=feed.interval.total_seconds() * jitter)
 
 
 def after_failure(
