@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import uuid
@@ -70,12 +71,13 @@ def write_config(
     path: Path,
     feeds: list[str],
     rules: dict[str, list[str]] | None = None,
-    targets: dict[str, str] | None = None,
+    targets: dict[str, str | dict[str, Any]] | None = None,
     database: str | None = None,
     extra: str = "",
     notify_backlog: bool = True,
 ) -> Path:
-    """A config file with these feed URLs, keyword rules and target URLs. Most tests look at
+    """A config file with these feed URLs, keyword rules and targets (a URL, or a table of
+    options with its "url"). Most tests look at
     what a first fetch notifies, so the backlog notifies unless they say otherwise."""
     rules = rules if rules is not None else {"tiktok": ["TikTok", "ByteDance"]}
     lines = ["[watcher]", f'database = "{database or "sqlite:///" + str(path.parent / "w.db")}"']
@@ -87,8 +89,10 @@ def write_config(
     for name, keywords in rules.items():
         quoted = ", ".join(f'"{k}"' for k in keywords)
         lines += ["[[rules]]", f'name = "{name}"', f"keywords = [{quoted}]"]
-    for name, url in (targets or {}).items():
-        lines += [f"[targets.{name}]", f'url = "{url}"']
+    for name, target in (targets or {}).items():
+        options = {"url": target} if isinstance(target, str) else target
+        lines.append(f"[targets.{name}]")
+        lines += [f"{key} = {json.dumps(value)}" for key, value in options.items()]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 

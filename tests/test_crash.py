@@ -42,11 +42,10 @@ def test_sigkill_between_send_and_record(
     alert has arrived, the first one twice (the documented case), the others once."""
     items = [(f"g{n}", f"TikTok story {n}", "text") for n in range(3)]
     url = feed_server.serve("/f.xml", rss("Wire", items))
+    desk = {"url": smtp_server.url(), "rate": "100/s"}
     config = write_config(
-        tmp_path / "w.toml", [url], {"tiktok": ["TikTok"]}, extra='interval = "1h"'
+        tmp_path / "w.toml", [url], {"tiktok": ["TikTok"]}, {"desk": desk}, extra='interval = "1h"'
     )
-    with config.open("a") as file:
-        file.write(f'[targets.desk]\nurl = "{smtp_server.url()}"\nrate = "100/s"\n')
 
     first = daemon(config, pause=30)
     try:
@@ -71,13 +70,10 @@ def test_sigkill_before_any_send_loses_nothing(
     arrives exactly once."""
     items = [(f"g{n}", f"TikTok story {n}", "text") for n in range(2)]
     url = feed_server.serve("/f.xml", rss("Wire", items))
+    desk = {"url": smtp_server.url(), "rate": "100/s", "retry_backoff": "0s"}
     config = write_config(
-        tmp_path / "w.toml", [url], {"tiktok": ["TikTok"]}, extra='interval = "1h"'
+        tmp_path / "w.toml", [url], {"tiktok": ["TikTok"]}, {"desk": desk}, extra='interval = "1h"'
     )
-    with config.open("a") as file:
-        file.write(
-            f'[targets.desk]\nurl = "{smtp_server.url()}"\nrate = "100/s"\nretry_backoff = "0s"\n'
-        )
     smtp_server.code = "451 try again later"
     first = daemon(config)
     try:

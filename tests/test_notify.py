@@ -217,12 +217,8 @@ def test_failed_deliveries_are_listed_and_requeued(
     with the reason; ``watcher deliveries retry`` re-queues it and it arrives once."""
     smtp_server.code = "550 mailbox unavailable"
     url = feed_server.serve("/f.xml", rss("Wire", [ITEM]))
-    path = write_config(tmp_path / "w.toml", [url], {"tiktok": ["TikTok"]})
-    with path.open("a") as config:
-        config.write(
-            f'[targets.desk]\nurl = "{smtp_server.url()}"\n'
-            'retry_attempts = 2\nretry_backoff = "0s"\n'
-        )
+    desk = {"url": smtp_server.url(), "retry_attempts": 2, "retry_backoff": "0s"}
+    path = write_config(tmp_path / "w.toml", [url], {"tiktok": ["TikTok"]}, {"desk": desk})
     run_cli("run", "--once", "--config", str(path))
     pending = json.loads(run_cli("deliveries", "--format", "json", "--config", str(path)).stdout)
     assert [(d["status"], d["attempts"]) for d in pending] == [("pending", 1)]
@@ -438,14 +434,12 @@ def test_target_templates(
 ) -> None:
     """A target's own Jinja2 templates get values already escaped for the target's format."""
     url = feed_server.serve("/f.xml", rss("Wire &amp; Co", [ITEM]))
-    path = write_config(tmp_path / "w.toml", [url], {"tiktok": ["TikTok"]})
-    with path.open("a") as file:
-        file.write(
-            f'[targets.desk]\nurl = "{smtp_server.url()}"\n'
-            'title_template = "{{ rule|upper }}: {{ title }}"\n'
-            'body_template = "<p>{{ headline }} ({{ source }})</p>'
-            "<p>{{ terms|join(', ') }}</p>\"\n"
-        )
+    desk = {
+        "url": smtp_server.url(),
+        "title_template": "{{ rule|upper }}: {{ title }}",
+        "body_template": "<p>{{ headline }} ({{ source }})</p><p>{{ terms|join(', ') }}</p>",
+    }
+    path = write_config(tmp_path / "w.toml", [url], {"tiktok": ["TikTok"]}, {"desk": desk})
     assert run_cli("run", "--once", "--config", str(path)).exit_code == 0
     [message] = smtp_server.messages
     assert message["Subject"] == "TIKTOK: TikTok deal near"

@@ -6,7 +6,7 @@ Everything here is immutable and free of I/O; times are timezone-aware UTC datet
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 
@@ -217,6 +217,8 @@ class FeedSchedule:
     next_fetch: datetime | None  # None: never fetched, or paused
     failures: int = 0  # in a row
     paused: bool = False  # a 410 Gone: only `watcher feeds resume` fetches it again
+    # Read successfully at least once (so its first sight, a backlog, is behind it).
+    read: bool = field(default=False, compare=False)
 
     def held_back(self, now: datetime) -> bool:
         """Paused, or failing and not yet due again (backing off or told to wait)."""

@@ -105,10 +105,6 @@ class Store(Protocol):
         change) and target, except for stories that already notified for the rule."""
         ...
 
-    def read_before(self, url: str) -> bool:
-        """Whether the feed was ever read successfully (its first sight is a backlog)."""
-        ...
-
     def save_not_modified(
         self, url: str, now: datetime, next_fetch: datetime | None = None
     ) -> None: ...

@@ -83,12 +83,9 @@ class Service:
             {rule.name: self._targets_of(rule) for rule in config.rules},
             frozenset(rule.name for rule in config.rules if "changed" in rule.notify_on),
         )
-        self.retry = {target.name: target.retry for target in config.targets}
         self._last_bodies: dict[str, str | None] = {}  # feed URL → hash of its last body
         self._schedules: dict[str, FeedSchedule] = {}  # feed URL → failures, next fetch
         self.halt = threading.Event()  # set when stopping: senders finish the message in hand
-        self.gaps = {target.name: target.gap for target in config.targets}
-        self.bursts = {target.name: target.max_burst for target in config.targets}
         self.settings = {target.name: target for target in config.targets}
         self._last_sent: dict[str, datetime] = {}  # per target, for its rate
         self.sleep = sleep
@@ -250,7 +247,7 @@ class Service:
         known = self.store.known(feed.url, keys)
         is_backlog: Callable[[Entry], bool] = never
         if not self.config.notify_backlog:
-            first = not self.store.read_before(feed.url)
+            first = not self._schedules.get(feed.url, FeedSchedule(None)).read
             is_backlog = backlog_test(first, self.clock() - self.config.backlog)
         return triage(
             parsed.entries,
@@ -291,7 +288,7 @@ class Service:
         if settings is not None and settings.mode == "digest":
             return self._deliver_digest(settings)
         sent = 0
-        burst = self.bursts.get(target, _DELIVERY_BATCH * 10_000)
+        burst = settings.max_burst if settings else _DELIVERY_BATCH * 10_000
         batch = max(_DELIVERY_BATCH, burst + 1)
         while alerts := self.store.due_alerts(self.clock(), batch, target=target):
             if len(alerts) > burst:
@@ -345,6 +342,7 @@ class Service:
         """One message for several alerts; on failure each alert's attempt is counted and the
         target tries again on its next pass."""
         try:
+            self._pace(target)
             notifier = self._notifier(target)
             if digest:
                 notifier.send_digest(alerts)
@@ -354,6 +352,8 @@ class Service:
             for alert in alerts:
                 self._record_failure(alert, exc.reason)
             return DeliveryReport(0, len(alerts))
+        finally:
+            self._last_sent[target] = self.clock()
         now = self.clock()
         for alert in alerts:
             self.store.mark_sent(alert.delivery_id, now)
@@ -370,7 +370,9 @@ class Service:
         """Wait until the target's rate allows another message."""
         last = self._last_sent.get(target)
         if last is not None:
-            wait = (last + self.gaps.get(target, _UNPACED) - self.clock()).total_seconds()
+            settings = self.settings.get(target)
+            gap = settings.gap if settings else _UNPACED
+            wait = (last + gap - self.clock()).total_seconds()
             if wait > 0:
                 self.sleep(wait)
 
@@ -378,25 +380,16 @@ class Service:
         alerts = first + self.store.due_alerts(
             self.clock(), _ALL, target=target, after=first[-1].delivery_id
         )
-        try:
-            self._pace(target)
-            self._notifier(target).send_summary(alerts)
-        except DeliveryError as exc:
-            for alert in alerts:
-                self._record_failure(alert, exc.reason)
-            return DeliveryReport(0, len(alerts))
-        finally:
-            self._last_sent[target] = self.clock()
-        log.info("sent %d alerts to %s as one summary", len(alerts), target)
-        for alert in alerts:
-            self.store.mark_sent(alert.delivery_id, self.clock())
-        return DeliveryReport(len(alerts), 0)
+        log.info("sending %d alerts to %s as one summary", len(alerts), target)
+        return self._send_together(target, alerts, digest=False)
 
     def _record_failure(self, alert: Alert, reason: str) -> None:
         """Count the attempt and schedule the next one (or give up), per the target's policy."""
         now = self.clock()
         attempts = alert.attempts + 1
-        retry_at = delivery_retry_at(attempts, now, self.retry.get(alert.target, RetryPolicy()))
+        settings = self.settings.get(alert.target)
+        policy = settings.retry if settings else RetryPolicy()
+        retry_at = delivery_retry_at(attempts, now, policy)
         self.store.mark_failed_attempt(alert.delivery_id, reason, retry_at, now)
         if retry_at is None:
             log.error(

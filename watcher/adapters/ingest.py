@@ -42,6 +42,12 @@ def upsert(conn: Connection, table: Any) -> Any:
     return sqlite.insert(table)
 
 
+def insert_new_rows(conn: Connection, table: Any, unique: Sequence[Any], rows: list[Any]) -> None:
+    """Insert ``rows``, skipping those whose ``unique`` columns are already there."""
+    if rows:
+        conn.execute(upsert(conn, table).on_conflict_do_nothing(index_elements=unique), rows)
+
+
 def batches(values: Sequence[Any]) -> list[Sequence[Any]]:
     return [values[i : i + _BATCH] for i in range(0, len(values), _BATCH)]
 
@@ -116,13 +122,7 @@ def add_keys(conn: Connection, feed_id: int, keyed: Iterable[tuple[int, Sequence
         for entry_id, keys in keyed
         for key in keys
     ]
-    if rows:
-        conn.execute(
-            upsert(conn, entry_keys).on_conflict_do_nothing(
-                index_elements=[entry_keys.c.feed_id, entry_keys.c.key]
-            ),
-            rows,
-        )
+    insert_new_rows(conn, entry_keys, [entry_keys.c.feed_id, entry_keys.c.key], rows)
 
 
 def assign_stories(
@@ -224,23 +224,13 @@ def _record_stories(
     conn: Connection, stored: Sequence[tuple[int, int, NewItem]], now: datetime
 ) -> None:
     keys = [{"key": k, "story_id": story} for _, story, item in stored for k in item.story_keys]
-    if keys:
-        conn.execute(
-            upsert(conn, story_keys).on_conflict_do_nothing(index_elements=[story_keys.c.key]),
-            keys,
-        )
+    insert_new_rows(conn, story_keys, [story_keys.c.key], keys)
     bands = [
         {"band": band, "story_id": story, "entry_id": entry_id, "seen_at": now}
         for entry_id, story, item in stored
         for band in item.bands
     ]
-    if bands:
-        conn.execute(
-            upsert(conn, story_bands).on_conflict_do_nothing(
-                index_elements=[story_bands.c.band, story_bands.c.story_id]
-            ),
-            bands,
-        )
+    insert_new_rows(conn, story_bands, [story_bands.c.band, story_bands.c.story_id], bands)
 
 
 # --- matches and deliveries ---------------------------------------------------------------
@@ -321,13 +311,8 @@ def queue(
         for match_id, rule, revision in notices
         for target in delivering.targets.get(rule, ())
     ]
-    if rows:
-        conn.execute(
-            upsert(conn, deliveries).on_conflict_do_nothing(
-                index_elements=[deliveries.c.match_id, deliveries.c.target, deliveries.c.revision]
-            ),
-            rows,
-        )
+    unique = [deliveries.c.match_id, deliveries.c.target, deliveries.c.revision]
+    insert_new_rows(conn, deliveries, unique, rows)
 
 
 # --- entries seen again -------------------------------------------------------------------

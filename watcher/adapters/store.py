@@ -174,11 +174,20 @@ class SqlStore:
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(
-                    feeds.c.url, feeds.c.next_fetch_at, feeds.c.failures, feeds.c.paused_at
+                    feeds.c.url,
+                    feeds.c.next_fetch_at,
+                    feeds.c.failures,
+                    feeds.c.paused_at,
+                    feeds.c.last_ok_at,
                 ).where(feeds.c.last_fetch_at.is_not(None))
             )
             return {
-                row.url: FeedSchedule(row.next_fetch_at, row.failures, row.paused_at is not None)
+                row.url: FeedSchedule(
+                    row.next_fetch_at,
+                    row.failures,
+                    row.paused_at is not None,
+                    row.last_ok_at is not None,
+                )
                 for row in rows
             }
 
@@ -192,10 +201,6 @@ class SqlStore:
                 .returning(feeds.c.url)
             )
             return [row.url for row in rows]
-
-    def read_before(self, url: str) -> bool:
-        with self.engine.connect() as conn:
-            return conn.scalar(select(feeds.c.last_ok_at).where(feeds.c.url == url)) is not None
 
     def save_unchanged(
         self, url: str, fetched: FetchResult, now: datetime, next_fetch: datetime | None = None
