@@ -93,7 +93,7 @@ def one_run(server: FeedServer, feeds: int, items: int, workdir: Path) -> list[t
     rng = random.Random(42)
     lines = [
         f'[watcher]\ndatabase = "sqlite:///{workdir / "bench.db"}"\nconcurrency = 20\n'
-        "per_host = 20\n"
+        'per_host = 20\nper_host_gap = "0s"\n'
     ]  # the farm is one host standing for many
     for feed in range(feeds):
         server.serve(f"/{feed}.xml", feed_document(rng, feed, range(items)))
@@ -107,7 +107,7 @@ def one_run(server: FeedServer, feeds: int, items: int, workdir: Path) -> list[t
         lines.append(f'[[rules]]\nname = "{name}"\nkeywords = {keywords}\n')
     config = workdir / "bench.toml"
     config.write_text("\n".join(lines))
-    results = [run_round(config), run_round(config)]
+    results: list[tuple[float, ...]] = [run_round(config), run_round(config)]
     for feed in range(0, feeds, 10):  # 10 % of the feeds gain three items
         server.serve(f"/{feed}.xml", feed_document(rng, feed, range(items + 3)))
     results.append(run_round(config))

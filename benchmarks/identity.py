@@ -36,6 +36,7 @@ WORK = Path(__file__).resolve().parent / ".work"
 def write_config(path: Path, server: FeedServer, feeds: int, database: Path) -> None:
     lines = [
         f'[watcher]\ndatabase = "sqlite:///{database}"\nconcurrency = 20\nper_host = 20\n'
+        'per_host_gap = "0s"\n'
     ]  # the farm is one host standing for many
     lines += [f'[[feeds]]\nurl = "{server.url(f"/{n}.xml")}"\n' for n in range(feeds)]
     lines.append("[[rules]]\nname = \"tiktok\"\nquery = 'TikTok OR ByteDance'\n")

@@ -8,7 +8,7 @@ import socket
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from email.message import Message
+from email.message import EmailMessage
 from email.parser import BytesParser
 from email.policy import default as default_policy
 from pathlib import Path
@@ -46,12 +46,14 @@ class SmtpSink:
     """What the aiosmtpd server received."""
 
     port: int
-    messages: list[Message] = field(default_factory=list)
+    messages: list[EmailMessage] = field(default_factory=list)
     code: str = "250 OK"  # the answer to DATA; "550 ..." to refuse every message
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.code.startswith("250"):
-            self.messages.append(BytesParser(policy=default_policy).parsebytes(envelope.content))
+            self.messages.append(
+                BytesParser(EmailMessage, policy=default_policy).parsebytes(envelope.content)
+            )
         return self.code
 
     def url(self, to: str = "desk@example.org") -> str:
@@ -81,6 +83,7 @@ def write_config(
     what a first fetch notifies, so the backlog notifies unless they say otherwise."""
     rules = rules if rules is not None else {"tiktok": ["TikTok", "ByteDance"]}
     lines = ["[watcher]", f'database = "{database or "sqlite:///" + str(path.parent / "w.db")}"']
+    lines.append('per_host_gap = "0s"')  # every test feed is on one host, 127.0.0.1
     if notify_backlog:
         lines.append("notify_backlog = true")
     lines.append(extra)

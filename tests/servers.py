@@ -29,6 +29,7 @@ class Route:
 class Seen:
     path: str
     headers: dict[str, str]
+    port: int  # the client's: one per connection
 
 
 class FeedServer:
@@ -47,7 +48,11 @@ class FeedServer:
 
             def do_GET(self) -> None:
                 server.requests.append(
-                    Seen(self.path, {k.lower(): v for k, v in self.headers.items()})
+                    Seen(
+                        self.path,
+                        {k.lower(): v for k, v in self.headers.items()},
+                        self.client_address[1],
+                    )
                 )
                 route = server.routes.get(self.path)
                 if route is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import itertools
 import threading
 import time
 import zlib
@@ -183,3 +184,42 @@ def test_at_most_two_connections_per_host(feed_server: FeedServer) -> None:
     results = asyncio.run(go())
     assert [r.body for r in results] == [BODY] * 6
     assert peak[0] == 2
+
+
+def test_requests_to_one_host_are_spaced_by_the_gap(feed_server: FeedServer) -> None:
+    """Four feeds on one host with a 0.2 s gap: the server sees their requests start at least
+    0.2 s apart, though two may run at once."""
+    starts: list[float] = []
+
+    def record(request: BaseHTTPRequestHandler) -> None:
+        starts.append(time.monotonic())
+        request.send_response(200)
+        request.send_header("Content-Length", str(len(BODY)))
+        request.end_headers()
+        request.wfile.write(BODY)
+
+    urls = [feed_server.serve(f"/g{n}", b"", handler=record) for n in range(4)]
+
+    async def go() -> None:
+        async with HttpFetcher(5, 1 << 20, per_host_gap=0.2) as fetcher:
+            await asyncio.gather(*(fetcher.fetch(url, None) for url in urls))
+
+    asyncio.run(go())
+    starts.sort()
+    gaps = [later - earlier for earlier, later in itertools.pairwise(starts)]
+    assert len(starts) == 4
+    assert min(gaps) >= 0.18, gaps
+
+
+def test_a_not_modified_answer_keeps_its_connection(feed_server: FeedServer) -> None:
+    """Ten conditional fetches answered 304 travel over one connection, not ten."""
+    url = feed_server.serve("/kept", BODY)
+
+    async def go() -> None:
+        async with HttpFetcher(5, 1 << 20) as fetcher:
+            tag = (await fetcher.fetch(url, None)).etag
+            for _ in range(10):
+                assert (await fetcher.fetch(url, Validators(tag, None))).not_modified
+
+    asyncio.run(go())
+    assert len({seen.port for seen in feed_server.requests}) == 1

@@ -54,7 +54,7 @@ def test_slack_payload(tmp_path: Path, feed_server: FeedServer, run_cli: Cli) ->
         result = run_cli("run", "--once", "--config", str(config))
         assert result.exit_code == 0, result.output
         [call] = mock.calls
-    payload = json.loads(call.request.body)
+    payload = json.loads(call.request.body or b"")
     attachment = payload["attachments"][0]
     assert isinstance(attachment.pop("ts"), float)
     assert payload == {
@@ -339,7 +339,7 @@ def test_burst_becomes_one_summary(tmp_path: Path) -> None:
         report = service.deliver()
         [call] = mock.calls
     assert (report.sent, report.failed) == (5, 0)
-    payload = json.loads(call.request.body)
+    payload = json.loads(call.request.body or b"")
     assert payload["attachments"][0]["title"] == "[feed-watcher] 5 new matches (tiktok)"
     text = payload["attachments"][0]["text"]
     assert all(f"TikTok story {n}" in text for n in range(5))
@@ -361,9 +361,9 @@ def test_render_shows_what_would_be_sent(tmp_path: Path, run_cli: Cli) -> None:
 
 def slack_texts(mock: responses.RequestsMock) -> list[str]:
     return [
-        json.loads(call.request.body)["attachments"][0]["title"]
+        json.loads(call.request.body or b"")["attachments"][0]["title"]
         + "\n"
-        + json.loads(call.request.body)["attachments"][0]["text"]
+        + json.loads(call.request.body or b"")["attachments"][0]["text"]
         for call in mock.calls
     ]
 
@@ -484,7 +484,7 @@ def test_three_hundred_old_matches_make_at_most_one_summary(
             assert run_cli("run", "--once", "--config", str(path)).exit_code == 0
             assert len(mock.calls) == expected
             if expected:
-                title = json.loads(mock.calls[0].request.body)["attachments"][0]["title"]
+                title = json.loads(mock.calls[0].request.body or b"")["attachments"][0]["title"]
                 assert title == "[feed-watcher] 300 new matches (tiktok)"
         digest = json.loads(run_cli("digest", "--format", "json", "--config", str(path)).stdout)
         assert len(digest["matches"]) == 300

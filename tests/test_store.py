@@ -15,10 +15,11 @@ from alembic.migration import MigrationContext
 from watcher.adapters.store import SqlStore, connect, migrate
 from watcher.adapters.tables import metadata
 from watcher.config import Feed
-from watcher.model import Entry, FeedSchedule, FetchResult, Hit, Match
+from watcher.model import Entry, FeedSchedule, FetchResult, Hit, Match, QuietFetch
 from watcher.ports import Delivering, NewItem, SaveCounts
 
 NOW = datetime(2025, 9, 15, 12, 0, tzinfo=UTC)
+DAY = timedelta(days=1)
 URL = "https://news.example/rss"
 
 
@@ -119,8 +120,8 @@ def test_feed_state_and_validators(database_url: str) -> None:
     assert store.schedules()[URL].paused
     assert store.resume("News", retry) == [URL]
     assert store.schedules()[URL] == FeedSchedule(retry, 0, False)
-    store.save_not_modified(URL, retry, retry + timedelta(minutes=15))
-    assert store.schedules()[URL] == FeedSchedule(retry + timedelta(minutes=15), 0, False)
+    store.save_quiet([QuietFetch(URL, FetchResult(URL, 304, None), retry, retry + DAY)])
+    assert store.schedules()[URL] == FeedSchedule(retry + DAY, 0, False)
     store.engine.dispose()
 
 
@@ -264,8 +265,10 @@ def test_stories_across_feeds(database_url: str) -> None:
     ):
         store.save_success(url, FETCHED, "T", None, items, [], delivering, cluster, NOW)
     with store.engine.connect() as conn:
-        stories = dict(conn.execute(sa.text("SELECT key, story_id FROM entries")).all())
-        silent = dict(
+        stories: dict[str, int] = dict(
+            conn.execute(sa.text("SELECT key, story_id FROM entries")).all()
+        )
+        silent: dict[str, int] = dict(
             conn.execute(
                 sa.text("SELECT e.key, m.silent FROM matches m JOIN entries e ON e.id = m.entry_id")
             ).all()

@@ -93,6 +93,7 @@ class App:
             max_body=self.config.max_body,
             max_connections=self.config.concurrency,
             per_host=self.config.per_host,
+            per_host_gap=self.config.per_host_gap.total_seconds(),
         )
 
     def close(self) -> None:

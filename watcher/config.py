@@ -28,7 +28,7 @@ from pydantic import (
     model_validator,
 )
 
-from watcher.durations import parse_duration, parse_rate, parse_size
+from watcher.durations import format_duration, parse_duration, parse_rate, parse_size
 from watcher.errors import ConfigError
 from watcher.identity import TRACKING_PARAMS
 from watcher.matching.query import And, Node, Not, QueryError, keywords_query, parse_query
@@ -50,10 +50,13 @@ class _Strict(BaseModel):
 class WatcherSection(_Strict):
     database: str | None = None
     interval: Duration = timedelta(minutes=15)
+    min_interval: Duration | None = None  # default: the feed's interval
+    max_interval: Duration = timedelta(hours=1)
     timeout: Duration = timedelta(seconds=30)
     max_body: Size = 10 * 1024 * 1024
     concurrency: int = Field(default=10, ge=1, le=200)
     per_host: int = Field(default=2, ge=1, le=50)
+    per_host_gap: Duration = timedelta(seconds=1)
     tracking_params: list[str] = []
     clustering: bool = True
     cluster_threshold: float = Field(default=0.8, gt=0, le=1)
@@ -68,10 +71,10 @@ class WatcherSection(_Strict):
     def _forever(cls, value: Any) -> Any:
         return None if value in ("forever", "never", 0, "0") else value
 
-    @field_validator("interval", "timeout")
+    @field_validator("interval", "timeout", "min_interval", "max_interval")
     @classmethod
-    def _positive(cls, value: timedelta) -> timedelta:
-        if value.total_seconds() < 1:
+    def _positive(cls, value: timedelta | None) -> timedelta | None:
+        if value is not None and value.total_seconds() < 1:
             raise ValueError("must be at least 1s")
         return value
 
@@ -80,6 +83,8 @@ class FeedConfig(_Strict):
     url: str
     name: str | None = None
     interval: Duration | None = None
+    min_interval: Duration | None = None
+    max_interval: Duration | None = None
 
     @field_validator("url")
     @classmethod
@@ -88,7 +93,7 @@ class FeedConfig(_Strict):
             raise ValueError("must be an http://, https:// or file:// URL, or a file path")
         return value
 
-    @field_validator("interval")
+    @field_validator("interval", "min_interval", "max_interval")
     @classmethod
     def _positive(cls, value: timedelta | None) -> timedelta | None:
         if value is not None and value.total_seconds() < 1:
@@ -195,6 +200,11 @@ class Feed:
     url: str
     name: str | None
     interval: timedelta
+    # The bounds within which the feed's own hints (<ttl>, sy:updatePeriod, Cache-Control,
+    # Expires) may move its interval; None: the interval itself, and an hour (or the interval
+    # when that is longer).
+    min_interval: timedelta | None = None
+    max_interval: timedelta | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,6 +272,7 @@ class Config:
     max_body: int
     concurrency: int
     per_host: int  # fetches from one host at the same time
+    per_host_gap: timedelta  # between the starts of two fetches from one host
     tracking_params: tuple[str, ...]
     clustering: bool
     cluster_threshold: float
@@ -322,6 +333,7 @@ def config_from_dict(
         max_body=section.max_body,
         concurrency=section.concurrency,
         per_host=section.per_host,
+        per_host_gap=section.per_host_gap,
         tracking_params=TRACKING_PARAMS + tuple(section.tracking_params),
         clustering=section.clustering,
         cluster_threshold=section.cluster_threshold,
@@ -330,9 +342,19 @@ def config_from_dict(
         backlog=section.backlog,
         notify_backlog=section.notify_backlog,
         max_backoff=section.max_backoff,
-        feeds=tuple(Feed(f.url, f.name, f.interval or section.interval) for f in model.feeds),
+        feeds=tuple(_feed(f, section) for f in model.feeds),
         rules=rules,
         targets=targets,
+    )
+
+
+def _feed(feed: FeedConfig, section: WatcherSection) -> Feed:
+    return Feed(
+        feed.url,
+        feed.name,
+        feed.interval or section.interval,
+        feed.min_interval or section.min_interval,
+        feed.max_interval or section.max_interval,
     )
 
 
@@ -387,6 +409,13 @@ def _cross_check(model: ConfigModel) -> list[str]:
         if feed.url in seen_urls:
             problems.append(f"feeds[{index}].url: {feed.url!r} is listed twice")
         seen_urls.add(feed.url)
+        lowest = feed.min_interval or model.watcher.min_interval
+        highest = feed.max_interval or model.watcher.max_interval
+        if lowest is not None and lowest > highest:
+            problems.append(
+                f"feeds[{index}].min_interval: {format_duration(lowest)} is longer than "
+                f"max_interval ({format_duration(highest)})"
+            )
     seen_rules: set[str] = set()
     for index, rule in enumerate(model.rules):
         if rule.name in seen_rules:

@@ -119,7 +119,7 @@ def story_keys(entry: Entry) -> tuple[str, ...]:
 
 def content_hash(entry: Entry) -> str:
     """What counts as a change: title, summary and content, whitespace folded."""
-    parts = (_SPACES.sub(" ", v).strip() for v in (entry.title, entry.summary, entry.content))
+    parts = (" ".join(v.split()) for v in (entry.title, entry.summary, entry.content))
     return _sha256("\x1f".join(parts))
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +33,7 @@ class ParsedFeed:
     title: str
     entries: tuple[Entry, ...]
     warning: str | None = None  # the document was malformed but entries could be read
+    hint: timedelta | None = None  # how often the feed asks to be read (<ttl>, sy:update…)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,10 +46,24 @@ class FetchResult:
     etag: str | None = None
     last_modified: str | None = None
     content_type: str | None = None
+    hint: timedelta | None = None  # how long the server says it stays fresh (max-age, Expires)
+    # Where the feed was found when only permanent redirects (301, 308) led there.
+    moved_to: str | None = None
 
     @property
     def not_modified(self) -> bool:
         return self.body is None
+
+
+@dataclass(frozen=True, slots=True)
+class QuietFetch:
+    """A fetch that brought nothing new (a 304, or the same body again): only the feed's
+    bookkeeping changes, so these are written many to a transaction."""
+
+    url: str
+    fetched: FetchResult
+    at: datetime
+    next_fetch: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +234,10 @@ class FeedSchedule:
     paused: bool = False  # a 410 Gone: only `watcher feeds resume` fetches it again
     # Read successfully at least once (so its first sight, a backlog, is behind it).
     read: bool = field(default=False, compare=False)
+    hint: timedelta | None = field(default=None, compare=False)  # as the feed last asked
+    redirect_to: str | None = field(default=None, compare=False)  # a permanent redirect seen…
+    redirects_seen: int = field(default=0, compare=False)  # …on this many fetches in a row
+    moved_to: str | None = field(default=None, compare=False)  # fetched there instead
 
     def held_back(self, now: datetime) -> bool:
         """Paused, or failing and not yet due again (backing off or told to wait)."""
@@ -244,6 +263,7 @@ class FeedStatus:
     failing_since: datetime | None = None
     next_fetch: datetime | None = None
     paused: bool = False
+    moved_to: str | None = None  # fetched here since three permanent redirects said so
 
 
 @dataclass(frozen=True, slots=True)

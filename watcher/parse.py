@@ -6,19 +6,18 @@ files named by bytes that look like paths.
 
 from __future__ import annotations
 
-import calendar
 import io
 import re
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
-from time import struct_time
 from typing import Any
 
 import feedparser
 
 from watcher.errors import ParseError
+from watcher.fastparse import fast_parse, feed_time
 from watcher.identity import TRACKING_PARAMS, entry_key, normalize_link
 from watcher.model import Entry, ParsedFeed
+from watcher.schedule import feed_hint
 from watcher.text import html_to_text, one_line, plain_to_text, safe_link, strip_controls
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -50,11 +49,22 @@ def parse_feed(
     """Parse one feed document; raise ParseError when it is not a feed at all."""
     if not body.strip():
         raise ParseError(url, "empty response body")
+    body = strip_doctype(body)
+    fast = fast_parse(url, body, content_type, tracking)
+    if fast is not None:
+        return fast
+    return parse_with_feedparser(url, body, content_type, tracking)
+
+
+def parse_with_feedparser(
+    url: str, body: bytes, content_type: str | None, tracking: Sequence[str]
+) -> ParsedFeed:
+    """The parser of record, for every document the fast path declines."""
     headers = {"content-location": url}
     if content_type:
         headers["content-type"] = content_type
     parsed = feedparser.parse(
-        io.BytesIO(strip_doctype(body)),
+        io.BytesIO(body),
         response_headers=headers,
         sanitize_html=False,  # we reduce everything to plain text and escape on output
         resolve_relative_uris=False,  # only entry links matter, and feedparser resolves those
@@ -69,8 +79,14 @@ def parse_feed(
             raise ParseError(url, f"malformed feed: {problem}")
     entries = tuple(_entry(raw, tracking) for raw in parsed.entries)
     title = one_line(_text(parsed.feed, "title"))
+    feed = parsed.feed
     return ParsedFeed(
-        title=title, entries=entries, warning=f"malformed feed: {problem}" if problem else None
+        title=title,
+        entries=entries,
+        warning=f"malformed feed: {problem}" if problem else None,
+        hint=feed_hint(
+            feed.get("ttl"), feed.get("sy_updateperiod"), feed.get("sy_updatefrequency")
+        ),
     )
 
 
@@ -95,8 +111,8 @@ def _entry(raw: dict[str, Any], tracking: Sequence[str]) -> Entry:
         link = normalize_link(link, tracking)
     guid = strip_controls(raw.get("id") or "").strip() or None
     # dict.get: feedparser's own get() maps a missing "updated" to "published", noisily.
-    published = _time(dict.get(raw, "published_parsed"))
-    updated = _time(dict.get(raw, "updated_parsed"))
+    published = feed_time(dict.get(raw, "published_parsed"))
+    updated = feed_time(dict.get(raw, "updated_parsed"))
     return Entry(
         key=entry_key(guid, link, title, published or updated, summary or content),
         title=title,
@@ -130,12 +146,3 @@ def _detail_text(detail: Mapping[str, Any]) -> str:
     if detail.get("type") in _HTML_TYPES:
         return html_to_text(value)
     return plain_to_text(value)
-
-
-def _time(value: struct_time | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
-    except (OverflowError, ValueError, OSError):
-        return None

@@ -7,7 +7,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from watcher.model import Alert, Entry, FeedSchedule, FetchResult, Match, Validators
+from watcher.model import (
+    Alert,
+    Entry,
+    FeedSchedule,
+    FetchResult,
+    Match,
+    QuietFetch,
+    Validators,
+)
 
 Clock = Callable[[], datetime]
 
@@ -99,20 +107,19 @@ class Store(Protocol):
         clustering: Clustering | None,
         now: datetime,
         next_fetch: datetime | None = None,
+        hint: timedelta | None = None,
     ) -> SaveCounts:
         """In one transaction: the feed's new state; its new entries with their keys, stories
         and matches; the new versions of known entries; and one pending delivery per match (or
         change) and target, except for stories that already notified for the rule."""
         ...
 
-    def save_not_modified(
-        self, url: str, now: datetime, next_fetch: datetime | None = None
+    def save_redirect(
+        self, url: str, redirect_to: str | None, seen: int, moved_to: str | None
     ) -> None: ...
 
-    def save_unchanged(
-        self, url: str, fetched: FetchResult, now: datetime, next_fetch: datetime | None = None
-    ) -> None:
-        """A 200 with the same body as last time (the server ignored the validators)."""
+    def save_quiet(self, fetches: Sequence[QuietFetch]) -> None:
+        """Fetches that brought nothing new: a 304, or a 200 with the last body again."""
         ...
 
     def save_failure(

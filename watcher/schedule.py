@@ -54,11 +54,90 @@ def _doubled(base: timedelta, times: int, ceiling: timedelta) -> timedelta:
     return min(timedelta(seconds=min(seconds, ceiling.total_seconds())), ceiling)
 
 
-def after_success(feed: Feed, now: datetime, rng: random.Random | None = None) -> datetime:
-    """When a feed read successfully is next due: after its interval, ±5 % so that feeds
-    fetched together drift apart instead of arriving at their hosts all at once."""
+DEFAULT_MAX_INTERVAL = timedelta(hours=1)
+
+
+def interval_for(feed: Feed, hint: timedelta | None = None) -> timedelta:
+    """How long to wait after a good fetch: the feed's interval, or what the feed or its
+    server asked for (``hint``) kept within the feed's bounds. By default the bounds are the
+    interval and an hour: a feed may ask to be read less often, not more often than the user
+    set."""
+    if hint is None:
+        return feed.interval
+    lowest = feed.min_interval or feed.interval
+    highest = max(feed.max_interval or DEFAULT_MAX_INTERVAL, lowest)
+    return min(max(hint, lowest), highest)
+
+
+def after_success(
+    feed: Feed,
+    now: datetime,
+    rng: random.Random | None = None,
+    hint: timedelta | None = None,
+) -> datetime:
+    """When a feed read successfully is next due: after its interval (see ``interval_for``),
+    ±5 % so that feeds fetched together drift apart instead of reaching their hosts at once."""
     jitter: float = (rng or random.Random()).uniform(0.95, 1.05)
-    return now + timedelta(seconds=feed.interval.total_seconds() * jitter)
+    return now + timedelta(seconds=interval_for(feed, hint).total_seconds() * jitter)
+
+
+_PERIODS = {
+    "hourly": timedelta(hours=1),
+    "daily": timedelta(days=1),
+    "weekly": timedelta(weeks=1),
+    "monthly": timedelta(days=30),
+    "yearly": timedelta(days=365),
+}
+
+
+def feed_hint(
+    ttl: str | None, update_period: str | None, update_frequency: str | None
+) -> timedelta | None:
+    """What a feed says about how often to read it: RSS ``<ttl>`` (minutes), or
+    ``sy:updatePeriod`` divided by ``sy:updateFrequency``; the longer when it says both.
+    Nonsense is ignored."""
+    hints = []
+    if ttl and ttl.strip().isdigit() and int(ttl) > 0:
+        hints.append(timedelta(minutes=min(int(ttl), 60 * 24 * 365)))
+    period = _PERIODS.get((update_period or "").strip().lower())
+    if period is not None:
+        frequency = (update_frequency or "1").strip()
+        times = int(frequency) if frequency.isdigit() and int(frequency) > 0 else 1
+        hints.append(period / times)
+    return max(hints) if hints else None
+
+
+def response_hint(
+    cache_control: str | None, expires: str | None, date: str | None, now: datetime
+) -> timedelta | None:
+    """How long the server says the response stays fresh: ``Cache-Control: max-age`` (or
+    ``s-maxage``), else ``Expires`` less ``Date``; None when it says nothing, or no-cache."""
+    directives = {}
+    for part in (cache_control or "").lower().split(","):
+        name, _, value = part.strip().partition("=")
+        directives[name] = value.strip().strip('"')
+    if "no-cache" in directives or "no-store" in directives:
+        return None
+    for name in ("s-maxage", "max-age"):
+        if directives.get(name, "").isdigit():
+            seconds = int(directives[name])
+            return timedelta(seconds=seconds) if seconds > 0 else None
+    until = _http_date(expires)
+    if until is None:
+        return None
+    origin = _http_date(date) or now
+    left = until - origin
+    return left if left > timedelta(0) else None
+
+
+def _http_date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        moment = parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError):
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def after_failure(
@@ -86,11 +165,7 @@ def retry_after_moment(header: str | None, now: datetime) -> datetime | None:
     header = header.strip()
     if header.isdigit():
         return now + timedelta(seconds=int(header))
-    try:
-        moment = parsedate_to_datetime(header)
-    except (TypeError, ValueError):
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return _http_date(header)
 
 
 def delivery_retry_at(

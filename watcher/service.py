@@ -29,6 +29,7 @@ from watcher.model import (
     FeedSchedule,
     FetchResult,
     ParsedFeed,
+    QuietFetch,
 )
 from watcher.parse import parse_feed
 from watcher.ports import Clock, Clustering, Delivering, Fetcher, Notifier, Store
@@ -45,6 +46,8 @@ log = logging.getLogger(__name__)
 Parser = Callable[[str, bytes, str | None, Sequence[str]], ParsedFeed]
 _DELIVERY_BATCH = 100
 _POOL_FROM = 8  # feeds in a cycle from which parsing goes to worker processes
+_QUIET_BATCH = 500  # quiet fetches recorded per transaction
+MOVE_AFTER = 3  # fetches in a row permanently redirected to one place before the feed moves
 PARSE_TIMEOUT = 60.0  # seconds one document may take in a worker process
 _ALL = 1_000_000  # "every delivery" as a query limit
 _FAR = timedelta(days=36_500)
@@ -85,6 +88,7 @@ class Service:
         )
         self._last_bodies: dict[str, str | None] = {}  # feed URL → hash of its last body
         self._schedules: dict[str, FeedSchedule] = {}  # feed URL → failures, next fetch
+        self._quiet: list[QuietFetch] = []  # recorded together: most fetches bring nothing
         self.halt = threading.Event()  # set when stopping: senders finish the message in hand
         self.settings = {target.name: target for target in config.targets}
         self._last_sent: dict[str, datetime] = {}  # per target, for its rate
@@ -109,9 +113,11 @@ class Service:
         limit = asyncio.Semaphore(self.config.concurrency)
 
         async def fetch(feed: Feed) -> tuple[Feed, FetchResult | FetchError]:
+            # A feed that moved for good is fetched where it went; its URL stays its name.
+            location = self._schedule(feed).moved_to or feed.url
             async with limit:
                 try:
-                    return feed, await self.fetcher.fetch(feed.url, validators.get(feed.url))
+                    return feed, await self.fetcher.fetch(location, validators.get(feed.url))
                 except FetchError as exc:
                     return feed, exc
 
@@ -121,6 +127,13 @@ class Service:
         pool = self.parse_pool() if self.parse_pool and len(feeds) >= _POOL_FROM else None
 
         async def handle(feed: Feed, fetched: FetchResult | FetchError) -> FeedOutcome:
+            if (
+                isinstance(fetched, FetchResult)
+                and fetched.not_modified
+                and not self._redirect_news(feed, fetched)
+            ):
+                # Most fetches: no parsing, no database work of its own (recorded in a batch).
+                return self._not_modified(feed, fetched)
             parsed = await self._parse_elsewhere(pool, feed, fetched) if pool else None
             return await loop.run_in_executor(writer, self.process, feed, fetched, parsed)
 
@@ -130,6 +143,7 @@ class Service:
                 for next_done in asyncio.as_completed([fetch(feed) for feed in feeds]):
                     handling.append(asyncio.ensure_future(handle(*await next_done)))
                 outcomes = await asyncio.gather(*handling)
+                await loop.run_in_executor(writer, self._record_quiet)
         finally:
             if pool is not None:
                 pool.shutdown(wait=False, cancel_futures=True)
@@ -167,16 +181,17 @@ class Service:
         record its failure)."""
         now = self.clock()
         name = feed.name or feed.url
-        next_fetch = after_success(feed, now)
         try:
             if isinstance(fetched, FetchError):
                 raise fetched
+            if self._redirect_news(feed, fetched):
+                self._track_redirect(feed, fetched.moved_to)
             if fetched.body is None:
-                self.store.save_not_modified(feed.url, now, next_fetch)
-                return FeedOutcome(feed.url, name, "not-modified")
+                return self._not_modified(feed, fetched)
             if body_digest(fetched.body) == self._last_bodies.get(feed.url):
                 # The same bytes as last time: nothing to parse, match or store.
-                self.store.save_unchanged(feed.url, fetched, now, next_fetch)
+                next_fetch = self._next_fetch(feed, now, fetched, None)
+                self._quiet.append(QuietFetch(feed.url, fetched, now, next_fetch))
                 return FeedOutcome(feed.url, name, "unchanged")
             if isinstance(parsed, ParseError):
                 raise parsed
@@ -198,7 +213,8 @@ class Service:
             self.delivering,
             self.clustering,
             now,
-            next_fetch,
+            self._next_fetch(feed, now, fetched, parsed.hint),
+            parsed.hint,
         )
         if parsed.warning:
             log.info("feed %s: %s", feed.url, parsed.warning)
@@ -221,6 +237,47 @@ class Service:
             changed=counts.changed,
             warning=parsed.warning,
         )
+
+    def _not_modified(self, feed: Feed, fetched: FetchResult) -> FeedOutcome:
+        now = self.clock()
+        next_fetch = self._next_fetch(feed, now, fetched, None)
+        self._quiet.append(QuietFetch(feed.url, fetched, now, next_fetch))
+        return FeedOutcome(feed.url, feed.name or feed.url, "not-modified")
+
+    def _schedule(self, feed: Feed) -> FeedSchedule:
+        return self._schedules.get(feed.url) or FeedSchedule(None)
+
+    def _next_fetch(
+        self, feed: Feed, now: datetime, fetched: FetchResult, hint: timedelta | None
+    ) -> datetime:
+        """After the feed's interval, or what it (this document's <ttl>, else the last one's)
+        and its server (Cache-Control, Expires) ask for, whichever is longer, within bounds."""
+        asked = [h for h in (hint or self._schedule(feed).hint, fetched.hint) if h is not None]
+        return after_success(feed, now, hint=max(asked) if asked else None)
+
+    def _redirect_news(self, feed: Feed, fetched: FetchResult) -> bool:
+        """Whether this fetch changes what we know of the feed's permanent redirects."""
+        return fetched.moved_to is not None or self._schedule(feed).redirect_to is not None
+
+    def _track_redirect(self, feed: Feed, target: str | None) -> None:
+        """Three fetches in a row permanently redirected to one place move the feed there;
+        anything else in between starts the count again."""
+        schedule = self._schedule(feed)
+        seen = 0 if target is None else (
+            schedule.redirects_seen + 1 if target == schedule.redirect_to else 1
+        )  # fmt: skip
+        moved_to = target if target is not None and seen >= MOVE_AFTER else schedule.moved_to
+        if moved_to != schedule.moved_to:
+            log.warning(
+                "feed %s moved permanently to %s: fetched there from now on", feed.url, moved_to
+            )
+        self.store.save_redirect(feed.url, target, seen, moved_to)
+
+    def _record_quiet(self) -> None:
+        """Write the quiet fetches held back (losing them in a crash costs only a refetch)."""
+        quiet, self._quiet = self._quiet, []
+        for start in range(0, len(quiet), _QUIET_BATCH):
+            self.store.save_quiet(quiet[start : start + _QUIET_BATCH])
 
     def _record_feed_failure(self, feed: Feed, exc: FeedError, now: datetime) -> None:
         """A 410 Gone pauses the feed; anything else backs it off, and never gives it up."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import zlib
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from urllib.parse import unquote, urlsplit
@@ -19,6 +20,7 @@ import httpx
 from watcher import __version__
 from watcher.errors import FetchError
 from watcher.model import FetchResult, Validators
+from watcher.schedule import response_hint
 
 USER_AGENT = f"feed-watcher/{__version__} (+https://pypi.org/project/feed-watcher/)"
 ACCEPT = (
@@ -72,6 +74,42 @@ class _Inflater:
         return data
 
 
+def _freshness(response: httpx.Response) -> timedelta | None:
+    headers = response.headers
+    return response_hint(
+        headers.get("cache-control"), headers.get("expires"), headers.get("date"), _now()
+    )
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _moved_to(response: httpx.Response) -> str | None:
+    """The final URL when every redirect on the way was permanent (301, 308); a temporary
+    one (302, 303, 307) anywhere means the feed has not moved."""
+    if response.history and all(hop.status_code in (301, 308) for hop in response.history):
+        return str(response.url)
+    return None
+
+
+class _Host:
+    """One host's share of us: at most ``per_host`` fetches at once, their starts at least
+    ``per_host_gap`` apart. Waiting for a turn does not count against the fetch deadline."""
+
+    def __init__(self, slots: asyncio.Semaphore) -> None:
+        self.slots = slots
+        self._next_start = 0.0
+
+    async def turn(self, gap: float) -> None:
+        if gap <= 0:
+            return
+        loop = asyncio.get_running_loop()
+        start = max(loop.time(), self._next_start)
+        self._next_start = start + gap  # claimed before sleeping: the next caller queues behind
+        await asyncio.sleep(start - loop.time())
+
+
 class HttpFetcher:
     """The Fetcher port over one shared ``httpx.AsyncClient``; use it as an async context."""
 
@@ -83,11 +121,13 @@ class HttpFetcher:
         transport: httpx.AsyncBaseTransport | None = None,
         max_connections: int = 20,
         per_host: int = 2,
+        per_host_gap: float = 0.0,
     ) -> None:
         self.deadline = deadline
         self.max_body = max_body
         self.per_host = per_host
-        self._hosts: dict[str, asyncio.Semaphore] = {}  # fifty feeds on one host: two at a time
+        self.per_host_gap = per_host_gap
+        self._hosts: dict[str, _Host] = {}  # fifty feeds on one host: two at a time, spaced
         self._client = httpx.AsyncClient(
             headers={
                 "User-Agent": USER_AGENT,
@@ -117,8 +157,11 @@ class HttpFetcher:
             if url.lower().startswith("file:"):
                 async with asyncio.timeout(self.deadline):
                     return await asyncio.to_thread(self._read_file, url, validators)
-            async with self._host_slot(url), asyncio.timeout(self.deadline):
-                return await self._get(url, validators)
+            host = self._host(url)
+            async with host.slots:
+                await host.turn(self.per_host_gap)
+                async with asyncio.timeout(self.deadline):
+                    return await self._get(url, validators)
         except TimeoutError:
             raise FetchError(url, f"no complete response within {self.deadline:g}s") from None
         except httpx.TooManyRedirects:
@@ -130,11 +173,11 @@ class HttpFetcher:
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise FetchError(url, f"{type(exc).__name__}: {exc}") from None
 
-    def _host_slot(self, url: str) -> asyncio.Semaphore:
-        host = (urlsplit(url).hostname or "").lower()
-        if host not in self._hosts:
-            self._hosts[host] = asyncio.Semaphore(self.per_host)
-        return self._hosts[host]
+    def _host(self, url: str) -> _Host:
+        name = (urlsplit(url).hostname or "").lower()
+        if name not in self._hosts:
+            self._hosts[name] = _Host(asyncio.Semaphore(self.per_host))
+        return self._hosts[name]
 
     async def _get(self, url: str, validators: Validators | None) -> FetchResult:
         headers = {}
@@ -144,12 +187,16 @@ class HttpFetcher:
             headers["If-Modified-Since"] = validators.last_modified
         async with self._client.stream("GET", url, headers=headers) as response:
             if response.status_code == 304:
+                # Read the (empty) body: a response left unread costs its connection.
+                await response.aread()
                 return FetchResult(
                     url,
                     304,
                     None,
                     validators.etag if validators else None,
                     validators.last_modified if validators else None,
+                    hint=_freshness(response),
+                    moved_to=_moved_to(response),
                 )
             if response.status_code != 200:
                 reason = response.reason_phrase or ""
@@ -170,6 +217,8 @@ class HttpFetcher:
                 etag=response.headers.get("etag"),
                 last_modified=response.headers.get("last-modified"),
                 content_type=response.headers.get("content-type"),
+                hint=_freshness(response),
+                moved_to=_moved_to(response),
             )
 
     def _read_file(self, url: str, validators: Validators | None) -> FetchResult:

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Connection,
     Engine,
     Row,
+    bindparam,
     case,
     create_engine,
     event,
@@ -54,6 +55,7 @@ from watcher.model import (
     Hit,
     Match,
     PruneReport,
+    QuietFetch,
     Revision,
     SentRecord,
     StoredEntry,
@@ -179,6 +181,10 @@ class SqlStore:
                     feeds.c.failures,
                     feeds.c.paused_at,
                     feeds.c.last_ok_at,
+                    feeds.c.feed_hint,
+                    feeds.c.redirect_to,
+                    feeds.c.redirects_seen,
+                    feeds.c.moved_to,
                 ).where(feeds.c.last_fetch_at.is_not(None))
             )
             return {
@@ -187,9 +193,25 @@ class SqlStore:
                     row.failures,
                     row.paused_at is not None,
                     row.last_ok_at is not None,
+                    timedelta(seconds=row.feed_hint) if row.feed_hint else None,
+                    row.redirect_to,
+                    row.redirects_seen,
+                    row.moved_to,
                 )
                 for row in rows
             }
+
+    def save_redirect(
+        self, url: str, redirect_to: str | None, seen: int, moved_to: str | None
+    ) -> None:
+        """The permanent redirect a fetch met (None: none), on ``seen`` fetches in a row, and
+        where the feed is fetched from now on."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(feeds)
+                .where(feeds.c.url == url)
+                .values(redirect_to=redirect_to, redirects_seen=seen, moved_to=moved_to)
+            )
 
     def resume(self, url_or_name: str, now: datetime) -> list[str]:
         """Un-pause the feeds with this URL or name and make them due now; their URLs."""
@@ -202,34 +224,33 @@ class SqlStore:
             )
             return [row.url for row in rows]
 
-    def save_unchanged(
-        self, url: str, fetched: FetchResult, now: datetime, next_fetch: datetime | None = None
-    ) -> None:
-        """A 200 with the very body read last time: only the validators and times change."""
+    def save_quiet(self, fetches: Sequence[QuietFetch]) -> None:
+        """Record fetches that brought nothing new, in one transaction: a 304 changes only
+        times and status; a 200 with the body read last time also its validators."""
+        not_modified = [f for f in fetches if f.fetched.not_modified]
+        unchanged = [f for f in fetches if not f.fetched.not_modified]
+        by_url = feeds.c.url == bindparam("feed_url")
         with self.engine.begin() as conn:
-            conn.execute(
-                update(feeds)
-                .where(feeds.c.url == url)
-                .values(
-                    etag=fetched.etag,
-                    last_modified=fetched.last_modified,
-                    last_status="unchanged",
-                    last_http_status=fetched.status,
-                    **_healthy(now, next_fetch),
+            if not_modified:
+                conn.execute(
+                    update(feeds).where(by_url).values(_quiet_columns("not-modified")),
+                    [_quiet_params(f) for f in not_modified],
                 )
-            )
-
-    def save_not_modified(
-        self, url: str, now: datetime, next_fetch: datetime | None = None
-    ) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
-                update(feeds)
-                .where(feeds.c.url == url)
-                .values(
-                    last_status="not-modified", last_http_status=304, **_healthy(now, next_fetch)
+            if unchanged:
+                conn.execute(
+                    update(feeds)
+                    .where(by_url)
+                    .values(
+                        etag=bindparam("new_etag"),
+                        last_modified=bindparam("new_last_modified"),
+                        **_quiet_columns("unchanged"),
+                    ),
+                    [
+                        _quiet_params(f)
+                        | {"new_etag": f.fetched.etag, "new_last_modified": f.fetched.last_modified}
+                        for f in unchanged
+                    ],
                 )
-            )
 
     def save_failure(
         self,
@@ -327,6 +348,7 @@ class SqlStore:
         clustering: Clustering | None,
         now: datetime,
         next_fetch: datetime | None = None,
+        hint: timedelta | None = None,
     ) -> SaveCounts:
         churned = sum(1 for item in again if item.churned)
         with self.engine.begin() as conn:
@@ -343,6 +365,7 @@ class SqlStore:
                     **_healthy(now, next_fetch),
                     guid_churn=feeds.c.guid_churn + churned,
                     body_hash=body_digest(fetched.body) if fetched.body is not None else None,
+                    feed_hint=int(hint.total_seconds()) if hint else None,
                 )
                 .returning(feeds.c.id)
             ).scalar_one()
@@ -565,6 +588,7 @@ class SqlStore:
                     failing_since=row.failing_since,
                     next_fetch=row.next_fetch_at,
                     paused=row.paused_at is not None,
+                    moved_to=row.moved_to,
                 )
                 for row in conn.execute(query)
             ]
@@ -731,7 +755,25 @@ class SqlStore:
             return {str(row[0]): int(row[1]) for row in rows}
 
 
-def _healthy(now: datetime, next_fetch: datetime | None) -> dict[str, Any]:
+def _quiet_columns(status: str) -> dict[str, Any]:
+    """``_healthy`` as bound parameters, for many feeds in one statement."""
+    return {
+        "last_status": status,
+        "last_http_status": bindparam("http_status"),
+        **{column: bindparam(f"new_{column}") for column in _healthy(None, None)},
+    }
+
+
+def _quiet_params(fetch: QuietFetch) -> dict[str, Any]:
+    healthy = _healthy(fetch.at, fetch.next_fetch)
+    return {
+        "feed_url": fetch.url,
+        "http_status": fetch.fetched.status,
+        **{f"new_{column}": value for column, value in healthy.items()},
+    }
+
+
+def _healthy(now: datetime | None, next_fetch: datetime | None) -> dict[str, Any]:
     """The feed state after a successful fetch."""
     return {
         "last_fetch_at": now,

@@ -77,6 +77,12 @@ feeds = Table(
     Column("failing_since", UTCDateTime),
     Column("next_fetch_at", UTCDateTime),  # after its interval, a backoff or a Retry-After
     Column("paused_at", UTCDateTime),  # a 410 Gone; `watcher feeds resume` clears it
+    Column("feed_hint", Integer),  # seconds: how often the feed asks to be read (<ttl>…)
+    # A permanent redirect seen on the last fetches, and how many times in a row; after three
+    # the feed is fetched at ``moved_to`` (its configured URL stays its name).
+    Column("redirect_to", Text),
+    Column("redirects_seen", Integer, nullable=False, server_default=text("0")),
+    Column("moved_to", Text),
 )
 
 entries = Table(

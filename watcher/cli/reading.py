@@ -117,6 +117,8 @@ def feeds(ctx: click.Context, config_path: str | None, fmt: str) -> None:
         name = Text(status.name)
         if status.name != status.url:
             name.append("\n" + status.url, style="dim")
+        if status.moved_to:
+            name.append(f"\nmoved to {status.moved_to}", style="yellow")
         table.add_row(
             name,
             Text(state, style="red" if status.last_status == "failed" else ""),
@@ -159,4 +161,5 @@ def _feed_json(status: FeedStatus) -> dict[str, Any]:
         "failing_since": status.failing_since.isoformat() if status.failing_since else None,
         "next_fetch": status.next_fetch.isoformat() if status.next_fetch else None,
         "paused": status.paused,
+        "moved_to": status.moved_to,
     }

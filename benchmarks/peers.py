@@ -1,0 +1,358 @@
+"""feed-watcher against the tools users would pick instead, on one farm, in one run.
+
+    python benchmarks/peers.py --feeds 1000 --repeat 3
+
+Builds a farm of N realistic news feeds (``benchmarks/farm.py``) served on 127.0.0.1 (nginx
+when installed), then for each tool runs three rounds against a fresh state, each round a
+fresh process as from cron or a systemd timer: 1 — every entry new; 2 — nothing changed (the
+server answers 304); 3 — 10 % of the feeds gained three items. The peers are installed into
+their own venvs under ``benchmarks/.work/venvs`` on first use:
+
+- ``watcher run --once`` (this project; 4 keyword rules, the shipped topics);
+- reader (``update_feeds(workers=8)``);
+- rss2email (``r2e run``, mail handed to ``/bin/true`` as its sendmail);
+- feed2exec (``feed2exec fetch --parallel``, the ``null`` output).
+
+CPU is user+system of the whole process tree (this script makes itself a child subreaper, so
+worker processes that outlive their parents are still counted); peak RSS is the largest sum
+of the tree's resident sets, sampled every 20 ms. Then the daemon's cost of an unchanged round
+is measured in one long-lived process (``benchmarks/daemon_round.py``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import ctypes
+import json
+import os
+import resource
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks.farm import Farm, serve
+
+WORK = Path(__file__).resolve().parent / ".work"
+PEERS = {  # reader's vendored feedparser needs sgmllib, which reader does not declare
+    "reader": ["reader==3.26", "sgmllib3k"],
+    "rss2email": ["rss2email==3.14"],
+    "feed2exec": ["feed2exec==0.23.0"],
+}
+ROUNDS = ("1: all new", "2: nothing changed", "3: 10% of feeds changed")
+RULES = {
+    "tiktok": '["TikTok", "ByteDance"]',
+    "madrid-talks": '["Madrid talks", "talks in Madrid"]',
+    "analog-chips": '["analog chips", "anti-dumping probe"]',
+    "tariffs": '["tariff", "tariffs"]',
+}
+
+
+@dataclass(frozen=True)
+class Measure:
+    wall: float
+    cpu: float
+    rss_mb: float
+
+
+def _become_subreaper() -> None:
+    """Orphaned grandchildren (a fork server's workers) are re-parented to us, so their CPU
+    reaches RUSAGE_CHILDREN when we reap them."""
+    PR_SET_CHILD_SUBREAPER = 36
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            found += [int(child) for child in (task / "children").read_text().split()]
+    except OSError:
+        pass
+    return found
+
+
+def _tree_rss(root: int) -> int:
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        try:
+            pages = int(Path(f"/proc/{pid}/statm").read_text().split()[1])
+            total += pages * resource.getpagesize()
+        except OSError:
+            continue
+        stack += _children(pid)
+    return total
+
+
+def measure(command: Sequence[str], cwd: Path, env: dict[str, str] | None = None) -> Measure:
+    """Run ``command`` and everything it starts to completion."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, _tree_rss(process.pid))
+            done.wait(0.02)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    _, stderr = process.communicate()
+    wall = time.perf_counter() - started
+    done.set()
+    sampler.join()
+    _reap_orphans()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if process.returncode not in (0, 1):
+        raise SystemExit(f"{command[0]} exited with {process.returncode}:\n{stderr.decode()}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return Measure(wall, cpu, peak / 2**20)
+
+
+def _reap_orphans() -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            if not [c for c in _children(os.getpid()) if _is_ours(c)]:
+                return
+            time.sleep(0.01)
+
+
+def _is_ours(pid: int) -> bool:
+    """A child that is not the feed server (which runs until the end)."""
+    try:
+        return "nginx" not in Path(f"/proc/{pid}/comm").read_text()
+    except OSError:
+        return False
+
+
+def _venv(name: str) -> Path:
+    venv = WORK / "venvs" / name
+    if not (venv / "bin" / "python").exists():
+        print(f"installing {' '.join(PEERS[name])} into {venv} ...", file=sys.stderr)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run(
+            [str(venv / "bin" / "pip"), "install", "-q", *PEERS[name]],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    return venv
+
+
+@dataclass(frozen=True)
+class Tool:
+    command: list[str]  # one round
+    stored: Callable[[], int]  # how many entries it has stored: proof that it did the work
+
+
+Setup = Callable[[Path, list[str]], Tool]  # workdir, feed URLs
+
+
+def _rows(database: Path, query: str) -> Callable[[], int]:
+    def count() -> int:
+        with contextlib.closing(sqlite3.connect(database)) as conn:
+            return int(conn.execute(query).fetchone()[0])
+
+    return count
+
+
+def watcher_setup(workdir: Path, urls: list[str]) -> Tool:
+    lines = [
+        f'[watcher]\ndatabase = "sqlite:///{workdir / "watcher.db"}"\n'
+        # The farm is one host standing for many; real sites keep the polite default of 2.
+        'concurrency = 4\nper_host = 4\nper_host_gap = "0s"\n'
+    ]
+    lines += [f'[[feeds]]\nurl = "{url}"\n' for url in urls]
+    lines += [f'[[rules]]\nname = "{name}"\nkeywords = {words}\n' for name, words in RULES.items()]
+    config = workdir / "watcher.toml"
+    config.write_text("\n".join(lines))
+    return Tool(
+        [sys.executable, "-m", "watcher", "run", "--once", "-q", "--config", str(config)],
+        _rows(workdir / "watcher.db", "SELECT count(*) FROM entries"),
+    )
+
+
+def reader_setup(workdir: Path, urls: list[str]) -> Tool:
+    python = str(_venv("reader") / "bin" / "python")
+    db = workdir / "reader.sqlite"
+    add = "import sys\nfrom reader import make_reader\nr = make_reader(sys.argv[1])\n"
+    add += "for url in sys.stdin.read().split(): r.add_feed(url)\n"
+    subprocess.run([python, "-c", add, str(db)], input="\n".join(urls), text=True, check=True)
+    update = (
+        "import sys\nfrom reader import make_reader\n"
+        "make_reader(sys.argv[1]).update_feeds(workers=8, scheduled=False)"
+    )
+    return Tool([python, "-c", update, str(db)], _rows(db, "SELECT count(*) FROM entries"))
+
+
+def rss2email_setup(workdir: Path, urls: list[str]) -> Tool:
+    r2e = str(_venv("rss2email") / "bin" / "r2e")
+    config = workdir / "r2e.cfg"
+    lines = [
+        "[DEFAULT]\nto = reader@example.org\nfrom = r2e@example.org\n"
+        "email-protocol = sendmail\nsendmail = /bin/true\n"
+    ]
+    lines += [f"[feed.f{n}]\nurl = {url}\n" for n, url in enumerate(urls)]
+    config.write_text("\n".join(lines))
+    data = workdir / "r2e.json"
+
+    def seen() -> int:
+        return sum(len(feed.get("seen", {})) for feed in json.loads(data.read_text())["feeds"])
+
+    return Tool([r2e, "-c", str(config), "-d", str(data), "run"], seen)
+
+
+def feed2exec_setup(workdir: Path, urls: list[str]) -> Tool:
+    feed2exec = str(_venv("feed2exec") / "bin" / "feed2exec")
+    config = workdir / "feed2exec.ini"
+    lines = [
+        f"[f{n}]\nurl = {url}\noutput = feed2exec.plugins.null\n" for n, url in enumerate(urls)
+    ]
+    config.write_text("\n".join(lines))
+    db = workdir / "feed2exec.db"
+    return Tool(
+        [feed2exec, "--config", str(config), "--database", str(db), "fetch", "--parallel"],
+        _rows(db, "SELECT count(*) FROM feedcache"),
+    )
+
+
+TOOLS: dict[str, Setup] = {
+    "feed-watcher": watcher_setup,
+    "reader (8 workers)": reader_setup,
+    "rss2email": rss2email_setup,
+    "feed2exec (--parallel)": feed2exec_setup,
+}
+
+
+def run_tool(setup: Setup, farm_size: int, repeat: int) -> list[list[Measure]]:
+    """``repeat`` runs of three rounds, each on a fresh farm and a fresh state."""
+    runs = []
+    for _ in range(repeat):
+        with _scratch() as scratch:
+            root = scratch / "farm"
+            root.mkdir()
+            farm = Farm(root, farm_size)
+            with serve(root) as (base, _server):
+                tool = setup(scratch, [f"{base}{farm.path(n)}" for n in range(farm_size)])
+                first = farm.entries
+                rounds = [measure(tool.command, scratch)]
+                _check(tool, first, "round 1")
+                rounds.append(measure(tool.command, scratch))
+                time.sleep(1.1)  # Last-Modified has a one-second resolution
+                added = farm.grow() * 3
+                rounds.append(measure(tool.command, scratch))
+                _check(tool, first + added, "round 3")
+            runs.append(rounds)
+    return runs
+
+
+def _check(tool: Tool, expected: int, when: str) -> None:
+    stored = tool.stored()
+    if stored < expected:
+        raise SystemExit(f"{tool.command[0]} stored {stored} entries after {when}, not {expected}")
+
+
+@contextlib.contextmanager
+def _scratch() -> Iterator[Path]:
+    """A scratch directory the feed server (nginx runs as nobody) can read."""
+    with tempfile.TemporaryDirectory() as name:
+        path = Path(name)
+        path.chmod(0o755)
+        yield path
+
+
+def daemon_round(farm_size: int) -> tuple[float, float]:
+    """CPU and wall seconds of an unchanged round inside a running daemon."""
+    with _scratch() as scratch:
+        root = scratch / "farm"
+        root.mkdir()
+        farm = Farm(root, farm_size)
+        with serve(root) as (base, _server):
+            tool = watcher_setup(scratch, [f"{base}{farm.path(n)}" for n in range(farm_size)])
+            measure(tool.command, scratch)
+            _check(tool, farm.entries, "round 1")
+            script = Path(__file__).with_name("daemon_round.py")
+            out = subprocess.run(
+                [sys.executable, str(script), str(scratch / "watcher.toml")],
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout.split()
+    return float(out[0]), float(out[1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--feeds", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--only", help="run only the tools whose name contains this")
+    args = parser.parse_args()
+    _become_subreaper()
+    with _scratch() as scratch:
+        farm = Farm(scratch, args.feeds)
+        with serve(scratch) as (_, server):
+            pass
+        print(
+            f"{args.feeds} feeds, {farm.size / 1e6:.1f} MB, {farm.entries} items, served by "
+            f"{server}; medians of {args.repeat}; each round a fresh process.\n"
+        )
+    results = {}
+    for name, setup in TOOLS.items():
+        if args.only and args.only not in name:
+            continue
+        print(f"running {name} ...", file=sys.stderr)
+        results[name] = run_tool(setup, args.feeds, args.repeat)
+    print("| tool | round | wall (s) | CPU (s) | peak RSS (MB) | wall per feed (ms) |")
+    print("|---|---|---|---|---|---|")
+    medians: dict[str, list[float]] = {}
+    for name, runs in results.items():
+        medians[name] = []
+        for index, label in enumerate(ROUNDS):
+            wall = statistics.median(run[index].wall for run in runs)
+            cpu = statistics.median(run[index].cpu for run in runs)
+            rss = statistics.median(run[index].rss_mb for run in runs)
+            medians[name].append(wall)
+            print(
+                f"| {name} | {label} | {wall:.2f} | {cpu:.2f} | {rss:.0f} | "
+                f"{wall / args.feeds * 1000:.2f} |"
+            )
+    ours = medians.get("feed-watcher")
+    peers = {name: walls for name, walls in medians.items() if name != "feed-watcher"}
+    if ours and peers:
+        print("\n| round | fastest peer | its wall (s) | feed-watcher (s) | speed-up |")
+        print("|---|---|---|---|---|")
+        for index, label in enumerate(ROUNDS):
+            best = min(peers, key=lambda name: peers[name][index])
+            ratio = peers[best][index] / ours[index]
+            print(
+                f"| {label} | {best} | {peers[best][index]:.2f} | {ours[index]:.2f} | "
+                f"{ratio:.1f}x |"
+            )
+    if not args.only or "watcher" in args.only:
+        cpu, wall = daemon_round(args.feeds)
+        print(
+            f"\nThe daemon, an unchanged round of {args.feeds} feeds in a long-lived process: "
+            f"CPU {cpu:.3f} s, wall {wall:.3f} s."
+        )
+
+
+if __name__ == "__main__":
+    main()
