@@ -9,6 +9,7 @@ import itertools
 import threading
 import time
 import zlib
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
@@ -100,12 +101,40 @@ def test_body_cap(feed_server: FeedServer) -> None:
         fetch(url, max_body=1000)
 
 
-def test_gzip_bomb_is_cut_at_the_cap_counted_decompressed(feed_server: FeedServer) -> None:
-    """10 MB of zeros compress to ~10 KB; the cap counts what they inflate to."""
-    bomb = gzip.compress(b"\0" * 10_000_000)
-    url = feed_server.serve("/bomb", bomb, headers={"Content-Encoding": "gzip"})
+@pytest.mark.parametrize(
+    ("encoding", "compress"), [("gzip", gzip.compress), ("deflate", zlib.compress)]
+)
+def test_compression_bombs_are_cut_at_the_cap_counted_decompressed(
+    feed_server: FeedServer, encoding: str, compress: Callable[[bytes], bytes]
+) -> None:
+    """50 MB of zeros compress to ~50 KB; the cap counts what they inflate to."""
+    bomb = compress(b"\0" * 50_000_000)
+    assert len(bomb) < 100_000
+    url = feed_server.serve("/bomb", bomb, headers={"Content-Encoding": encoding})
     with pytest.raises(FetchError, match="larger than 100000 bytes"):
         fetch(url, max_body=100_000)
+
+
+def test_an_endless_body_is_cut_at_the_cap(feed_server: FeedServer) -> None:
+    """No Content-Length, and the data never stops: the fetch ends at the cap."""
+    sent = [0]
+
+    def endless(request: BaseHTTPRequestHandler) -> None:
+        request.send_response(200)
+        request.send_header("Content-Type", "application/rss+xml")
+        request.send_header("Connection", "close")
+        request.end_headers()
+        try:
+            while sent[0] < 1 << 30:
+                request.wfile.write(b"<item>" * 10_000)
+                sent[0] += 60_000
+        except OSError:
+            pass  # the client hung up, as it should
+
+    url = feed_server.serve("/endless", b"", handler=endless)
+    with pytest.raises(FetchError, match="larger than 1000000 bytes"):
+        fetch(url, max_body=1_000_000)
+    assert sent[0] < 50_000_000
 
 
 @pytest.mark.parametrize(
@@ -121,10 +150,13 @@ def test_compressed_bodies_are_inflated(feed_server: FeedServer, encoding: str, 
     assert fetch(url).body == BODY
 
 
-def test_unsupported_encoding_is_refused(feed_server: FeedServer) -> None:
-    url = feed_server.serve("/br", b"\x1b\x00", headers={"Content-Encoding": "br"})
-    with pytest.raises(FetchError, match="unsupported content encoding 'br'"):
+@pytest.mark.parametrize("encoding", ["br", "zstd", "compress"])
+def test_unsupported_encodings_are_refused(feed_server: FeedServer, encoding: str) -> None:
+    """We ask for gzip and deflate only; what we cannot inflate under a cap is refused."""
+    url = feed_server.serve("/odd", b"\x1b\x00", headers={"Content-Encoding": encoding})
+    with pytest.raises(FetchError, match=f"unsupported content encoding '{encoding}'"):
         fetch(url)
+    assert feed_server.requests[-1].headers["accept-encoding"] == "gzip, deflate"
 
 
 def test_redirects_are_followed_but_bounded(feed_server: FeedServer) -> None:
@@ -139,10 +171,25 @@ def test_redirects_are_followed_but_bounded(feed_server: FeedServer) -> None:
 
     feed_server.serve("/final", BODY)
     feed_server.serve("/moved", b"", handler=redirect_to("/final"))
-    assert fetch(feed_server.url("/moved")).body == BODY
+    moved = fetch(feed_server.url("/moved"))
+    assert moved.body == BODY and moved.moved_to == feed_server.url("/final")
     feed_server.serve("/loop", b"", handler=redirect_to("/loop"))
     with pytest.raises(FetchError, match="more than 5 redirects"):
         fetch(feed_server.url("/loop"))
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "moved"), [(301, 308, True), (301, 302, False), (307, 301, False)]
+)
+def test_a_feed_has_moved_only_if_every_redirect_was_permanent(
+    feed_server: FeedServer, first: int, second: int, moved: bool
+) -> None:
+    feed_server.serve("/end", BODY)
+    feed_server.serve("/b", b"", status=second, headers={"Location": "/end"}, etag=False)
+    feed_server.serve("/a", b"", status=first, headers={"Location": "/b"}, etag=False)
+    result = fetch(feed_server.url("/a"))
+    assert result.body == BODY
+    assert result.moved_to == (feed_server.url("/end") if moved else None)
 
 
 def test_file_urls(tmp_path: Path) -> None:

@@ -12,7 +12,10 @@ from watcher.schedule import (
     after_success,
     delivery_retry_at,
     due_feeds,
+    feed_hint,
+    interval_for,
     next_wakeup,
+    response_hint,
     retry_after_moment,
 )
 
@@ -73,3 +76,43 @@ def test_successful_feeds_come_back_after_their_interval_give_or_take() -> None:
     moments = {after_success(feed, NOW, random.Random(n)) for n in range(20)}
     assert len(moments) > 1
     assert all(timedelta(minutes=19) <= m - NOW <= timedelta(minutes=21) for m in moments)
+
+
+def test_a_feed_may_ask_to_be_read_less_often_within_its_bounds() -> None:
+    """Hints move the interval between min_interval (default: the interval itself) and
+    max_interval (default: an hour, or the interval when longer)."""
+    feed = Feed("https://a.example/rss", None, timedelta(minutes=15))
+    assert interval_for(feed) == timedelta(minutes=15)
+    assert interval_for(feed, timedelta(minutes=40)) == timedelta(minutes=40)
+    assert interval_for(feed, timedelta(days=1)) == timedelta(hours=1)
+    assert interval_for(feed, timedelta(minutes=1)) == timedelta(minutes=15)
+    eager = Feed(feed.url, None, timedelta(minutes=15), timedelta(minutes=2), timedelta(hours=6))
+    assert interval_for(eager, timedelta(minutes=1)) == timedelta(minutes=2)
+    assert interval_for(eager, timedelta(days=1)) == timedelta(hours=6)
+    slow = Feed(feed.url, None, timedelta(hours=3))
+    assert interval_for(slow, timedelta(days=1)) == timedelta(hours=3)
+    jittered = after_success(feed, NOW, random.Random(1), hint=timedelta(minutes=40))
+    assert timedelta(minutes=38) <= jittered - NOW <= timedelta(minutes=42)
+
+
+def test_what_a_feed_says_about_its_refresh() -> None:
+    assert feed_hint("60", None, None) == timedelta(hours=1)
+    assert feed_hint(None, "hourly", "2") == timedelta(minutes=30)
+    assert feed_hint(None, "daily", None) == timedelta(days=1)
+    assert feed_hint("30", "hourly", "1") == timedelta(hours=1)  # the longer of the two
+    assert feed_hint("soon", "fortnightly", "x") is None
+    assert feed_hint("0", None, None) is None
+    assert feed_hint(None, "weekly", "0") == timedelta(weeks=1)
+
+
+def test_what_a_server_says_about_freshness() -> None:
+    date = "Mon, 15 Sep 2025 12:00:00 GMT"
+    assert response_hint("public, max-age=600", None, None, NOW) == timedelta(minutes=10)
+    assert response_hint("max-age=60, s-maxage=1800", None, None, NOW) == timedelta(minutes=30)
+    assert response_hint("no-cache, max-age=600", None, None, NOW) is None
+    assert response_hint("max-age=0", None, None, NOW) is None
+    expires = "Mon, 15 Sep 2025 12:20:00 GMT"
+    assert response_hint(None, expires, date, NOW) == timedelta(minutes=20)
+    assert response_hint(None, expires, None, NOW) == timedelta(minutes=20)  # NOW is 12:00
+    assert response_hint(None, "0", date, NOW) is None  # "already expired", as servers say
+    assert response_hint(None, None, None, NOW) is None

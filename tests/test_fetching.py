@@ -1,0 +1,202 @@
+"""The fetch policy across cycles, on a virtual clock: where a feed is fetched from after
+redirects, when it is fetched next after 429s and refresh hints, and what a hostile document
+does to a run (nothing, to the other feeds)."""
+
+from __future__ import annotations
+
+import asyncio
+import resource
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import write_config
+from tests.servers import FeedServer, rss
+from watcher.app import App, load, open_app
+from watcher.errors import ParseError
+from watcher.model import CycleReport, FeedSchedule, ParsedFeed
+from watcher.redact import Redactor
+
+NOW = datetime(2025, 9, 15, 12, 0, tzinfo=UTC)
+FEED = rss("Wire", [("a", "TikTok deal", "x")])
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def open_watcher(tmp_path: Path, urls: list[str], extra: str = "") -> tuple[App, Clock]:
+    config = write_config(tmp_path / "w.toml", urls, extra=extra)
+    clock = Clock()
+    redactor = Redactor()
+    return open_app(load(str(config), redactor), redactor, clock=clock), clock
+
+
+def cycle(app: App) -> CycleReport:
+    async def run() -> CycleReport:
+        async with app.fetcher() as fetcher:
+            return await app.service(fetcher).run_cycle(app.config.feeds)
+
+    return asyncio.run(run())
+
+
+def schedule(app: App, url: str) -> FeedSchedule:
+    return app.store.schedules()[url]
+
+
+def test_three_permanent_redirects_in_a_row_move_the_feed(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    """301 on three fetches to one place: from then on the feed is fetched there, its old
+    URL kept as its name and `watcher feeds` showing where it went."""
+    new = feed_server.serve("/new.xml", FEED)
+    old = feed_server.serve("/old.xml", b"", status=301, headers={"Location": "/new.xml"})
+    app, _ = open_watcher(tmp_path, [old])
+    for expected_seen in (1, 2):
+        cycle(app)
+        assert schedule(app, old).redirects_seen == expected_seen
+        assert schedule(app, old).moved_to is None
+    cycle(app)
+    assert schedule(app, old).moved_to == new
+    requests = len(feed_server.requests)
+    report = cycle(app)
+    assert [seen.path for seen in feed_server.requests[requests:]] == ["/new.xml"]
+    assert report.outcomes[0].url == old and report.outcomes[0].status == "not-modified"
+    [status] = app.store.feed_statuses()
+    assert (status.url, status.moved_to) == (old, new)
+
+
+def test_a_temporary_redirect_never_moves_the_feed(tmp_path: Path, feed_server: FeedServer) -> None:
+    feed_server.serve("/new.xml", FEED)
+    old = feed_server.serve("/old.xml", b"", status=302, headers={"Location": "/new.xml"})
+    app, _ = open_watcher(tmp_path, [old])
+    for _ in range(4):
+        cycle(app)
+    assert schedule(app, old).moved_to is None and schedule(app, old).redirects_seen == 0
+    assert feed_server.requests[-2].path == "/old.xml"
+
+
+def test_a_redirect_that_changes_its_mind_starts_the_count_again(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    feed_server.serve("/a.xml", FEED)
+    feed_server.serve("/b.xml", FEED)
+    old = feed_server.serve("/old.xml", b"", status=301, headers={"Location": "/a.xml"})
+    app, _ = open_watcher(tmp_path, [old])
+    cycle(app)
+    cycle(app)
+    feed_server.serve("/old.xml", b"", status=301, headers={"Location": "/b.xml"})
+    cycle(app)
+    assert schedule(app, old).redirects_seen == 1 and schedule(app, old).moved_to is None
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "wait"),
+    [("5400", timedelta(minutes=90)), ("Mon, 15 Sep 2025 16:00:00 GMT", timedelta(hours=4))],
+    ids=["seconds", "http-date"],
+)
+def test_429_retry_after_pushes_the_next_fetch_out(
+    tmp_path: Path, feed_server: FeedServer, retry_after: str, wait: timedelta
+) -> None:
+    """On the virtual clock: the next fetch is exactly where the server asked, and the feed
+    is held back until then."""
+    url = feed_server.serve("/busy", "slow down", status=429, headers={"Retry-After": retry_after})
+    app, clock = open_watcher(tmp_path, [url])
+    cycle(app)
+    state = schedule(app, url)
+    assert state.next_fetch == NOW + wait and state.failures == 1
+    assert state.held_back(NOW + wait - timedelta(seconds=1))
+    assert not state.held_back(NOW + wait)
+    clock.now = NOW + wait
+    feed_server.serve("/busy", FEED)
+    assert cycle(app).outcomes[0].status == "ok"
+    assert schedule(app, url).failures == 0
+
+
+def test_a_feed_and_its_server_set_how_often_it_is_read(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    """<ttl>60</ttl> puts the next fetch an hour out (±5 %), though the interval is 15
+    minutes; the server's max-age on a later 304 counts too, within max_interval."""
+    body = FEED.replace("<title>Wire</title>", "<title>Wire</title><ttl>60</ttl>")
+    url = feed_server.serve("/ttl.xml", body, headers={"Cache-Control": "max-age=10800"})
+    plain = feed_server.serve("/plain.xml", FEED)
+    app, clock = open_watcher(tmp_path, [url, plain], extra='max_interval = "2h"')
+    cycle(app)
+    waits = {u: schedule(app, u).next_fetch - NOW for u in (url, plain)}  # type: ignore[operator]
+    assert timedelta(minutes=114) <= waits[url] <= timedelta(minutes=126)  # max-age, capped
+    assert timedelta(minutes=14) <= waits[plain] <= timedelta(minutes=16)
+    feed_server.serve("/ttl.xml", body)  # no Cache-Control now: the stored <ttl> still counts
+    clock.now += timedelta(hours=3)
+    assert cycle(app).outcomes[0].status == "not-modified"
+    wait = schedule(app, url).next_fetch - clock.now  # type: ignore[operator]
+    assert timedelta(minutes=57) <= wait <= timedelta(minutes=63)
+
+
+def test_min_interval_above_max_interval_is_a_config_error(tmp_path: Path) -> None:
+    config = write_config(
+        tmp_path / "w.toml", ["https://a.example/rss"], extra='min_interval = "2h"'
+    )
+    with pytest.raises(Exception, match=r"feeds\[0\]\.min_interval: 2h is longer than"):
+        load(str(config), Redactor())
+
+
+QUADRATIC = (
+    '<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY a "'
+    + "x" * 40_000
+    + '">]><rss version="2.0"><channel><title>Q</title><item><title>'
+    + "&a;" * 30_000
+    + "</title></item></channel></rss>"
+)
+
+
+def test_a_quadratic_blowup_document_harms_nothing(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    """160 KB that feedparser would expand to 1.2 GB: its DOCTYPE is removed, the entities
+    stay unexpanded, and the other feeds of the run are read as usual."""
+    assert 100_000 < len(QUADRATIC) < 200_000
+    hostile = feed_server.serve("/q.xml", QUADRATIC)
+    good = feed_server.serve("/good.xml", FEED)
+    app, _ = open_watcher(tmp_path, [hostile, good])
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    outcomes = {o.url: o for o in cycle(app).outcomes}
+    assert outcomes[good].status == "ok" and outcomes[good].new_entries == 1
+    assert outcomes[hostile].status in ("ok", "failed")
+    stored = [s.entry.title for s in app.store.stored_entries(None) if s.feed_url == hostile]
+    assert all(len(title) < 200_000 for title in stored)
+    grown_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    assert grown_kb < 300_000  # far below what expanding the entities would take
+
+
+def hog(url: str, body: bytes, content_type: str | None, tracking: Sequence[str]) -> ParsedFeed:
+    """A parser that wants 4 GiB: the worker's memory limit stops it."""
+    blocks = [bytearray(1 << 28) for _ in range(16)]
+    raise ParseError(url, f"unreachable: {len(blocks)}")
+
+
+def test_a_parse_that_runs_out_of_memory_fails_that_feed_only(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    """Documents are parsed in worker processes limited to 1 GiB; a parse that wants more
+    fails its own feed and the run goes on (with a fresh pool for the next cycle)."""
+    urls = [feed_server.serve(f"/f{n}.xml", FEED) for n in range(8)]  # enough for the pool
+    app, _ = open_watcher(tmp_path, urls)
+
+    async def run(parser: Callable[..., ParsedFeed]) -> CycleReport:
+        async with app.fetcher() as fetcher:
+            service = app.service(fetcher)
+            service.parser = parser
+            return await service.run_cycle(app.config.feeds)
+
+    report = asyncio.run(run(hog))
+    assert {o.status for o in report.outcomes} == {"failed"}
+    assert {o.error for o in report.outcomes} == {
+        "the parser ran out of memory or crashed on it"
+    }
