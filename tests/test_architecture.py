@@ -24,6 +24,8 @@ CORE = [
     "schedule",
     "render",
     "parse",
+    "fastparse",
+    "analysis",
     "text",
     "redact",
     "ports",

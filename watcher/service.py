@@ -17,6 +17,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from watcher.analysis import Analysis, Parser, ReadFeed, analyse, read_in_worker
 from watcher.config import Config, Feed, Rule, Target
 from watcher.errors import DeliveryError, FeedError, FetchError, ParseError
 from watcher.identity import alias_keys, body_digest
@@ -43,7 +44,6 @@ from watcher.schedule import (
 from watcher.triage import Triage, backlog_test, never, triage
 
 log = logging.getLogger(__name__)
-Parser = Callable[[str, bytes, str | None, Sequence[str]], ParsedFeed]
 _DELIVERY_BATCH = 100
 _POOL_FROM = 8  # feeds in a cycle from which parsing goes to worker processes
 _QUIET_BATCH = 500  # quiet fetches recorded per transaction
@@ -73,7 +73,7 @@ class Service:
         parser: Parser = parse_feed,
         sleep: Callable[[float], None] = time.sleep,
         after_send: Callable[[Alert], None] | None = None,
-        parse_pool: Callable[[], Executor] | None = None,
+        parse_pool: Callable[[Matcher], Executor] | None = None,
     ) -> None:
         self.config = config
         self.store = store
@@ -94,7 +94,8 @@ class Service:
         self._last_sent: dict[str, datetime] = {}  # per target, for its rate
         self.sleep = sleep
         self.after_send = after_send  # a test hook: runs between "sent" and "marked sent"
-        self.parse_pool = parse_pool  # makes worker processes for a cycle's parsing
+        # Makes worker processes for a cycle's parsing, each given the matcher when it starts.
+        self.parse_pool = parse_pool
         self.clustering = (
             Clustering(config.cluster_threshold, config.cluster_window)
             if config.clustering
@@ -124,7 +125,9 @@ class Service:
         loop = asyncio.get_running_loop()
         # Many feeds: parse them in worker processes, on every core. One thread writes, so the
         # event loop keeps fetching meanwhile and the database sees a single writer.
-        pool = self.parse_pool() if self.parse_pool and len(feeds) >= _POOL_FROM else None
+        pool = (
+            self.parse_pool(self.matcher) if self.parse_pool and len(feeds) >= _POOL_FROM else None
+        )
 
         async def handle(feed: Feed, fetched: FetchResult | FetchError) -> FeedOutcome:
             if (
@@ -152,15 +155,16 @@ class Service:
 
     async def _parse_elsewhere(
         self, pool: Executor, feed: Feed, fetched: FetchResult | FetchError
-    ) -> ParsedFeed | ParseError | None:
-        """Parse a new body in a worker process; None when there is nothing to parse."""
+    ) -> ReadFeed | ParseError | None:
+        """Parse and analyse a new body in a worker process; None when there is nothing to
+        parse."""
         if isinstance(fetched, FetchError) or fetched.body is None:
             return None
         if body_digest(fetched.body) == self._last_bodies.get(feed.url):
             return None
         job = asyncio.get_running_loop().run_in_executor(
-            pool, self.parser, feed.url, fetched.body, fetched.content_type,
-            self.config.tracking_params,
+            pool, read_in_worker, self.parser, feed.url, feed.name, fetched.body,
+            fetched.content_type, self.config.tracking_params, self.clustering is not None,
         )  # fmt: skip
         try:
             return await asyncio.wait_for(job, PARSE_TIMEOUT)
@@ -175,7 +179,7 @@ class Service:
         self,
         feed: Feed,
         fetched: FetchResult | FetchError,
-        parsed: ParsedFeed | ParseError | None = None,
+        read: ReadFeed | ParseError | None = None,
     ) -> FeedOutcome:
         """Parse (unless ``parsed`` already is), match and store one feed's download (or
         record its failure)."""
@@ -193,16 +197,18 @@ class Service:
                 next_fetch = self._next_fetch(feed, now, fetched, None)
                 self._quiet.append(QuietFetch(feed.url, fetched, now, next_fetch))
                 return FeedOutcome(feed.url, name, "unchanged")
-            if isinstance(parsed, ParseError):
-                raise parsed
-            if parsed is None:
+            if isinstance(read, ParseError):
+                raise read
+            if read is None:  # parsed here; entries are analysed as triage needs them
                 parsed = self.parser(
                     feed.url, fetched.body, fetched.content_type, self.config.tracking_params
                 )
+                read = ReadFeed(parsed, ())
         except FeedError as exc:
             self._record_feed_failure(feed, exc, now)
             return FeedOutcome(feed.url, name, "failed", error=exc.reason)
-        sorted_ = self._triage(feed, parsed)
+        parsed = read.parsed
+        sorted_ = self._triage(feed, parsed, read.analyses)
         counts = self.store.save_success(
             feed.url,
             fetched,
@@ -298,7 +304,9 @@ class Service:
         )
         self.store.save_failure(feed.url, exc.reason, status, now, next_fetch)
 
-    def _triage(self, feed: Feed, parsed: ParsedFeed) -> Triage:
+    def _triage(self, feed: Feed, parsed: ParsedFeed, analyses: Sequence[Analysis]) -> Triage:
+        """``analyses``: made where the document was parsed; otherwise (empty) made here, for
+        the entries that need one."""
         name = feed.name or parsed.title or feed.url
         keys = alias_keys(parsed.entries)
         known = self.store.known(feed.url, keys)
@@ -306,14 +314,15 @@ class Service:
         if not self.config.notify_backlog:
             first = not self._schedules.get(feed.url, FeedSchedule(None)).read
             is_backlog = backlog_test(first, self.clock() - self.config.backlog)
-        return triage(
-            parsed.entries,
-            keys,
-            known,
-            lambda entry: self.matcher.match(entry, name, feed.url),
-            self.clustering is not None,
-            is_backlog,
-        )
+
+        def analysis_of(index: int) -> Analysis:
+            if analyses:
+                return analyses[index]
+            entry = parsed.entries[index]
+            matches = self.matcher.match(entry, name, feed.url)
+            return analyse(entry, matches, self.clustering is not None)
+
+        return triage(parsed.entries, keys, known, analysis_of, is_backlog)
 
     def deliver(self) -> DeliveryReport:
         """Send every delivery that is due, target after target."""

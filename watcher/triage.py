@@ -7,12 +7,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from watcher.clustering import MIN_WORDS, bands, shingles, signature
-from watcher.identity import content_hash, story_keys
-from watcher.model import Entry, Match
+from watcher.analysis import Analysis
+from watcher.identity import content_hash
+from watcher.model import Entry
 from watcher.ports import KnownEntry, NewItem, SeenAgain
 
-MatchEntry = Callable[[Entry], list[Match]]
+AnalysisOf = Callable[[int], Analysis]  # the analysis of the entry at this index
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,41 +30,35 @@ def triage(
     entries: Sequence[Entry],
     keys: Sequence[tuple[str, ...]],
     known: Sequence[KnownEntry | None],
-    match: MatchEntry,
-    cluster: bool,
+    analysis_of: AnalysisOf,
     is_backlog: Callable[[Entry], bool] = never,
 ) -> Triage:
-    """Sort a fetch's entries into new ones and known ones that bring something."""
+    """Sort a fetch's entries into new ones and known ones that bring something. Only those
+    are analysed (matched, placed in a story)."""
     new: list[NewItem] = []
     again: list[SeenAgain] = []
     claimed: set[int | str] = set()  # one incoming entry per stored entry (or primary key)
-    for entry, entry_keys, stored in zip(entries, keys, known, strict=True):
+    for index, (entry, entry_keys, stored) in enumerate(zip(entries, keys, known, strict=True)):
         claim: int | str = stored.entry_id if stored else entry.key
         if claim in claimed:
             continue
         claimed.add(claim)
         if stored is None:
-            new.append(_new_item(entry, entry_keys, match, cluster, is_backlog(entry)))
-        elif (seen := _seen_again(entry, entry_keys, stored, match)) is not None:
+            found = analysis_of(index)
+            new.append(
+                NewItem(
+                    entry,
+                    found.matches,
+                    entry_keys,
+                    found.story_keys,
+                    found.shingles,
+                    found.bands,
+                    is_backlog(entry),
+                )
+            )
+        elif (seen := _seen_again(entry, entry_keys, stored, index, analysis_of)) is not None:
             again.append(seen)
     return Triage(new, again)
-
-
-def _new_item(
-    entry: Entry, keys: tuple[str, ...], match: MatchEntry, cluster: bool, backlog: bool
-) -> NewItem:
-    words = shingles(entry.title, entry.summary) if cluster else frozenset()
-    if len(words) < MIN_WORDS:
-        words = frozenset()
-    return NewItem(
-        entry,
-        tuple(match(entry)),
-        keys,
-        story_keys(entry),
-        words,
-        tuple(bands(signature(words))) if words else (),
-        backlog,
-    )
 
 
 def backlog_test(first_sight: bool, oldest: datetime) -> Callable[[Entry], bool]:
@@ -76,7 +70,7 @@ def backlog_test(first_sight: bool, oldest: datetime) -> Callable[[Entry], bool]
 
 
 def _seen_again(
-    entry: Entry, keys: tuple[str, ...], stored: KnownEntry, match: MatchEntry
+    entry: Entry, keys: tuple[str, ...], stored: KnownEntry, index: int, analysis_of: AnalysisOf
 ) -> SeenAgain | None:
     new_keys = tuple(key for key in keys if key not in stored.keys)
     # A guid we have not seen, for an entry we know by its link or title: the feed churns.
@@ -89,5 +83,5 @@ def _seen_again(
         new_keys,
         churned,
         entry if changed else None,
-        tuple(match(entry)) if changed else (),
+        analysis_of(index).matches if changed else (),
     )

@@ -9,18 +9,23 @@ import os
 import resource
 from concurrent.futures import ProcessPoolExecutor
 
+from watcher.analysis import install_matcher
+from watcher.matching.matcher import Matcher
+
 MEMORY_LIMIT = 1024**3  # address space of one parser process
 
 
-def _limit_memory(limit: int) -> None:
+def _start_worker(limit: int, matcher: Matcher) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    install_matcher(matcher)
 
 
-def parse_pool(workers: int | None = None) -> ProcessPoolExecutor:
-    """Worker processes started by a fork server (never forked from the threaded watcher)."""
+def parse_pool(matcher: Matcher, workers: int | None = None) -> ProcessPoolExecutor:
+    """Worker processes started by a fork server (never forked from the threaded watcher),
+    each limited in memory and given the rules' matcher."""
     return ProcessPoolExecutor(
         max_workers=workers or os.cpu_count() or 2,
         mp_context=multiprocessing.get_context("forkserver"),
-        initializer=_limit_memory,
-        initargs=(MEMORY_LIMIT,),
+        initializer=_start_worker,
+        initargs=(MEMORY_LIMIT, matcher),
     )

@@ -1,0 +1,84 @@
+"""What the store needs to know of each entry of a document — the rules it matches, the keys
+and the words that place it in a story — computed where the document was parsed.
+
+In a cycle of many feeds, documents are parsed in worker processes; doing this work there too
+takes it off the single thread that writes to the database, which is the bottleneck of a round
+where everything is new. Each worker gets the matcher once, when it starts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from watcher.clustering import MIN_WORDS, bands, shingles, signature
+from watcher.identity import story_keys
+from watcher.matching.matcher import Matcher
+from watcher.model import Entry, Match, ParsedFeed
+
+Parser = Callable[[str, bytes, str | None, Sequence[str]], ParsedFeed]
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    matches: tuple[Match, ...]
+    story_keys: tuple[str, ...]
+    shingles: frozenset[str] = frozenset()  # empty: too few words to be compared
+    bands: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ReadFeed:
+    """A parsed document with each entry's analysis, in the order of ``parsed.entries``."""
+
+    parsed: ParsedFeed
+    analyses: tuple[Analysis, ...]
+
+
+def analyse(entry: Entry, matches: Sequence[Match], cluster: bool) -> Analysis:
+    words = shingles(entry.title, entry.summary) if cluster else frozenset()
+    if len(words) < MIN_WORDS:
+        return Analysis(tuple(matches), story_keys(entry))
+    return Analysis(tuple(matches), story_keys(entry), words, tuple(bands(signature(words))))
+
+
+def read(
+    parser: Parser,
+    matcher: Matcher,
+    url: str,
+    name: str | None,
+    body: bytes,
+    content_type: str | None,
+    tracking: Sequence[str],
+    cluster: bool,
+) -> ReadFeed:
+    """Parse one document and analyse every entry (``name``: the feed's configured name)."""
+    parsed = parser(url, body, content_type, tracking)
+    shown = name or parsed.title or url
+    return ReadFeed(
+        parsed,
+        tuple(analyse(e, matcher.match(e, shown, url), cluster) for e in parsed.entries),
+    )
+
+
+_matcher: Matcher | None = None  # a worker process's own, installed when it starts
+
+
+def install_matcher(matcher: Matcher) -> None:
+    global _matcher
+    _matcher = matcher
+
+
+def read_in_worker(
+    parser: Parser,
+    url: str,
+    name: str | None,
+    body: bytes,
+    content_type: str | None,
+    tracking: Sequence[str],
+    cluster: bool,
+) -> ReadFeed:
+    """``read`` with the matcher this worker process was given."""
+    if _matcher is None:
+        raise RuntimeError("install_matcher was not called in this process")
+    return read(parser, _matcher, url, name, body, content_type, tracking, cluster)
