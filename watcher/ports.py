@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -117,6 +118,10 @@ class Store(Protocol):
     def save_redirect(
         self, url: str, redirect_to: str | None, seen: int, moved_to: str | None
     ) -> None: ...
+
+    def together(self) -> AbstractContextManager[None]:
+        """Writes inside share one transaction (see SqlStore.together)."""
+        ...
 
     def save_quiet(self, fetches: Sequence[QuietFetch]) -> None:
         """Fetches that brought nothing new: a 304, or a 200 with the last body again."""

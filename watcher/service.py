@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 _DELIVERY_BATCH = 100
 _POOL_FROM = 8  # feeds in a cycle from which parsing goes to worker processes
 _QUIET_BATCH = 500  # quiet fetches recorded per transaction
+_GROUP = 20  # feeds written per transaction at most
 MOVE_AFTER = 3  # fetches in a row permanently redirected to one place before the feed moves
 PARSE_TIMEOUT = 60.0  # seconds one document may take in a worker process
 _ALL = 1_000_000  # "every delivery" as a query limit
@@ -138,10 +139,11 @@ class Service:
                 # Most fetches: no parsing, no database work of its own (recorded in a batch).
                 return self._not_modified(feed, fetched)
             parsed = await self._parse_elsewhere(pool, feed, fetched) if pool else None
-            return await loop.run_in_executor(writer, self.process, feed, fetched, parsed)
+            return await writing.write((feed, fetched, parsed))
 
         try:
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="writer") as writer:
+                writing = _GroupWriter(writer, self._process_together)
                 handling = []
                 for next_done in asyncio.as_completed([fetch(feed) for feed in feeds]):
                     handling.append(asyncio.ensure_future(handle(*await next_done)))
@@ -152,6 +154,10 @@ class Service:
                 pool.shutdown(wait=False, cancel_futures=True)
         delivery = await self.deliver_concurrently() if deliver else DeliveryReport()
         return CycleReport(tuple(outcomes), delivery.sent, delivery.failed)
+
+    def _process_together(self, jobs: Sequence[_Job]) -> list[FeedOutcome]:
+        with self.store.together():
+            return [self.process(*job) for job in jobs]
 
     async def _parse_elsewhere(
         self, pool: Executor, feed: Feed, fetched: FetchResult | FetchError
@@ -470,6 +476,47 @@ class Service:
                 retry_at.isoformat(timespec="seconds"),
                 reason,
             )
+
+
+_Job = tuple[Feed, FetchResult | FetchError, ReadFeed | ParseError | None]
+
+
+class _GroupWriter:
+    """One thread writes. Feeds that become ready while it is busy wait, and are then
+    written together, in one transaction (up to _GROUP at a time): a commit per feed was a
+    tenth of a round where everything is new."""
+
+    def __init__(
+        self, thread: Executor, work: Callable[[Sequence[_Job]], list[FeedOutcome]]
+    ) -> None:
+        self.thread = thread
+        self.work = work
+        self._waiting: list[tuple[_Job, asyncio.Future[FeedOutcome]]] = []
+        self._drain: asyncio.Task[None] | None = None
+
+    async def write(self, job: _Job) -> FeedOutcome:
+        future: asyncio.Future[FeedOutcome] = asyncio.get_running_loop().create_future()
+        self._waiting.append((job, future))
+        if self._drain is None or self._drain.done():
+            self._drain = asyncio.ensure_future(self._write_waiting())
+        return await future
+
+    async def _write_waiting(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._waiting:
+            group, self._waiting = self._waiting[:_GROUP], self._waiting[_GROUP:]
+            try:
+                outcomes = await loop.run_in_executor(
+                    self.thread, self.work, [job for job, _ in group]
+                )
+            except Exception as exc:  # a database error: every feed of the group shares it
+                for _, future in group:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for (_, future), outcome in zip(group, outcomes, strict=True):
+                if not future.done():
+                    future.set_result(outcome)
 
 
 def _total(reports: Sequence[DeliveryReport]) -> DeliveryReport:

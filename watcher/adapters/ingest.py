@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Column, Connection, Table, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from watcher.adapters.tables import (
@@ -42,10 +43,41 @@ def upsert(conn: Connection, table: Any) -> Any:
     return sqlite.insert(table)
 
 
-def insert_new_rows(conn: Connection, table: Any, unique: Sequence[Any], rows: list[Any]) -> None:
-    """Insert ``rows``, skipping those whose ``unique`` columns are already there."""
-    if rows:
-        conn.execute(upsert(conn, table).on_conflict_do_nothing(index_elements=unique), rows)
+def insert_new_rows(
+    conn: Connection, table: Table, unique: Sequence[Column[Any]], rows: list[dict[str, Any]]
+) -> None:
+    """Insert ``rows`` (dicts with the same keys), skipping those whose ``unique`` columns
+    are already there.
+
+    These are the many small rows of a new entry (its keys, story keys and bands: a dozen
+    for each entry), so they go straight to the driver's executemany, each value through its
+    column type's bind processor: SQLAlchemy's per-row parameter handling cost as much as the
+    inserts themselves. SQLite and PostgreSQL spell ON CONFLICT alike.
+    """
+    if not rows:
+        return
+    dialect = conn.dialect
+    quote = dialect.identifier_preparer.quote
+    names = list(rows[0])
+    processors = [table.c[name].type.bind_processor(dialect) for name in names]
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    # Identifiers only, from our own table definitions (table.c[name] above checks them).
+    sql = (
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "  # noqa: S608
+        f"VALUES ({', '.join([mark] * len(names))}) "
+        f"ON CONFLICT ({', '.join(quote(c.name) for c in unique)}) DO NOTHING"
+    )
+    values = itemgetter(*names)  # every caller writes two columns or more: a tuple
+    conn.exec_driver_sql(
+        sql,
+        [
+            tuple(
+                value if process is None or value is None else process(value)
+                for value, process in zip(values(row), processors, strict=True)
+            )
+            for row in rows
+        ],
+    )
 
 
 def batches(values: Sequence[Any]) -> list[Sequence[Any]]:
@@ -168,6 +200,34 @@ def _stories_by_key(conn: Connection, keys: Sequence[str]) -> dict[str, int]:
     return found
 
 
+def _recent_by_band() -> Any:
+    """The most recent stories (within ``since``) sharing each of ``bands``, with the words
+    of their entry: built once, since building it cost more than running it."""
+    recent = (
+        select(
+            story_bands.c.band,
+            story_bands.c.story_id,
+            story_bands.c.entry_id,
+            func.row_number()
+            .over(partition_by=story_bands.c.band, order_by=story_bands.c.seen_at.desc())
+            .label("rank"),
+        )
+        .where(
+            story_bands.c.band.in_(bindparam("bands", expanding=True)),
+            story_bands.c.seen_at >= bindparam("since"),
+        )
+        .subquery()
+    )
+    return (
+        select(recent.c.band, recent.c.story_id, entries.c.title, entries.c.summary)
+        .join(entries, entries.c.id == recent.c.entry_id)
+        .where(recent.c.rank <= _PER_BAND)
+    )
+
+
+_RECENT_BY_BAND = _recent_by_band()
+
+
 def _band_candidates(
     conn: Connection, items: Sequence[NewItem], clustering: Clustering, now: datetime
 ) -> dict[int, list[tuple[int, frozenset[str]]]]:
@@ -176,25 +236,8 @@ def _band_candidates(
     found: dict[int, list[tuple[int, frozenset[str]]]] = {}
     words: dict[int, frozenset[str]] = {}  # each story's words, computed once
     for batch in batches(wanted):
-        recent = (
-            select(
-                story_bands.c.band,
-                story_bands.c.story_id,
-                story_bands.c.entry_id,
-                func.row_number()
-                .over(partition_by=story_bands.c.band, order_by=story_bands.c.seen_at.desc())
-                .label("rank"),
-            )
-            .where(
-                story_bands.c.band.in_(batch),
-                story_bands.c.seen_at >= now - clustering.window,
-            )
-            .subquery()
-        )
         rows = conn.execute(
-            select(recent.c.band, recent.c.story_id, entries.c.title, entries.c.summary)
-            .join(entries, entries.c.id == recent.c.entry_id)
-            .where(recent.c.rank <= _PER_BAND)
+            _RECENT_BY_BAND, {"bands": list(batch), "since": now - clustering.window}
         )
         for row in rows:
             if row.story_id not in words:

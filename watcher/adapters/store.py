@@ -7,6 +7,8 @@ identities, never check-then-insert, so two writers cannot store one entry twice
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -131,6 +133,28 @@ class SqlStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._shared = threading.local()  # a transaction shared by a thread's writes
+
+    @contextlib.contextmanager
+    def together(self) -> Iterator[None]:
+        """This thread's writes inside the block share one transaction: one commit for many
+        feeds' worth (each feed's entries and deliveries stay atomic, just not alone)."""
+        with self.engine.begin() as conn:
+            self._shared.conn = conn
+            try:
+                yield
+            finally:
+                self._shared.conn = None
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        """The shared transaction if the caller is inside ``together``, else a new one."""
+        shared: Connection | None = getattr(self._shared, "conn", None)
+        if shared is not None:
+            yield shared
+            return
+        with self.engine.begin() as conn:
+            yield conn
 
     # --- feeds -------------------------------------------------------------------------
 
@@ -206,7 +230,7 @@ class SqlStore:
     ) -> None:
         """The permanent redirect a fetch met (None: none), on ``seen`` fetches in a row, and
         where the feed is fetched from now on."""
-        with self.engine.begin() as conn:
+        with self._writing() as conn:
             conn.execute(
                 update(feeds)
                 .where(feeds.c.url == url)
@@ -230,7 +254,7 @@ class SqlStore:
         not_modified = [f for f in fetches if f.fetched.not_modified]
         unchanged = [f for f in fetches if not f.fetched.not_modified]
         by_url = feeds.c.url == bindparam("feed_url")
-        with self.engine.begin() as conn:
+        with self._writing() as conn:
             if not_modified:
                 conn.execute(
                     update(feeds).where(by_url).values(_quiet_columns("not-modified")),
@@ -263,7 +287,7 @@ class SqlStore:
     ) -> None:
         """A failed fetch: counted, with the reason; tried again at ``next_fetch`` (or, paused,
         only after ``watcher feeds resume``)."""
-        with self.engine.begin() as conn:
+        with self._writing() as conn:
             conn.execute(
                 update(feeds)
                 .where(feeds.c.url == url)
@@ -283,7 +307,7 @@ class SqlStore:
 
     def known(self, url: str, keys: Sequence[Sequence[str]]) -> list[KnownEntry | None]:
         wanted = list({key for entry_keys_ in keys for key in entry_keys_})
-        with self.engine.connect() as conn:
+        with self._writing() as conn:
             feed_id = conn.scalar(select(feeds.c.id).where(feeds.c.url == url))
             if feed_id is None or not wanted:
                 return [None] * len(keys)
@@ -351,7 +375,7 @@ class SqlStore:
         hint: timedelta | None = None,
     ) -> SaveCounts:
         churned = sum(1 for item in again if item.churned)
-        with self.engine.begin() as conn:
+        with self._writing() as conn:
             feed_id = conn.execute(
                 update(feeds)
                 .where(feeds.c.url == url)
