@@ -10,9 +10,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config as AlembicConfig
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
-from watcher.adapters.store import SqlStore, connect, migrate
+from watcher.adapters.store import HEAD, MIGRATIONS, SqlStore, connect, migrate
 from watcher.adapters.tables import metadata
 from watcher.config import Feed
 from watcher.model import Entry, FeedSchedule, FetchResult, Hit, Match, QuietFetch
@@ -278,3 +280,10 @@ def test_stories_across_feeds(database_url: str) -> None:
     assert silent == {"a": 0, "b": 1, "c": 0, "d": 1}
     assert len(store.due_alerts(NOW, 10)) == 2
     store.engine.dispose()
+
+
+def test_the_head_revision_is_the_newest_migration() -> None:
+    """``migrate`` skips alembic when the schema is at HEAD: HEAD must be alembic's head."""
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    assert ScriptDirectory.from_config(config).get_current_head() == HEAD

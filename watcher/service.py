@@ -32,7 +32,6 @@ from watcher.model import (
     ParsedFeed,
     QuietFetch,
 )
-from watcher.parse import parse_feed
 from watcher.ports import Clock, Clustering, Delivering, Fetcher, Notifier, Store
 from watcher.schedule import (
     RetryPolicy,
@@ -55,6 +54,16 @@ _FAR = timedelta(days=36_500)
 _UNPACED = timedelta(0)  # the console (no configured target) is neither paced nor summarised
 
 
+def parse_when_needed(
+    url: str, body: bytes, content_type: str | None, tracking: Sequence[str]
+) -> ParsedFeed:
+    """``watcher.parse.parse_feed``, imported on first use: feedparser and lxml take a sixth
+    of a second to import, and a round where nothing changed parses nothing."""
+    from watcher.parse import parse_feed
+
+    return parse_feed(url, body, content_type, tracking)
+
+
 @dataclass(frozen=True, slots=True)
 class DeliveryReport:
     sent: int = 0
@@ -71,7 +80,7 @@ class Service:
         fetcher: Fetcher,
         notifiers: Mapping[str, Notifier],
         clock: Clock,
-        parser: Parser = parse_feed,
+        parser: Parser = parse_when_needed,
         sleep: Callable[[float], None] = time.sleep,
         after_send: Callable[[Alert], None] | None = None,
         parse_pool: Callable[[Matcher], Executor] | None = None,

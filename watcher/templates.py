@@ -3,11 +3,9 @@ the target's format, so that a template cannot be tricked by feed text nor reach
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
-from typing import Any
-
-from jinja2 import TemplateError, TemplateSyntaxError, Undefined
-from jinja2.sandbox import SandboxedEnvironment
+from typing import TYPE_CHECKING, Any
 
 from watcher.model import Alert
 from watcher.render import (
@@ -23,9 +21,8 @@ from watcher.render import (
 )
 from watcher.text import excerpt, one_line
 
-_ENVIRONMENT = SandboxedEnvironment(
-    autoescape=False, undefined=Undefined, keep_trailing_newline=False
-)
+if TYPE_CHECKING:
+    from jinja2.sandbox import SandboxedEnvironment
 VARIABLES = (
     "rule", "title", "headline", "link", "source", "sources", "feed_url", "published",
     "summary", "excerpt", "terms", "updated", "revision", "changes", "default_title",
@@ -37,10 +34,22 @@ class TemplateProblem(ValueError):
     """A template that does not compile or does not render; the message says why."""
 
 
+@functools.cache
+def _environment() -> SandboxedEnvironment:
+    """Jinja2, loaded when a template is first used (most configs have none; importing it
+    would add a tenth of a second to every start)."""
+    from jinja2 import Undefined
+    from jinja2.sandbox import SandboxedEnvironment
+
+    return SandboxedEnvironment(autoescape=False, undefined=Undefined, keep_trailing_newline=False)
+
+
 def check(text: str) -> None:
     """Compile a template, raising TemplateProblem with the reason when it cannot."""
+    from jinja2 import TemplateSyntaxError
+
     try:
-        _ENVIRONMENT.from_string(text)
+        _environment().from_string(text)
     except TemplateSyntaxError as exc:
         raise TemplateProblem(f"{exc.message} (line {exc.lineno})") from None
 
@@ -61,8 +70,10 @@ class Templates:
 
 
 def _render(text: str, context: dict[str, Any]) -> str:
+    from jinja2 import TemplateError
+
     try:
-        return _ENVIRONMENT.from_string(text).render(context)
+        return _environment().from_string(text).render(context)
     except TemplateError as exc:
         raise TemplateProblem(str(exc)) from None
 

@@ -15,8 +15,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
 from sqlalchemy import (
     Connection,
     Engine,
@@ -26,7 +24,9 @@ from sqlalchemy import (
     create_engine,
     event,
     func,
+    inspect,
     select,
+    text,
     update,
 )
 from sqlalchemy.engine import make_url
@@ -96,8 +96,18 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+HEAD = "0007"  # the newest migration; tests/test_store.py checks it against alembic's
+
+
 def migrate(engine: Engine) -> None:
-    """Bring the schema up to date (a no-op when it already is)."""
+    """Bring the schema up to date (a no-op when it already is). Alembic is imported only
+    when there is work for it: it costs a quarter of a second, and every `watcher run --once`
+    from a timer would pay it."""
+    if _revision(engine) == HEAD:
+        return
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.connect() as connection:
@@ -115,6 +125,15 @@ def migrate(engine: Engine) -> None:
             if sqlite_db:
                 connection.exec_driver_sql("PRAGMA foreign_keys=ON")
                 connection.commit()
+
+
+def _revision(engine: Engine) -> str | None:
+    """The schema's alembic revision; None for an empty database."""
+    with engine.connect() as connection:
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        revision = connection.scalar(text("SELECT version_num FROM alembic_version"))
+        return None if revision is None else str(revision)
 
 
 def masked_database_url(url: str) -> str:
