@@ -156,9 +156,7 @@ QUADRATIC = (
 )
 
 
-def test_a_quadratic_blowup_document_harms_nothing(
-    tmp_path: Path, feed_server: FeedServer
-) -> None:
+def test_a_quadratic_blowup_document_harms_nothing(tmp_path: Path, feed_server: FeedServer) -> None:
     """160 KB that feedparser would expand to 1.2 GB: its DOCTYPE is removed, the entities
     stay unexpanded, and the other feeds of the run are read as usual."""
     assert 100_000 < len(QUADRATIC) < 200_000
@@ -197,6 +195,16 @@ def test_a_parse_that_runs_out_of_memory_fails_that_feed_only(
 
     report = asyncio.run(run(hog))
     assert {o.status for o in report.outcomes} == {"failed"}
-    assert {o.error for o in report.outcomes} == {
-        "the parser ran out of memory or crashed on it"
-    }
+    assert {o.error for o in report.outcomes} == {"the parser ran out of memory or crashed on it"}
+
+
+def test_each_fetch_records_its_size_and_duration(tmp_path: Path, feed_server: FeedServer) -> None:
+    url = feed_server.serve("/f.xml", FEED)
+    app, _ = open_watcher(tmp_path, [url])
+    cycle(app)
+    [first] = app.store.feed_statuses()
+    assert first.last_bytes == len(FEED.encode()) and first.last_duration_ms is not None
+    cycle(app)  # a 304 brings no body
+    [second] = app.store.feed_statuses()
+    assert second.last_status == "not-modified" and second.last_bytes is None
+    assert second.last_duration_ms is not None

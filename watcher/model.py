@@ -49,6 +49,7 @@ class FetchResult:
     hint: timedelta | None = None  # how long the server says it stays fresh (max-age, Expires)
     # Where the feed was found when only permanent redirects (301, 308) led there.
     moved_to: str | None = None
+    duration: float | None = None  # seconds, from sending the request to the last byte
 
     @property
     def not_modified(self) -> bool:
@@ -264,6 +265,8 @@ class FeedStatus:
     next_fetch: datetime | None = None
     paused: bool = False
     moved_to: str | None = None  # fetched here since three permanent redirects said so
+    last_bytes: int | None = None  # the last body read, decompressed (None after a 304)
+    last_duration_ms: int | None = None  # the last successful fetch took
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,8 @@ decompressed size either, so we advertise only gzip and deflate and inflate ours
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import time
 import zlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -161,7 +163,9 @@ class HttpFetcher:
             async with host.slots:
                 await host.turn(self.per_host_gap)
                 async with asyncio.timeout(self.deadline):
-                    return await self._get(url, validators)
+                    started = time.monotonic()
+                    result = await self._get(url, validators)
+                    return dataclasses.replace(result, duration=time.monotonic() - started)
         except TimeoutError:
             raise FetchError(url, f"no complete response within {self.deadline:g}s") from None
         except httpx.TooManyRedirects:

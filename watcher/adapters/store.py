@@ -405,7 +405,7 @@ class SqlStore:
                     last_status="ok",
                     last_http_status=fetched.status,
                     last_warning=warning,
-                    **_healthy(now, next_fetch),
+                    **_healthy(now, next_fetch, fetched),
                     guid_churn=feeds.c.guid_churn + churned,
                     body_hash=body_digest(fetched.body) if fetched.body is not None else None,
                     feed_hint=int(hint.total_seconds()) if hint else None,
@@ -632,6 +632,8 @@ class SqlStore:
                     next_fetch=row.next_fetch_at,
                     paused=row.paused_at is not None,
                     moved_to=row.moved_to,
+                    last_bytes=row.last_bytes,
+                    last_duration_ms=row.last_duration_ms,
                 )
                 for row in conn.execute(query)
             ]
@@ -803,12 +805,12 @@ def _quiet_columns(status: str) -> dict[str, Any]:
     return {
         "last_status": status,
         "last_http_status": bindparam("http_status"),
-        **{column: bindparam(f"new_{column}") for column in _healthy(None, None)},
+        **{column: bindparam(f"new_{column}") for column in _healthy(None, None, None)},
     }
 
 
 def _quiet_params(fetch: QuietFetch) -> dict[str, Any]:
-    healthy = _healthy(fetch.at, fetch.next_fetch)
+    healthy = _healthy(fetch.at, fetch.next_fetch, fetch.fetched)
     return {
         "feed_url": fetch.url,
         "http_status": fetch.fetched.status,
@@ -816,9 +818,14 @@ def _quiet_params(fetch: QuietFetch) -> dict[str, Any]:
     }
 
 
-def _healthy(now: datetime | None, next_fetch: datetime | None) -> dict[str, Any]:
+def _healthy(
+    now: datetime | None, next_fetch: datetime | None, fetched: FetchResult | None
+) -> dict[str, Any]:
     """The feed state after a successful fetch."""
+    duration = fetched.duration if fetched else None
     return {
+        "last_bytes": len(fetched.body) if fetched and fetched.body is not None else None,
+        "last_duration_ms": round(duration * 1000) if duration is not None else None,
         "last_fetch_at": now,
         "last_ok_at": now,
         "last_error": None,

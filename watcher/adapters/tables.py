@@ -83,6 +83,8 @@ feeds = Table(
     Column("redirect_to", Text),
     Column("redirects_seen", Integer, nullable=False, server_default=text("0")),
     Column("moved_to", Text),
+    Column("last_bytes", Integer),  # of the last body read, decompressed (None: a 304)
+    Column("last_duration_ms", Integer),  # of the last successful fetch
 )
 
 entries = Table(

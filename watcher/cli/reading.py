@@ -122,7 +122,7 @@ def feeds(ctx: click.Context, config_path: str | None, fmt: str) -> None:
         table.add_row(
             name,
             Text(state, style="red" if status.last_status == "failed" else ""),
-            Text(format_time(status.last_fetch)),
+            Text(format_time(status.last_fetch) + _size_and_time(status)),
             Text(str(status.entries)),
             Text(status.last_error or status.warning or ""),
         )
@@ -162,4 +162,20 @@ def _feed_json(status: FeedStatus) -> dict[str, Any]:
         "next_fetch": status.next_fetch.isoformat() if status.next_fetch else None,
         "paused": status.paused,
         "moved_to": status.moved_to,
+        "last_bytes": status.last_bytes,
+        "last_duration_ms": status.last_duration_ms,
     }
+
+
+def _size_and_time(status: FeedStatus) -> str:
+    """What the last fetch brought and took: "\n48 KB in 120 ms"."""
+    parts = []
+    if status.last_bytes is not None:
+        parts.append(
+            f"{status.last_bytes / 1000:.0f} KB"
+            if status.last_bytes >= 1000
+            else f"{status.last_bytes} B"
+        )
+    if status.last_duration_ms is not None:
+        parts.append(f"{status.last_duration_ms} ms")
+    return "\n" + " in ".join(parts) if parts else ""

@@ -1,4 +1,5 @@
-"""Feeds keep the refresh interval they ask for, and the permanent redirects they answer with.
+"""Feeds keep the refresh interval they ask for, the permanent redirects they answer with,
+and the size and duration of their last fetch.
 
 Revision ID: 0007
 Revises: 0006
@@ -23,9 +24,14 @@ def upgrade() -> None:
             sa.Column("redirects_seen", sa.Integer(), nullable=False, server_default=sa.text("0"))
         )
         batch.add_column(sa.Column("moved_to", sa.Text(), nullable=True))
+        batch.add_column(sa.Column("last_bytes", sa.Integer(), nullable=True))
+        batch.add_column(sa.Column("last_duration_ms", sa.Integer(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("feeds") as batch:
-        for column in ("moved_to", "redirects_seen", "redirect_to", "feed_hint"):
+        for column in (
+            "last_duration_ms", "last_bytes", "moved_to", "redirects_seen", "redirect_to",
+            "feed_hint",
+        ):  # fmt: skip
             batch.drop_column(column)
