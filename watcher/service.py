@@ -324,10 +324,11 @@ class Service:
         the entries that need one."""
         name = feed.name or parsed.title or feed.url
         keys = alias_keys(parsed.entries)
-        known = self.store.known(feed.url, keys)
+        first = not self._schedule(feed).read
+        # A feed never read before has no entries stored: nothing to look up.
+        known = [None] * len(keys) if first else self.store.known(feed.url, keys)
         is_backlog: Callable[[Entry], bool] = never
         if not self.config.notify_backlog:
-            first = not self._schedules.get(feed.url, FeedSchedule(None)).read
             is_backlog = backlog_test(first, self.clock() - self.config.backlog)
 
         def analysis_of(index: int) -> Analysis:
