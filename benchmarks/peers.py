@@ -246,20 +246,16 @@ def run_tool(setup: Setup, farm_size: int, repeat: int) -> list[list[Measure]]:
     """``repeat`` runs of three rounds, each on a fresh farm and a fresh state."""
     runs = []
     for _ in range(repeat):
-        with _scratch() as scratch:
-            root = scratch / "farm"
-            root.mkdir()
-            farm = Farm(root, farm_size)
-            with serve(root) as (base, _server):
-                tool = setup(scratch, [f"{base}{farm.path(n)}" for n in range(farm_size)])
-                first = farm.entries
-                rounds = [measure(tool.command, scratch)]
-                _check(tool, first, "round 1")
-                rounds.append(measure(tool.command, scratch))
-                time.sleep(1.1)  # Last-Modified has a one-second resolution
-                added = farm.grow() * 3
-                rounds.append(measure(tool.command, scratch))
-                _check(tool, first + added, "round 3")
+        with _served_farm(farm_size) as (scratch, farm, urls):
+            tool = setup(scratch, urls)
+            first = farm.entries
+            rounds = [measure(tool.command, scratch)]
+            _check(tool, first, "round 1")
+            rounds.append(measure(tool.command, scratch))
+            time.sleep(1.1)  # Last-Modified has a one-second resolution
+            added = farm.grow() * 3
+            rounds.append(measure(tool.command, scratch))
+            _check(tool, first + added, "round 3")
             runs.append(rounds)
     return runs
 
@@ -268,6 +264,17 @@ def _check(tool: Tool, expected: int, when: str) -> None:
     stored = tool.stored()
     if stored < expected:
         raise SystemExit(f"{tool.command[0]} stored {stored} entries after {when}, not {expected}")
+
+
+@contextlib.contextmanager
+def _served_farm(size: int) -> Iterator[tuple[Path, Farm, list[str]]]:
+    """A fresh farm served on 127.0.0.1: (scratch directory, farm, feed URLs)."""
+    with _scratch() as scratch:
+        root = scratch / "farm"
+        root.mkdir()
+        farm = Farm(root, size)
+        with serve(root) as (base, _server):
+            yield scratch, farm, [f"{base}{farm.path(n)}" for n in range(size)]
 
 
 @contextlib.contextmanager
@@ -281,21 +288,17 @@ def _scratch() -> Iterator[Path]:
 
 def daemon_round(farm_size: int) -> tuple[float, float]:
     """CPU and wall seconds of an unchanged round inside a running daemon."""
-    with _scratch() as scratch:
-        root = scratch / "farm"
-        root.mkdir()
-        farm = Farm(root, farm_size)
-        with serve(root) as (base, _server):
-            tool = watcher_setup(scratch, [f"{base}{farm.path(n)}" for n in range(farm_size)])
-            measure(tool.command, scratch)
-            _check(tool, farm.entries, "round 1")
-            script = Path(__file__).with_name("daemon_round.py")
-            out = subprocess.run(
-                [sys.executable, str(script), str(scratch / "watcher.toml")],
-                check=True,
-                capture_output=True,
-                text=True,
-            ).stdout.split()
+    with _served_farm(farm_size) as (scratch, farm, urls):
+        tool = watcher_setup(scratch, urls)
+        measure(tool.command, scratch)
+        _check(tool, farm.entries, "round 1")
+        script = Path(__file__).with_name("daemon_round.py")
+        out = subprocess.run(
+            [sys.executable, str(script), str(scratch / "watcher.toml")],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.split()
     return float(out[0]), float(out[1])
 
 

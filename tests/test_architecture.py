@@ -26,6 +26,7 @@ CORE = [
     "parse",
     "fastparse",
     "analysis",
+    "normalise",
     "text",
     "redact",
     "ports",

@@ -13,12 +13,10 @@ checks both paths give the same entries over a corpus of real-world feeds.
 
 from __future__ import annotations
 
-import calendar
 import contextlib
 import re
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
-from time import struct_time
+from datetime import datetime, timedelta
 from urllib.parse import urljoin
 
 from feedparser.datetimes import _parse_date
@@ -26,10 +24,11 @@ from feedparser.html import _cp1252
 from feedparser.mixin import _FeedParserMixin
 from lxml import etree
 
-from watcher.identity import TRACKING_PARAMS, entry_key, normalize_link
+from watcher.identity import TRACKING_PARAMS
 from watcher.model import Entry, ParsedFeed
+from watcher.normalise import feed_time, normalised_entry
 from watcher.schedule import feed_hint
-from watcher.text import html_to_text, one_line, plain_to_text, safe_link, strip_controls
+from watcher.text import html_to_text, one_line, plain_to_text
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 CONTENT = "{http://purl.org/rss/1.0/modules/content/}"
@@ -236,7 +235,10 @@ def _rss_item(item: etree._Element, url: str, tracking: Sequence[str]) -> Entry:
         summary = plain_to_text(raw_content)
     if guid_is_link and guid and link is None:
         link = guid
-    return _entry(title, summary, content, link, guid, published, updated, author, tags, tracking)
+    terms = [tag[0] for tag in tags if tag[0]]
+    return normalised_entry(
+        title, summary, content, link, guid, published, updated, author, terms, tracking
+    )
 
 
 def _atom(root: etree._Element, url: str, tracking: Sequence[str]) -> ParsedFeed:
@@ -312,7 +314,10 @@ def _atom_entry(entry: etree._Element, url: str, tracking: Sequence[str]) -> Ent
         summary = plain_to_text(raw_content)
     if guid and link is None:
         link = guid  # an Atom id stands for the link when there is none, in feedparser
-    return _entry(title, summary, content, link, guid, published, updated, author, tags, tracking)
+    terms = [tag[0] for tag in tags if tag[0]]
+    return normalised_entry(
+        title, summary, content, link, guid, published, updated, author, terms, tracking
+    )
 
 
 _Tag = list[str | None]  # term, scheme, label
@@ -352,49 +357,5 @@ def _atom_author(element: etree._Element) -> str:
     return name or email
 
 
-def feed_time(value: struct_time | None) -> datetime | None:
-    """feedparser's parsed time as an aware datetime; None if absent or out of range."""
-    if value is None:
-        return None
-    try:
-        return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
-    except (OverflowError, ValueError, OSError):
-        return None
-
-
 def _date(value: str) -> datetime | None:
     return feed_time(_parse_date(value)) if value else None
-
-
-def _entry(
-    title: str,
-    summary: str,
-    content: str,
-    link: str | None,
-    guid: str | None,
-    published: datetime | None,
-    updated: datetime | None,
-    author: str,
-    tags: list[_Tag],
-    tracking: Sequence[str],
-) -> Entry:
-    """The same normalisation as ``watcher.parse`` applies to feedparser's entries."""
-    if content == summary:
-        content = ""
-    safe = safe_link(link)
-    if safe:
-        safe = normalize_link(safe, tracking)
-    guid = strip_controls(guid or "").strip() or None
-    title = one_line(title)
-    return Entry(
-        key=entry_key(guid, safe, title, published or updated, summary or content),
-        title=title,
-        link=safe,
-        guid=guid,
-        published=published,
-        updated=updated,
-        summary=summary,
-        content=content,
-        author=one_line(plain_to_text(author)),
-        tags=tuple(one_line(plain_to_text(tag[0])) for tag in tags if tag[0]),
-    )

@@ -14,11 +14,12 @@ from typing import Any
 import feedparser
 
 from watcher.errors import ParseError
-from watcher.fastparse import fast_parse, feed_time
-from watcher.identity import TRACKING_PARAMS, entry_key, normalize_link
+from watcher.fastparse import fast_parse
+from watcher.identity import TRACKING_PARAMS
 from watcher.model import Entry, ParsedFeed
+from watcher.normalise import feed_time, normalised_entry
 from watcher.schedule import feed_hint
-from watcher.text import html_to_text, one_line, plain_to_text, safe_link, strip_controls
+from watcher.text import html_to_text, one_line, plain_to_text
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 
@@ -101,31 +102,18 @@ def _bozo_reason(parsed: Any) -> str | None:
 
 
 def _entry(raw: dict[str, Any], tracking: Sequence[str]) -> Entry:
-    title = one_line(_text(raw, "title"))
-    summary = _text(raw, "summary")
-    content = "\n".join(_detail_text(part) for part in raw.get("content") or ()).strip()
-    if content == summary:
-        content = ""
-    link = safe_link(raw.get("link"))
-    if link:
-        link = normalize_link(link, tracking)
-    guid = strip_controls(raw.get("id") or "").strip() or None
     # dict.get: feedparser's own get() maps a missing "updated" to "published", noisily.
-    published = feed_time(dict.get(raw, "published_parsed"))
-    updated = feed_time(dict.get(raw, "updated_parsed"))
-    return Entry(
-        key=entry_key(guid, link, title, published or updated, summary or content),
-        title=title,
-        link=link,
-        guid=guid,
-        published=published,
-        updated=updated,
-        summary=summary,
-        content=content,
-        author=one_line(plain_to_text(raw.get("author") or "")),
-        tags=tuple(
-            one_line(plain_to_text(tag["term"])) for tag in raw.get("tags") or () if tag.get("term")
-        ),
+    return normalised_entry(
+        _text(raw, "title"),
+        _text(raw, "summary"),
+        "\n".join(_detail_text(part) for part in raw.get("content") or ()).strip(),
+        raw.get("link"),
+        raw.get("id"),
+        feed_time(dict.get(raw, "published_parsed")),
+        feed_time(dict.get(raw, "updated_parsed")),
+        raw.get("author") or "",
+        [tag["term"] for tag in raw.get("tags") or () if tag.get("term")],
+        tracking,
     )
 
 
