@@ -208,3 +208,23 @@ def test_each_fetch_records_its_size_and_duration(tmp_path: Path, feed_server: F
     [second] = app.store.feed_statuses()
     assert second.last_status == "not-modified" and second.last_bytes is None
     assert second.last_duration_ms is not None
+
+
+def test_with_worker_processes_new_entries_are_matched_on_every_cycle(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    """Eight feeds or more are parsed in worker processes: on a feed's first read they also
+    match every entry; later the writer matches only the entries it has not seen."""
+    urls = [
+        feed_server.serve(f"/w{n}.xml", rss(f"W{n}", [(f"a{n}", "Quiet", "x")])) for n in range(8)
+    ]
+    app, clock = open_watcher(tmp_path, urls)
+    first = cycle(app)
+    assert sum(o.new_entries for o in first.outcomes) == 8
+    feed_server.serve(
+        "/w3.xml", rss("W3", [("a3", "Quiet", "x"), ("b3", "TikTok sale agreed", "y")])
+    )
+    clock.now += timedelta(hours=1)
+    second = {o.url: o for o in cycle(app).outcomes}
+    assert second[urls[3]].new_entries == 1 and second[urls[3]].new_matches == 1
+    assert {o.status for u, o in second.items() if u != urls[3]} == {"not-modified"}

@@ -42,22 +42,31 @@ def analyse(entry: Entry, matches: Sequence[Match], cluster: bool) -> Analysis:
     return Analysis(tuple(matches), story_keys(entry), words, tuple(bands(signature(words))))
 
 
-def read(
-    parser: Parser,
-    matcher: Matcher,
-    url: str,
-    name: str | None,
-    body: bytes,
-    content_type: str | None,
-    tracking: Sequence[str],
-    cluster: bool,
-) -> ReadFeed:
-    """Parse one document and analyse every entry (``name``: the feed's configured name)."""
-    parsed = parser(url, body, content_type, tracking)
-    shown = name or parsed.title or url
+@dataclass(frozen=True, slots=True)
+class ReadRequest:
+    """One document to read, and what to make of it."""
+
+    url: str
+    name: str | None  # the feed's configured name
+    body: bytes
+    content_type: str | None
+    tracking: Sequence[str]
+    cluster: bool
+    # Analyse every entry (a feed read for the first time: all are new); otherwise leave it
+    # to the writer, which analyses only the entries it has not seen.
+    analyse_all: bool = True
+
+
+def read(parser: Parser, matcher: Matcher, request: ReadRequest) -> ReadFeed:
+    """Parse one document and, if asked, analyse every entry."""
+    url = request.url
+    parsed = parser(url, request.body, request.content_type, request.tracking)
+    if not request.analyse_all:
+        return ReadFeed(parsed, ())
+    shown = request.name or parsed.title or url
     return ReadFeed(
         parsed,
-        tuple(analyse(e, matcher.match(e, shown, url), cluster) for e in parsed.entries),
+        tuple(analyse(e, matcher.match(e, shown, url), request.cluster) for e in parsed.entries),
     )
 
 
@@ -69,16 +78,8 @@ def install_matcher(matcher: Matcher) -> None:
     _matcher = matcher
 
 
-def read_in_worker(
-    parser: Parser,
-    url: str,
-    name: str | None,
-    body: bytes,
-    content_type: str | None,
-    tracking: Sequence[str],
-    cluster: bool,
-) -> ReadFeed:
+def read_in_worker(parser: Parser, request: ReadRequest) -> ReadFeed:
     """``read`` with the matcher this worker process was given."""
     if _matcher is None:
         raise RuntimeError("install_matcher was not called in this process")
-    return read(parser, _matcher, url, name, body, content_type, tracking, cluster)
+    return read(parser, _matcher, request)

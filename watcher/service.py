@@ -17,7 +17,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from watcher.analysis import Analysis, Parser, ReadFeed, analyse, read_in_worker
+from watcher.analysis import Analysis, Parser, ReadFeed, ReadRequest, analyse, read_in_worker
 from watcher.config import Config, Feed, Rule, Target
 from watcher.errors import DeliveryError, FeedError, FetchError, ParseError
 from watcher.identity import alias_keys, body_digest
@@ -177,10 +177,16 @@ class Service:
             return None
         if body_digest(fetched.body) == self._last_bodies.get(feed.url):
             return None
-        job = asyncio.get_running_loop().run_in_executor(
-            pool, read_in_worker, self.parser, feed.url, feed.name, fetched.body,
-            fetched.content_type, self.config.tracking_params, self.clustering is not None,
-        )  # fmt: skip
+        request = ReadRequest(
+            feed.url,
+            feed.name,
+            fetched.body,
+            fetched.content_type,
+            self.config.tracking_params,
+            self.clustering is not None,
+            analyse_all=not self._schedule(feed).read,
+        )
+        job = asyncio.get_running_loop().run_in_executor(pool, read_in_worker, self.parser, request)
         try:
             return await asyncio.wait_for(job, PARSE_TIMEOUT)
         except ParseError as exc:

@@ -23,9 +23,12 @@ def _start_worker(limit: int, matcher: Matcher) -> None:
 def parse_pool(matcher: Matcher, workers: int | None = None) -> ProcessPoolExecutor:
     """Worker processes started by a fork server (never forked from the threaded watcher),
     each limited in memory and given the rules' matcher."""
+    context = multiprocessing.get_context("forkserver")
+    # The fork server imports the parsers once; each worker it forks starts with them loaded.
+    context.set_forkserver_preload(["watcher.analysis", "watcher.parse"])
     return ProcessPoolExecutor(
         max_workers=workers or os.cpu_count() or 2,
-        mp_context=multiprocessing.get_context("forkserver"),
+        mp_context=context,
         initializer=_start_worker,
         initargs=(MEMORY_LIMIT, matcher),
     )
