@@ -8,7 +8,7 @@ per fetch, not per entry.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from operator import itemgetter
 from typing import Any
@@ -59,7 +59,7 @@ def insert_new_rows(
     dialect = conn.dialect
     quote = dialect.identifier_preparer.quote
     names = list(rows[0])
-    processors = [table.c[name].type.bind_processor(dialect) for name in names]
+    processors = [_memoized(table.c[name].type.bind_processor(dialect)) for name in names]
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
     # Identifiers only, from our own table definitions (table.c[name] above checks them).
     sql = (
@@ -78,6 +78,21 @@ def insert_new_rows(
             for row in rows
         ],
     )
+
+
+def _memoized(process: Callable[[Any], Any] | None) -> Callable[[Any], Any] | None:
+    """A bind processor that converts each distinct value once: the rows of one insert share
+    their timestamps."""
+    if process is None:
+        return None
+    done: dict[Any, Any] = {}
+
+    def convert(value: Any) -> Any:
+        if value not in done:
+            done[value] = process(value)
+        return done[value]
+
+    return convert
 
 
 def batches(values: Sequence[Any]) -> list[Sequence[Any]]:
@@ -178,9 +193,11 @@ def assign_stories(
         by_key.update(dict.fromkeys(item.story_keys, story))
         recent.append((story, item.shingles, set(item.bands)))
     if fresh:
+        # New stories are empty and alike: any new id serves any placeholder, so the ids need
+        # not come back in order (asking for the order made SQLite insert them one by one).
         created = (
             conn.execute(
-                insert(stories).returning(stories.c.id, sort_by_parameter_order=True),
+                insert(stories).returning(stories.c.id),
                 [{"created_at": now} for _ in range(fresh)],
             )
             .scalars()
