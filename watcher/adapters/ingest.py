@@ -207,12 +207,15 @@ def assign_stories(
     return story_of
 
 
+_STORIES_OF_KEYS = select(story_keys.c.key, story_keys.c.story_id).where(
+    story_keys.c.key.in_(bindparam("keys", expanding=True))
+)
+
+
 def _stories_by_key(conn: Connection, keys: Sequence[str]) -> dict[str, int]:
     found: dict[str, int] = {}
     for batch in batches(list(dict.fromkeys(keys))):
-        rows = conn.execute(
-            select(story_keys.c.key, story_keys.c.story_id).where(story_keys.c.key.in_(batch))
-        )
+        rows = conn.execute(_STORIES_OF_KEYS, {"keys": list(batch)})
         found.update({row.key: row.story_id for row in rows})
     return found
 

@@ -30,6 +30,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import make_url
+from sqlalchemy.sql.elements import BindParameter
 
 from watcher.adapters.ingest import batches, insert_new, update_known, upsert
 from watcher.adapters.tables import (
@@ -145,6 +146,21 @@ def database_password(url: str) -> str | None:
     """The password in a database URL, so that it can be kept out of logs."""
     password = make_url(url).password
     return None if password is None else str(password)
+
+
+# What a fetch's triage asks of the store, for every feed that changed: built once (building
+# a statement cost more than running it).
+_IDS: BindParameter[Any] = bindparam("ids", expanding=True)
+_FEED_ID = select(feeds.c.id).where(feeds.c.url == bindparam("url"))
+_OWNERS = select(entry_keys.c.key, entry_keys.c.entry_id).where(
+    entry_keys.c.feed_id == bindparam("feed_id"),
+    entry_keys.c.key.in_(bindparam("keys", expanding=True)),
+)
+_KEYS_OF = select(entry_keys.c.entry_id, entry_keys.c.key).where(entry_keys.c.entry_id.in_(_IDS))
+_RULES_OF = select(matches.c.entry_id, matches.c.rule).where(matches.c.entry_id.in_(_IDS))
+_STATE_OF = select(
+    entries.c.id, entries.c.content_hash, entries.c.revision, entries.c.pruned_at
+).where(entries.c.id.in_(_IDS))
 
 
 class SqlStore:
@@ -327,16 +343,12 @@ class SqlStore:
     def known(self, url: str, keys: Sequence[Sequence[str]]) -> list[KnownEntry | None]:
         wanted = list({key for entry_keys_ in keys for key in entry_keys_})
         with self._writing() as conn:
-            feed_id = conn.scalar(select(feeds.c.id).where(feeds.c.url == url))
+            feed_id = conn.scalar(_FEED_ID, {"url": url})
             if feed_id is None or not wanted:
                 return [None] * len(keys)
             owner: dict[str, int] = {}
             for batch in batches(wanted):
-                rows = conn.execute(
-                    select(entry_keys.c.key, entry_keys.c.entry_id).where(
-                        entry_keys.c.feed_id == feed_id, entry_keys.c.key.in_(batch)
-                    )
-                )
+                rows = conn.execute(_OWNERS, {"feed_id": feed_id, "keys": list(batch)})
                 owner.update({row.key: row.entry_id for row in rows})
             ids = list(set(owner.values()))
             found = self._known_entries(conn, ids)
@@ -351,21 +363,12 @@ class SqlStore:
         rules: dict[int, set[str]] = {}
         rows: dict[int, Any] = {}
         for batch in batches(ids):
-            for row in conn.execute(
-                select(entry_keys.c.entry_id, entry_keys.c.key).where(
-                    entry_keys.c.entry_id.in_(batch)
-                )
-            ):
+            wanted = {"ids": list(batch)}
+            for row in conn.execute(_KEYS_OF, wanted):
                 keys.setdefault(row.entry_id, set()).add(row.key)
-            for row in conn.execute(
-                select(matches.c.entry_id, matches.c.rule).where(matches.c.entry_id.in_(batch))
-            ):
+            for row in conn.execute(_RULES_OF, wanted):
                 rules.setdefault(row.entry_id, set()).add(row.rule)
-            for entry in conn.execute(
-                select(
-                    entries.c.id, entries.c.content_hash, entries.c.revision, entries.c.pruned_at
-                ).where(entries.c.id.in_(batch))
-            ):
+            for entry in conn.execute(_STATE_OF, wanted):
                 rows[entry.id] = entry
         return {
             entry_id: KnownEntry(
