@@ -14,9 +14,12 @@ their own venvs under ``benchmarks/.work/venvs`` on first use:
 - feed2exec (``feed2exec fetch --parallel``, the ``null`` output).
 
 CPU is user+system of the whole process tree (this script makes itself a child subreaper, so
-worker processes that outlive their parents are still counted); peak RSS is the largest sum
-of the tree's resident sets, sampled every 20 ms. Then the daemon's cost of an unchanged round
-is measured in one long-lived process (``benchmarks/daemon_round.py``).
+worker processes that outlive their parents are still counted); peak memory is the largest
+sum of the tree's proportional set sizes (PSS: each shared page split among the processes that
+share it, so that worker processes forked from one server are not counted twice), sampled
+every 20 ms; for a single process it equals its RSS less shared libraries' shares. Then the
+daemon's cost of an unchanged round is measured in one long-lived process
+(``benchmarks/daemon_round.py``).
 """
 
 from __future__ import annotations
@@ -80,15 +83,18 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _tree_rss(root: int) -> int:
+def _tree_memory(root: int) -> int:
+    """Bytes: the PSS of ``root`` and all its descendants."""
     total, stack = 0, [root]
     while stack:
         pid = stack.pop()
         try:
-            pages = int(Path(f"/proc/{pid}/statm").read_text().split()[1])
-            total += pages * resource.getpagesize()
+            rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
         except OSError:
             continue
+        total += next(
+            int(line.split()[1]) * 1024 for line in rollup.splitlines() if line.startswith("Pss:")
+        )
         stack += _children(pid)
     return total
 
@@ -106,7 +112,7 @@ def measure(command: Sequence[str], cwd: Path, env: dict[str, str] | None = None
     def sample() -> None:
         nonlocal peak
         while not done.is_set():
-            peak = max(peak, _tree_rss(process.pid))
+            peak = max(peak, _tree_memory(process.pid))
             done.wait(0.02)
 
     sampler = threading.Thread(target=sample)
@@ -324,7 +330,7 @@ def main() -> None:
             continue
         print(f"running {name} ...", file=sys.stderr)
         results[name] = run_tool(setup, args.feeds, args.repeat)
-    print("| tool | round | wall (s) | CPU (s) | peak RSS (MB) | wall per feed (ms) |")
+    print("| tool | round | wall (s) | CPU (s) | peak memory, PSS (MB) | wall per feed (ms) |")
     print("|---|---|---|---|---|---|")
     medians: dict[str, list[float]] = {}
     for name, runs in results.items():
