@@ -47,6 +47,7 @@ _DELIVERY_BATCH = 100
 _POOL_FROM = 8  # feeds in a cycle from which parsing goes to worker processes
 _QUIET_BATCH = 500  # quiet fetches recorded per transaction
 _GROUP = 20  # feeds written per transaction at most
+_IN_FLIGHT = 3 * _GROUP  # feeds fetched but not yet written, at most
 MOVE_AFTER = 3  # fetches in a row permanently redirected to one place before the feed moves
 PARSE_TIMEOUT = 60.0  # seconds one document may take in a worker process
 _ALL = 1_000_000  # "every delivery" as a query limit
@@ -150,13 +151,19 @@ class Service:
             parsed = await self._parse_elsewhere(pool, feed, fetched) if pool else None
             return await writing.write((feed, fetched, parsed))
 
+        # Back-pressure: when writing is the slowest step (a round where everything is new),
+        # at most this many feeds are between fetched and written, so memory does not grow
+        # with the number of feeds.
+        in_flight = asyncio.Semaphore(max(_IN_FLIGHT, 2 * self.config.concurrency))
+
+        async def one(feed: Feed) -> FeedOutcome:
+            async with in_flight:
+                return await handle(*await fetch(feed))
+
         try:
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="writer") as writer:
                 writing = _GroupWriter(writer, self._process_together)
-                handling = []
-                for next_done in asyncio.as_completed([fetch(feed) for feed in feeds]):
-                    handling.append(asyncio.ensure_future(handle(*await next_done)))
-                outcomes = await asyncio.gather(*handling)
+                outcomes = await asyncio.gather(*(one(feed) for feed in feeds))
                 await loop.run_in_executor(writer, self._record_quiet)
         finally:
             if pool is not None:
