@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -72,3 +73,12 @@ def test_only_the_notify_adapter_imports_apprise() -> None:
         in {name.split(".")[0] for name in imports(str(path.relative_to(PACKAGE))[:-3])}
     }
     assert users == {"adapters/notify.py"}
+
+
+def test_the_wheel_ships_the_package() -> None:
+    """A non-editable install gets the code, not just the shipped config (a stray edit once
+    left the wheel holding only watcher/_data)."""
+    project = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text(encoding="utf-8"))
+    wheel = project["tool"]["hatch"]["build"]["targets"]["wheel"]
+    assert wheel["packages"] == ["watcher"]
+    assert wheel["force-include"] == {"config/watcher.toml": "watcher/_data/watcher.toml"}
