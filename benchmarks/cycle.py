@@ -22,32 +22,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks.farm import TOPICS, WORDS  # the same vocabulary as the peer benchmark's farm
 from tests.servers import FeedServer
-
-COMMON = (
-    "government market officials said week company report talks minister economy trade "
-    "investors analysts shares prices growth policy bank deal industry global plan state "
-    "exports imports security technology energy workers sales demand supply rates data"
-).split()
-
-
-def _vocabulary(count: int) -> list[str]:
-    """Pseudo-words, so that distinct stories have distinct words, as real ones do."""
-    rng = random.Random(0)
-    syllables = "ba be bi bo da de di do ka ke ki ko la le li lo ma me mi mo na ne ni no".split()
-    words: set[str] = set()
-    while len(words) < count:
-        words.add("".join(rng.choice(syllables) for _ in range(rng.randint(2, 4))))
-    return sorted(words)
-
-
-WORDS = COMMON * 20 + _vocabulary(5000)  # common words often, the rest rarely
-TOPICS = [
-    "TikTok's US divestiture deadline nears as ByteDance weighs offers",
-    "US and China open talks in Madrid on trade and export controls",
-    "China launches anti-dumping probe into US analog chips",
-    "New tariffs on steel imports take effect",
-]
 
 
 def paragraph(rng: random.Random, words: int) -> str:
