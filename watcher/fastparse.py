@@ -137,7 +137,7 @@ def _resolved(url: str, value: str) -> str:
     return urljoin(url, value) if value else value
 
 
-def _once(item: etree._Element, seen: set[str], tag: str) -> None:
+def _once(seen: set[str], tag: str) -> None:
     """feedparser's result for a repeated text element depends on the order of events."""
     if tag in seen:
         raise _Unsupported
@@ -194,39 +194,37 @@ def _rss_item(item: etree._Element, url: str, tracking: Sequence[str]) -> Entry:
         if tag not in _RSS_ITEM:
             raise _Unsupported
         if tag == "title":
-            _once(item, seen, tag)
+            _once(seen, tag)
             title = _plain_or_html(_stripped(child))
         elif tag == "link":
-            _once(item, seen, tag)
+            _once(seen, tag)
             link = _rss_link(url, _stripped(child))
         elif tag == "guid":
-            _once(item, seen, tag)
+            _once(seen, tag)
             guid_is_link = child.get("isPermaLink", "true") == "true"
             guid = _stripped(child)
             if guid and guid_is_link:  # feedparser resolves a permalink guid like a link
                 guid = _resolved(url, guid)
         elif tag == "pubDate":
-            _once(item, seen, tag)
+            _once(seen, tag)
             published = _date(_stripped(child))
         elif tag == "description":
-            if "summary" in seen or "content" in seen:
+            if "content" in seen:
                 raise _Unsupported  # feedparser has copied the body into the summary
-            seen.add("summary")
+            _once(seen, "summary")
             summary = html_to_text(_stripped(child))
         elif tag == f"{CONTENT}encoded":
-            if "content" in seen:
-                raise _Unsupported
-            seen.add("content")
+            _once(seen, "content")
             raw_content = _stripped(child)
             content = html_to_text(raw_content)
         elif tag in (f"{DC}date", f"{DCTERMS}modified"):
-            _once(item, seen, "updated")
+            _once(seen, "updated")
             updated = _date(_stripped(child))
         elif tag in ("source", f"{MEDIA}thumbnail", f"{MEDIA}content"):
             if tag != "source" and len(child):
                 raise _Unsupported  # media:content may hold a media:title or description
         elif tag in ("author", f"{DC}creator"):
-            _once(item, seen, "author")
+            _once(seen, "author")
             author = _stripped(child)
         elif tag == "category":
             _category(tags, child)
@@ -277,7 +275,7 @@ def _atom_entry(entry: etree._Element, url: str, tracking: Sequence[str]) -> Ent
             raise _Unsupported
         name = tag[len(ATOM) :]
         if name == "title":
-            _once(entry, seen, name)
+            _once(seen, name)
             title = _atom_text(child)
         elif name == "link":
             if child.get("rel", "alternate") == "alternate":
@@ -285,28 +283,28 @@ def _atom_entry(entry: etree._Element, url: str, tracking: Sequence[str]) -> Ent
                     raise _Unsupported
                 link = urljoin(url, (child.get("href") or "").strip())
         elif name == "id":
-            _once(entry, seen, name)
+            _once(seen, name)
             guid = _stripped(child)
             guid = _resolved(url, guid)
         elif name == "published":
-            _once(entry, seen, name)
+            _once(seen, name)
             published = _date(_stripped(child))
         elif name == "updated":
-            _once(entry, seen, name)
+            _once(seen, name)
             updated = _date(_stripped(child))
         elif name == "summary":
-            if "summary" in seen or "content" in seen:
-                raise _Unsupported
-            seen.add("summary")
+            if "content" in seen:
+                raise _Unsupported  # feedparser has copied the body into the summary
+            _once(seen, "summary")
             summary = _atom_text(child)
         elif name == "content":
-            if "content" in seen or child.get("src"):
-                raise _Unsupported
-            seen.add("content")
+            if child.get("src"):
+                raise _Unsupported  # out-of-line content
+            _once(seen, "content")
             raw_content = _stripped(child)
             content = _atom_text(child)
         elif name == "author":
-            _once(entry, seen, name)
+            _once(seen, name)
             author = _atom_author(child)
         elif name == "category":
             _category(tags, child)

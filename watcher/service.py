@@ -147,7 +147,7 @@ class Service:
                 and not self._redirect_news(feed, fetched)
             ):
                 # Most fetches: no parsing, no database work of its own (recorded in a batch).
-                return self._not_modified(feed, fetched)
+                return self._quietly(feed, fetched, "not-modified")
             parsed = await self._parse_elsewhere(pool, feed, fetched) if pool else None
             return await writing.write((feed, fetched, parsed))
 
@@ -209,7 +209,7 @@ class Service:
         fetched: FetchResult | FetchError,
         read: ReadFeed | ParseError | None = None,
     ) -> FeedOutcome:
-        """Parse (unless ``parsed`` already is), match and store one feed's download (or
+        """Parse (unless ``read`` holds it already), match and store one feed's download (or
         record its failure)."""
         now = self.clock()
         name = feed.name or feed.url
@@ -219,12 +219,10 @@ class Service:
             if self._redirect_news(feed, fetched):
                 self._track_redirect(feed, fetched.moved_to)
             if fetched.body is None:
-                return self._not_modified(feed, fetched)
+                return self._quietly(feed, fetched, "not-modified")
             if body_digest(fetched.body) == self._last_bodies.get(feed.url):
                 # The same bytes as last time: nothing to parse, match or store.
-                next_fetch = self._next_fetch(feed, now, fetched, None)
-                self._quiet.append(QuietFetch(feed.url, fetched, now, next_fetch))
-                return FeedOutcome(feed.url, name, "unchanged")
+                return self._quietly(feed, fetched, "unchanged")
             if isinstance(read, ParseError):
                 raise read
             if read is None:  # parsed here; entries are analysed as triage needs them
@@ -272,11 +270,12 @@ class Service:
             warning=parsed.warning,
         )
 
-    def _not_modified(self, feed: Feed, fetched: FetchResult) -> FeedOutcome:
+    def _quietly(self, feed: Feed, fetched: FetchResult, status: str) -> FeedOutcome:
+        """A fetch that brought nothing new: held back, to be recorded with the others."""
         now = self.clock()
         next_fetch = self._next_fetch(feed, now, fetched, None)
         self._quiet.append(QuietFetch(feed.url, fetched, now, next_fetch))
-        return FeedOutcome(feed.url, feed.name or feed.url, "not-modified")
+        return FeedOutcome(feed.url, feed.name or feed.url, status)
 
     def _schedule(self, feed: Feed) -> FeedSchedule:
         return self._schedules.get(feed.url) or FeedSchedule(None)
@@ -316,7 +315,7 @@ class Service:
     def _record_feed_failure(self, feed: Feed, exc: FeedError, now: datetime) -> None:
         """A 410 Gone pauses the feed; anything else backs it off, and never gives it up."""
         status = exc.status if isinstance(exc, FetchError) else None
-        failures = self._schedules.get(feed.url, FeedSchedule(None)).failures + 1
+        failures = self._schedule(feed).failures + 1
         if status == 410:
             log.warning("feed %s is gone (HTTP 410): paused until resumed", feed.url)
             self.store.save_failure(feed.url, exc.reason, status, now, None, paused=True)
