@@ -74,7 +74,13 @@ def test_feed_interval_overrides_the_default(tmp_path: Path) -> None:
             '[[rules]]\nname = "a"\nkeywords = ["x"]\nnotify = ["desk"]\n',
             "rules[0].notify: unknown target 'desk'",
         ),
-        ("[targets.desk]\n", "targets.desk: give exactly one of 'url' or 'url_env'"),
+        (
+            "[targets.desk]\n",
+            "targets.desk: give exactly one of 'url', 'url_env' or 'url_credential'",
+        ),
+        ('[watcher]\nhttp = "9187"\n', "watcher.http: expected HOST:PORT like"),
+        ('[watcher]\nhttp = "127.0.0.1:99999"\n', "watcher.http: expected HOST:PORT like"),
+        ('[watcher]\nstop_timeout = "later"\n', "watcher.stop_timeout: expected a duration"),
         ("[watcher]\nconcurrency = 0\n", "watcher.concurrency: Input should be greater than"),
         (
             '[targets.d]\nurl = "json://h.example"\nmode = "digest"\nat = "25:00"\n',
@@ -112,6 +118,46 @@ def test_target_url_from_environment(tmp_path: Path) -> None:
     path.write_text('[targets.desk]\nurl_env = "DESK_URL"\n')
     config = load_config(path, {"DESK_URL": "mailto://u:pw@127.0.0.1"})
     assert config.targets[0].url == "mailto://u:pw@127.0.0.1"
+
+
+def test_target_url_from_a_systemd_credential(tmp_path: Path) -> None:
+    """``url_credential`` reads $CREDENTIALS_DIRECTORY/NAME, as LoadCredential= provides it."""
+    credentials = tmp_path / "credentials"
+    credentials.mkdir()
+    (credentials / "slack").write_text("slack://T1/B2/C3\n", encoding="utf-8")
+    path = tmp_path / "w.toml"
+    path.write_text('[targets.desk]\nurl_credential = "slack"\n')
+    config = load_config(path, {"CREDENTIALS_DIRECTORY": str(credentials)})
+    assert config.targets[0].url == "slack://T1/B2/C3"
+
+
+@pytest.mark.parametrize(
+    ("name", "make", "expected"),
+    [
+        ("slack", False, "needs $CREDENTIALS_DIRECTORY, which is not set"),
+        ("slack", True, "credential 'slack' not found in"),
+        ("../etc/passwd", True, "'../etc/passwd' is not a credential name"),
+    ],
+)
+def test_credential_problems_name_the_key(
+    tmp_path: Path, name: str, make: bool, expected: str
+) -> None:
+    environ = {}
+    if make:
+        (tmp_path / "credentials").mkdir()
+        environ["CREDENTIALS_DIRECTORY"] = str(tmp_path / "credentials")
+    [problem] = problems(tmp_path, f'[targets.desk]\nurl_credential = "{name}"\n', environ)
+    assert problem.startswith("targets.desk.url_credential: ") and expected in problem
+
+
+def test_listener_address(tmp_path: Path) -> None:
+    path = tmp_path / "w.toml"
+    path.write_text('[watcher]\nhttp = "[::1]:9187"\nstop_timeout = "5s"\n')
+    config = load_config(path, {})
+    assert config.http == ("::1", 9187)
+    assert config.stop_timeout == timedelta(seconds=5)
+    path.write_text("")
+    assert load_config(path, {}).http is None
 
 
 def test_unset_environment_variable_is_an_error(tmp_path: Path) -> None:

@@ -3,6 +3,8 @@ besides the CLI's error handling."""
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import os
 import time
 from collections.abc import Callable
@@ -22,6 +24,8 @@ from watcher.model import Alert
 from watcher.ports import Clock, Notifier
 from watcher.redact import Redactor
 from watcher.service import Service
+
+log = logging.getLogger(__name__)
 
 
 def _pause_after_send() -> Callable[[Alert], None] | None:
@@ -75,6 +79,7 @@ class App:
     store: SqlStore
     notifiers: dict[str, Notifier]
     clock: Clock
+    redactor: Redactor
 
     def service(self, fetcher: HttpFetcher) -> Service:
         return Service(
@@ -96,6 +101,20 @@ class App:
             per_host_gap=self.config.per_host_gap.total_seconds(),
         )
 
+    def reloaded(self) -> App:
+        """This app with its config file read again: new and removed feeds, rules and targets
+        take effect; the database stays (changing it needs a restart). Raises ConfigError,
+        naming the problem, when the file is no longer valid."""
+        config = load_config(Path(self.config.source))
+        self.redactor.add(target.url for target in config.targets)
+        check_targets(config)
+        if config.database != self.config.database:
+            log.warning("the database setting changed: it takes effect at the next restart")
+            config = dataclasses.replace(config, database=self.config.database)
+        self.store.sync_feeds(config.feeds, self.clock())
+        notifiers = build_notifiers(config, self.redactor)
+        return App(config, self.store, notifiers, self.clock, self.redactor)
+
     def close(self) -> None:
         self.store.engine.dispose()
 
@@ -110,7 +129,7 @@ def open_app(
     """Validate targets, open and migrate the database, and register the configured feeds."""
     check_targets(config)
     store = open_store(config, redactor, clock())
-    return App(config, store, build_notifiers(config, redactor, console), clock)
+    return App(config, store, build_notifiers(config, redactor, console), clock, redactor)
 
 
 def open_store(config: Config, redactor: Redactor, now: datetime | None = None) -> SqlStore:

@@ -65,6 +65,15 @@ class WatcherSection(_Strict):
     backlog: Duration = timedelta(hours=24)
     notify_backlog: bool = False
     max_backoff: Duration = timedelta(hours=24)
+    stop_timeout: Duration = timedelta(seconds=10)
+    http: str | None = None  # "HOST:PORT" for /healthz and /metrics; off by default
+
+    @field_validator("http")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        if value is not None:
+            listen_address(value)  # its ValueError is reported with the key
+        return value
 
     @field_validator("retention", mode="before")
     @classmethod
@@ -139,6 +148,7 @@ class RuleConfig(_Strict):
 class TargetConfig(_Strict):
     url: str | None = None
     url_env: str | None = None
+    url_credential: str | None = None  # a file in $CREDENTIALS_DIRECTORY (LoadCredential=)
     retry_attempts: int = Field(default=10, ge=1, le=1000)
     retry_backoff: Duration = timedelta(seconds=30)
     retry_max: Duration = timedelta(hours=1)
@@ -183,8 +193,8 @@ class TargetConfig(_Strict):
 
     @model_validator(mode="after")
     def _one_source(self) -> TargetConfig:
-        if (self.url is None) == (self.url_env is None):
-            raise ValueError("give exactly one of 'url' or 'url_env'")
+        if sum(v is not None for v in (self.url, self.url_env, self.url_credential)) != 1:
+            raise ValueError("give exactly one of 'url', 'url_env' or 'url_credential'")
         return self
 
 
@@ -281,6 +291,8 @@ class Config:
     backlog: timedelta  # entries older than this when first seen are not notified...
     notify_backlog: bool  # ...nor those a feed holds when first read, unless this is true
     max_backoff: timedelta  # the longest wait before retrying a failing feed
+    stop_timeout: timedelta  # in-flight work gets this long to finish when stopping
+    http: tuple[str, int] | None  # where /healthz and /metrics are served, if anywhere
     feeds: tuple[Feed, ...]
     rules: tuple[Rule, ...]
     targets: tuple[Target, ...]
@@ -342,6 +354,8 @@ def config_from_dict(
         backlog=section.backlog,
         notify_backlog=section.notify_backlog,
         max_backoff=section.max_backoff,
+        stop_timeout=section.stop_timeout,
+        http=listen_address(section.http) if section.http else None,
         feeds=tuple(_feed(f, section) for f in model.feeds),
         rules=rules,
         targets=targets,
@@ -449,6 +463,12 @@ def _resolve_targets(
                     f"targets.{name}.url_env: environment variable {target.url_env} is not set"
                 )
                 continue
+        if target.url_credential is not None:
+            try:
+                url = read_credential(target.url_credential, environ)
+            except ValueError as exc:
+                problems.append(f"targets.{name}.url_credential: {exc}")
+                continue
         if url:
             retry = RetryPolicy(target.retry_attempts, target.retry_backoff, target.retry_max)
             gap = target.rate if target.rate is not None else default_gap(url)
@@ -468,6 +488,37 @@ def _resolve_targets(
         else:
             problems.append(f"targets.{name}.url: must not be empty")
     return tuple(targets), problems
+
+
+def read_credential(name: str, environ: Mapping[str, str]) -> str:
+    """The secret systemd's ``LoadCredential=`` put in ``$CREDENTIALS_DIRECTORY/name``.
+    Raises ValueError with a reason a config error can show."""
+    directory = environ.get("CREDENTIALS_DIRECTORY", "")
+    if not directory:
+        raise ValueError(
+            f"credential {name!r} needs $CREDENTIALS_DIRECTORY, which is not set "
+            "(systemd sets it for a unit with LoadCredential=)"
+        )
+    if "/" in name or name in ("", ".", ".."):
+        raise ValueError(f"{name!r} is not a credential name")
+    try:
+        value = (Path(directory) / name).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        raise ValueError(f"credential {name!r} not found in {directory}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"cannot read credential {name!r}: {exc}") from None
+    if not value:
+        raise ValueError(f"credential {name!r} is empty")
+    return value
+
+
+def listen_address(value: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:PORT`` for IPv6) as a (host, port) pair."""
+    host, sep, port = value.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"expected HOST:PORT like '127.0.0.1:9187', got {value!r}")
+    return host, int(port)
 
 
 def _describe(error: Any) -> str:

@@ -1,20 +1,37 @@
 """The long-running loop: each feed on its own interval, deliveries retried as they fall due,
-SIGINT/SIGTERM to stop cleanly (in-flight fetches are cancelled; writes in progress finish)."""
+and the service's side of systemd.
+
+- SIGTERM/SIGINT: no new fetch starts, fetches in flight get ``stop_timeout`` to finish (then
+  are cancelled), what was read is written, and the process exits 0.
+- SIGHUP: the config file is read again between cycles; an invalid one is logged and the old
+  one kept.
+- sd_notify: ``READY=1`` once the database is migrated, ``STATUS=`` after every pass,
+  ``RELOADING=1``/``STOPPING=1``, and ``WATCHDOG=1`` only as the scheduler loop makes progress,
+  so that a hung loop stops the heartbeat and systemd restarts the service.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import os
 import signal
+import time
 from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
+from watcher.adapters.metrics import Listener, Metrics
+from watcher.adapters.systemd import SystemdNotifier
 from watcher.app import App
-from watcher.config import Feed
-from watcher.model import CycleReport
+from watcher.config import Config, Feed
+from watcher.errors import ConfigError
+from watcher.health import Health, Snapshot, status_line
+from watcher.model import CycleRecord, CycleReport
 from watcher.schedule import due_feeds, next_wakeup
-from watcher.service import Service
+from watcher.service import DeliveryReport, Service
 
 log = logging.getLogger(__name__)
 MAX_SLEEP = timedelta(seconds=60)  # wake at least this often to retry due deliveries
@@ -37,13 +54,115 @@ async def run_once(app: App, skip: Sequence[Feed] = ()) -> CycleReport:
     """One cycle over every configured feed but ``skip``, ignoring intervals, then deliver."""
     skipped = {feed.url for feed in skip}
     feeds = [feed for feed in app.config.feeds if feed.url not in skipped]
+    started = app.clock()
     async with app.fetcher() as fetcher:
-        return await app.service(fetcher).run_cycle(feeds)
+        report = await app.service(fetcher).run_cycle(feeds)
+    await asyncio.to_thread(app.store.record_cycle, CycleRecord.of(report, started, app.clock()))
+    return report
 
 
-async def run_forever(app: App, stop: asyncio.Event | None = None) -> None:
-    """Poll until ``stop`` is set (by SIGINT or SIGTERM when not given)."""
-    stop = stop or _stop_on_signals()
+@dataclass
+class Control:
+    """What the signals ask of the loop."""
+
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    reload: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class Heartbeat:
+    """``WATCHDOG=1``, sent only when the scheduler loop reports progress (a pass, a feed
+    done), at most every quarter period: a loop that stops progressing stops the beats."""
+
+    def __init__(self, systemd: SystemdNotifier) -> None:
+        self._systemd = systemd
+        self.period = systemd.watchdog
+        self._last = -float("inf")
+
+    def beat(self) -> None:
+        if self.period is None:
+            return
+        now = time.monotonic()
+        if now - self._last >= self.period / 4:
+            self._systemd.heartbeat()
+            self._last = now
+
+    @property
+    def nap(self) -> float:
+        """The longest the loop may sleep and still beat in time."""
+        return self.period / 2 if self.period else MAX_SLEEP.total_seconds()
+
+
+@dataclass
+class _Watch:
+    """The daemon's parts that outlive a reload."""
+
+    control: Control
+    systemd: SystemdNotifier
+    heartbeat: Heartbeat
+    health: Health
+    metrics: Metrics | None = None
+    listener: Listener | None = None
+    last: CycleRecord | None = None
+    passes: int = 0
+
+
+async def run_forever(
+    app: App, stop: asyncio.Event | None = None, systemd: SystemdNotifier | None = None
+) -> None:
+    """Poll until ``stop`` is set (by SIGINT or SIGTERM when not given); SIGHUP reloads."""
+    systemd = systemd or SystemdNotifier()
+    control = Control(stop) if stop is not None else _control_by_signals(systemd)
+    watch = _Watch(
+        control,
+        systemd,
+        Heartbeat(systemd),
+        Health(_shortest_interval(app.config), time.monotonic()),
+        last=await asyncio.to_thread(app.store.last_cycle),
+    )
+    _listen(watch, app)
+    try:
+        systemd.ready(status_line(await _snapshot(app, watch)))
+        while True:
+            await _watch(app, watch)
+            if control.stop.is_set():
+                break
+            control.reload.clear()
+            app = await _reload(app, watch)
+    finally:
+        if watch.listener is not None:
+            watch.listener.close()
+    log.info("stopped")
+
+
+async def _reload(app: App, watch: _Watch) -> App:
+    watch.systemd.reloading()
+    log.info("reloading %s", app.config.source)
+    try:
+        new = await asyncio.to_thread(app.reloaded)
+    except ConfigError as exc:
+        log.error("reload refused, still running on the previous config: %s", exc)
+    else:
+        old_http = app.config.http
+        app = new
+        watch.health.limit = 2 * _shortest_interval(app.config).total_seconds()
+        if app.config.http != old_http:
+            if watch.listener is not None:
+                watch.listener.close()
+                watch.listener = None
+            _listen(watch, app)
+        log.info(
+            "reloaded: %d feeds, %d rules, %d targets",
+            len(app.config.feeds),
+            len(app.config.rules),
+            len(app.config.targets),
+        )
+    watch.systemd.ready(status_line(await _snapshot(app, watch)))
+    return app
+
+
+async def _watch(app: App, watch: _Watch) -> None:
+    """The loop on one config, until asked to stop or to reload."""
+    control = watch.control
     log.info(
         "watching %d feeds with %d rules; config %s",
         len(app.config.feeds),
@@ -51,11 +170,19 @@ async def run_forever(app: App, stop: asyncio.Event | None = None) -> None:
         app.config.source,
     )
     last_prune: datetime | None = None
+    stall_after = int(os.environ.get("WATCHER_TEST_STALL_AFTER", "0") or 0)
     async with app.fetcher() as fetcher:
         service = app.service(fetcher)
+        service.on_progress = watch.heartbeat.beat
         wake_delivery = asyncio.Event()
-        delivery = asyncio.create_task(_deliver_forever(service, wake_delivery, stop))
-        while not stop.is_set():
+        delivery = asyncio.create_task(_deliver_forever(service, wake_delivery, watch))
+        while not (control.stop.is_set() or control.reload.is_set()):
+            if stall_after and watch.passes >= stall_after:
+                # For the watchdog tests only: the loop hangs, as a deadlock would.
+                log.warning("test hook: the scheduler loop stalls")
+                await control.stop.wait()
+                break
+            watch.heartbeat.beat()
             started = app.clock()
             if last_prune is None or started - last_prune >= PRUNE_EVERY:
                 await asyncio.to_thread(_prune, app)
@@ -63,47 +190,102 @@ async def run_forever(app: App, stop: asyncio.Event | None = None) -> None:
             next_due = _next_due(app)
             due = due_feeds(app.config.feeds, next_due, started)
             if due:
-                if not await _unless_stopped(service.run_cycle(due, deliver=False), stop):
+                report = await _cycle(service, due, control.stop, app.config.stop_timeout)
+                if report is None:
                     break
-                _log_cycle(len(due), app.clock() - started)
+                await _cycle_done(app, watch, report, started)
                 wake_delivery.set()
                 next_due = _next_due(app)
-            await _sleep_until_due(app, next_due, stop)
+            await _pass_done(app, watch)
+            await _sleep_until_due(app, next_due, watch)
         service.halt.set()  # senders stop between two messages; the one in flight is recorded
         await delivery
-    log.info("stopped")
 
 
-async def _deliver_forever(service: Service, wake: asyncio.Event, stop: asyncio.Event) -> None:
+async def _cycle(
+    service: Service, due: Sequence[Feed], stop: asyncio.Event, grace: timedelta
+) -> CycleReport | None:
+    """Run one cycle; when ``stop`` is set meanwhile, start no more fetches, give those in
+    flight ``grace`` to finish, and return None."""
+    task = asyncio.ensure_future(service.run_cycle(due, deliver=False))
+    if await _first(task, stop.wait()):
+        return task.result()  # a bug in a cycle propagates
+    service.halt.set()
+    log.info("waiting up to %ss for the fetches in flight", grace.total_seconds())
+    done, _ = await asyncio.wait({task}, timeout=grace.total_seconds())
+    if not done:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    return None
+
+
+async def _first(task: asyncio.Future[CycleReport], other: Awaitable[object]) -> bool:
+    """Wait for ``task`` or ``other``; True when ``task`` finished first."""
+    waiter = asyncio.ensure_future(other)
+    both: list[asyncio.Future[Any]] = [task, waiter]
+    await asyncio.wait(both, return_when=asyncio.FIRST_COMPLETED)
+    waiter.cancel()
+    return task.done()
+
+
+async def _cycle_done(app: App, watch: _Watch, report: CycleReport, started: datetime) -> None:
+    finished = app.clock()
+    took = finished - started
+    record = CycleRecord.of(report, started, finished)
+    await asyncio.to_thread(app.store.record_cycle, record)
+    watch.last = record
+    if watch.metrics is not None:
+        watch.metrics.cycle_done(report, took.total_seconds())
+    log.info(
+        "cycle over %d feeds took %.1fs: %d new entries, %d new matches, %d failed",
+        record.feeds,
+        took.total_seconds(),
+        record.new_entries,
+        record.new_matches,
+        record.failed,
+    )
+
+
+async def _pass_done(app: App, watch: _Watch) -> None:
+    """A pass of the loop is over: tell systemd and the health check."""
+    watch.passes += 1
+    snapshot = await _snapshot(app, watch)
+    watch.health.passed(time.monotonic(), app.clock(), snapshot)
+    watch.systemd.status(status_line(snapshot))
+
+
+async def _snapshot(app: App, watch: _Watch) -> Snapshot:
+    if not watch.systemd.enabled and watch.listener is None:
+        return Snapshot(len(app.config.feeds), 0, 0, watch.last)  # nobody reads it
+
+    def counts() -> tuple[int, int]:
+        backlog = app.store.delivery_backlog()
+        return app.store.failing_feeds(), sum(c.get("pending", 0) for c in backlog.values())
+
+    failing, pending = await asyncio.to_thread(counts)
+    return Snapshot(len(app.config.feeds), failing, pending, watch.last)
+
+
+async def _deliver_forever(service: Service, wake: asyncio.Event, watch: _Watch) -> None:
     """Beside the polling loop: deliver what is due after each cycle, and retries as they fall
     due (checked at least every MAX_SLEEP)."""
-    while not stop.is_set():
+    stop, reload = watch.control.stop, watch.control.reload
+    while not (stop.is_set() or reload.is_set()):
         wake.clear()  # before the pass: a cycle that ends during it wakes the next one
         try:
-            await service.deliver_concurrently()
+            report = await service.deliver_concurrently()
         except Exception:  # a bug here must not stop the polling; it is logged and retried
             log.exception("delivery pass failed")
-        waiting = [asyncio.ensure_future(wake.wait()), asyncio.ensure_future(stop.wait())]
+            report = DeliveryReport()
+        if watch.metrics is not None:
+            watch.metrics.delivered(report.by_target)
+        waiting = [asyncio.ensure_future(e.wait()) for e in (wake, stop, reload)]
         await asyncio.wait(
             waiting, timeout=MAX_SLEEP.total_seconds(), return_when=asyncio.FIRST_COMPLETED
         )
         for waiter in waiting:
             waiter.cancel()
-
-
-async def _unless_stopped(work: Awaitable[object], stop: asyncio.Event) -> bool:
-    """Run ``work`` to completion unless ``stop`` is set first; False when stopped."""
-    task = asyncio.ensure_future(work)
-    stopper = asyncio.ensure_future(stop.wait())
-    await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
-    stopper.cancel()
-    if task.done():
-        task.result()  # a bug in a cycle propagates
-        return True
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-    return False
 
 
 def _next_due(app: App) -> dict[str, datetime | None]:
@@ -114,14 +296,40 @@ def _next_due(app: App) -> dict[str, datetime | None]:
     }
 
 
-async def _sleep_until_due(
-    app: App, next_due: dict[str, datetime | None], stop: asyncio.Event
-) -> None:
+async def _sleep_until_due(app: App, next_due: dict[str, datetime | None], watch: _Watch) -> None:
+    """Sleep until the next feed is due, a signal, or the next heartbeat."""
     now = app.clock()
     wake = next_wakeup(app.config.feeds, next_due, now) or now + MAX_SLEEP
-    delay = min(max(wake - now, timedelta(seconds=1)), MAX_SLEEP)
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=delay.total_seconds())
+    delay = min(max(wake - now, timedelta(seconds=1)), MAX_SLEEP).total_seconds()
+    deadline = time.monotonic() + delay
+    control = watch.control
+    while (left := deadline - time.monotonic()) > 0:
+        waiters = [asyncio.ensure_future(e.wait()) for e in (control.stop, control.reload)]
+        done, _ = await asyncio.wait(
+            waiters, timeout=min(left, watch.heartbeat.nap), return_when=asyncio.FIRST_COMPLETED
+        )
+        for waiter in waiters:
+            waiter.cancel()
+        if done:
+            return
+        watch.heartbeat.beat()
+
+
+def _listen(watch: _Watch, app: App) -> None:
+    """Start the HTTP listener if the config asks for one; a port in use is logged, not fatal."""
+    if app.config.http is None:
+        return
+    if watch.metrics is None:
+        watch.metrics = Metrics(app.store.delivery_backlog)
+    try:
+        watch.listener = Listener(app.config.http, watch.health, watch.metrics)
+    except OSError as exc:
+        host, port = app.config.http
+        log.error("cannot serve /healthz and /metrics on %s:%d: %s", host, port, exc)
+
+
+def _shortest_interval(config: Config) -> timedelta:
+    return min((feed.interval for feed in config.feeds), default=config.interval)
 
 
 def _prune(app: App) -> None:
@@ -138,18 +346,21 @@ def _prune(app: App) -> None:
     )
 
 
-def _stop_on_signals() -> asyncio.Event:
-    stop = asyncio.Event()
+def _control_by_signals(systemd: SystemdNotifier) -> Control:
+    control = Control()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, _request_stop, stop, sig)
-    return stop
+        loop.add_signal_handler(sig, _request_stop, control, systemd, sig)
+    loop.add_signal_handler(signal.SIGHUP, _request_reload, control, signal.SIGHUP)
+    return control
 
 
-def _request_stop(stop: asyncio.Event, sig: signal.Signals) -> None:
+def _request_stop(control: Control, systemd: SystemdNotifier, sig: signal.Signals) -> None:
     log.info("received %s, stopping", sig.name)
-    stop.set()
+    systemd.stopping()
+    control.stop.set()
 
 
-def _log_cycle(count: int, took: timedelta) -> None:
-    log.info("cycle over %d feeds took %.1fs", count, took.total_seconds())
+def _request_reload(control: Control, sig: signal.Signals) -> None:
+    log.info("received %s, reloading the config after the current cycle", sig.name)
+    control.reload.set()

@@ -268,6 +268,16 @@ class FeedStatus:
     last_bytes: int | None = None  # the last body read, decompressed (None after a 304)
     last_duration_ms: int | None = None  # the last successful fetch took
 
+    def state(self, now: datetime) -> str:
+        """paused, backing off (failed; waiting to retry), failing (failed; retry due), ok,
+        not-modified, unchanged, or never fetched."""
+        if self.paused:
+            return "paused"
+        if self.failures:
+            waiting = self.next_fetch is not None and self.next_fetch > now
+            return "backing off" if waiting else "failing"
+        return self.last_status or "never fetched"
+
 
 @dataclass(frozen=True, slots=True)
 class FeedOutcome:
@@ -281,6 +291,15 @@ class FeedOutcome:
     changed: int = 0
     error: str | None = None
     warning: str | None = None
+    fetched_bytes: int | None = None  # the body, decompressed (None: a 304 or a failure)
+    seconds: float | None = None  # the fetch, request to last byte
+    rules: tuple[str, ...] = ()  # the rule of each match on a new entry
+
+    @classmethod
+    def of(cls, url: str, name: str, status: str, fetched: FetchResult) -> FeedOutcome:
+        """A successful fetch's outcome, with its size and duration."""
+        size = len(fetched.body) if fetched.body is not None else None
+        return cls(url, name, status, fetched_bytes=size, seconds=fetched.duration)
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,3 +321,33 @@ class CycleReport:
     @property
     def new_matches(self) -> int:
         return sum(o.new_matches for o in self.outcomes)
+
+
+@dataclass(frozen=True, slots=True)
+class CycleRecord:
+    """One daemon cycle as ``watcher status`` shows it."""
+
+    started: datetime
+    finished: datetime
+    feeds: int
+    ok: int  # fetched and read
+    not_modified: int  # a 304, or the same body as last time
+    failed: int
+    new_entries: int
+    changed: int
+    new_matches: int
+
+    @classmethod
+    def of(cls, report: CycleReport, started: datetime, finished: datetime) -> CycleRecord:
+        statuses = [outcome.status for outcome in report.outcomes]
+        return cls(
+            started,
+            finished,
+            feeds=len(statuses),
+            ok=statuses.count("ok"),
+            not_modified=statuses.count("not-modified") + statuses.count("unchanged"),
+            failed=statuses.count("failed"),
+            new_entries=report.new_entries,
+            changed=sum(outcome.changed for outcome in report.outcomes),
+            new_matches=report.new_matches,
+        )

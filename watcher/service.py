@@ -8,13 +8,14 @@ apprise. A feed's failure is that feed's outcome; the cycle always completes.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from watcher.analysis import Analysis, Parser, ReadFeed, ReadRequest, analyse, read_in_worker
@@ -69,6 +70,7 @@ def parse_when_needed(
 class DeliveryReport:
     sent: int = 0
     failed: int = 0
+    by_target: Mapping[str, tuple[int, int]] = field(default_factory=dict)  # (sent, failed)
 
 
 class Service:
@@ -100,7 +102,9 @@ class Service:
         self._last_bodies: dict[str, str | None] = {}  # feed URL → hash of its last body
         self._schedules: dict[str, FeedSchedule] = {}  # feed URL → failures, next fetch
         self._quiet: list[QuietFetch] = []  # recorded together: most fetches bring nothing
-        self.halt = threading.Event()  # set when stopping: senders finish the message in hand
+        # Set when stopping: no fetch starts, and senders finish the message in hand.
+        self.halt = threading.Event()
+        self.on_progress: Callable[[], None] | None = None  # after each feed's outcome
         self.settings = {target.name: target for target in config.targets}
         self._last_sent: dict[str, datetime] = {}  # per target, for its rate
         self.sleep = sleep
@@ -124,10 +128,12 @@ class Service:
         self._schedules = self.store.schedules()
         limit = asyncio.Semaphore(self.config.concurrency)
 
-        async def fetch(feed: Feed) -> tuple[Feed, FetchResult | FetchError]:
+        async def fetch(feed: Feed) -> tuple[Feed, FetchResult | FetchError | None]:
             # A feed that moved for good is fetched where it went; its URL stays its name.
             location = self._schedule(feed).moved_to or feed.url
             async with limit:
+                if self.halt.is_set():  # stopping: a feed not yet fetched stays due
+                    return feed, None
                 try:
                     return feed, await self.fetcher.fetch(location, validators.get(feed.url))
                 except FetchError as exc:
@@ -156,9 +162,13 @@ class Service:
         # with the number of feeds.
         in_flight = asyncio.Semaphore(max(_IN_FLIGHT, 2 * self.config.concurrency))
 
-        async def one(feed: Feed) -> FeedOutcome:
+        async def one(feed: Feed) -> FeedOutcome | None:
             async with in_flight:
-                return await handle(*await fetch(feed))
+                feed, fetched = await fetch(feed)
+                outcome = None if fetched is None else await handle(feed, fetched)
+            if self.on_progress is not None:
+                self.on_progress()
+            return outcome
 
         try:
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="writer") as writer:
@@ -169,7 +179,8 @@ class Service:
             if pool is not None:
                 pool.shutdown(wait=False, cancel_futures=True)
         delivery = await self.deliver_concurrently() if deliver else DeliveryReport()
-        return CycleReport(tuple(outcomes), delivery.sent, delivery.failed)
+        done = tuple(outcome for outcome in outcomes if outcome is not None)
+        return CycleReport(done, delivery.sent, delivery.failed)
 
     def _process_together(self, jobs: Sequence[_Job]) -> list[FeedOutcome]:
         with self.store.together():
@@ -260,14 +271,14 @@ class Service:
             counts.changed,
             counts.new_matches,
         )
-        return FeedOutcome(
-            feed.url,
-            feed.name or parsed.title or feed.url,
-            "ok",
+        outcome = FeedOutcome.of(feed.url, feed.name or parsed.title or feed.url, "ok", fetched)
+        return dataclasses.replace(
+            outcome,
             new_entries=counts.new_entries,
             new_matches=counts.new_matches,
             changed=counts.changed,
             warning=parsed.warning,
+            rules=tuple(match.rule for item in sorted_.new for match in item.matches),
         )
 
     def _quietly(self, feed: Feed, fetched: FetchResult, status: str) -> FeedOutcome:
@@ -275,7 +286,7 @@ class Service:
         now = self.clock()
         next_fetch = self._next_fetch(feed, now, fetched, None)
         self._quiet.append(QuietFetch(feed.url, fetched, now, next_fetch))
-        return FeedOutcome(feed.url, feed.name or feed.url, status)
+        return FeedOutcome.of(feed.url, feed.name or feed.url, status, fetched)
 
     def _schedule(self, feed: Feed) -> FeedSchedule:
         return self._schedules.get(feed.url) or FeedSchedule(None)
@@ -354,7 +365,8 @@ class Service:
 
     def deliver(self) -> DeliveryReport:
         """Send every delivery that is due, target after target."""
-        return _total([self.deliver_target(t) for t in self._targets_to_serve()])
+        targets = self._targets_to_serve()
+        return _total(targets, [self.deliver_target(t) for t in targets])
 
     def _targets_to_serve(self) -> list[str]:
         """Targets with deliveries due, and every batch or digest target (their time may
@@ -369,7 +381,7 @@ class Service:
         reports = await asyncio.gather(
             *(asyncio.to_thread(self.deliver_target, target) for target in targets)
         )
-        return _total(reports)
+        return _total(targets, reports)
 
     def deliver_target(self, target: str) -> DeliveryReport:
         """Send one target's due deliveries, oldest first and no faster than its rate, until
@@ -541,5 +553,9 @@ class _GroupWriter:
                     future.set_result(outcome)
 
 
-def _total(reports: Sequence[DeliveryReport]) -> DeliveryReport:
-    return DeliveryReport(sum(r.sent for r in reports), sum(r.failed for r in reports))
+def _total(targets: Sequence[str], reports: Sequence[DeliveryReport]) -> DeliveryReport:
+    return DeliveryReport(
+        sum(r.sent for r in reports),
+        sum(r.failed for r in reports),
+        {target: (r.sent, r.failed) for target, r in zip(targets, reports, strict=True)},
+    )

@@ -8,6 +8,7 @@ identities, never check-then-insert, so two writers cannot store one entry twice
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
@@ -22,8 +23,10 @@ from sqlalchemy import (
     bindparam,
     case,
     create_engine,
+    delete,
     event,
     func,
+    insert,
     inspect,
     select,
     text,
@@ -35,6 +38,7 @@ from sqlalchemy.sql.elements import BindParameter
 from watcher.adapters.ingest import batches, insert_new, update_known, upsert
 from watcher.adapters.tables import (
     UTCDateTime,
+    cycles,
     deliveries,
     entries,
     entry_keys,
@@ -48,6 +52,7 @@ from watcher.config import Feed
 from watcher.identity import body_digest
 from watcher.model import (
     Alert,
+    CycleRecord,
     DeliveryRow,
     DigestRow,
     Entry,
@@ -74,6 +79,7 @@ from watcher.ports import (
 )
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+_CYCLES_KEPT = 100
 
 
 def connect(url: str) -> Engine:
@@ -97,7 +103,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-HEAD = "0007"  # the newest migration; tests/test_store.py checks it against alembic's
+HEAD = "0008"  # the newest migration; tests/test_store.py checks it against alembic's
 
 
 def migrate(engine: Engine) -> None:
@@ -794,6 +800,52 @@ class SqlStore:
                     .values(status="pending", attempts=0, next_attempt_at=now)
                 ).rowcount
             )
+
+    # --- the daemon's own record -------------------------------------------------------
+
+    def record_cycle(self, record: CycleRecord) -> None:
+        """Keep the daemon's cycle for ``watcher status``; only the last ones are kept."""
+        with self._writing() as conn:
+            values = dataclasses.asdict(record)
+            values["started_at"], values["finished_at"] = (
+                values.pop("started"),
+                values.pop("finished"),
+            )
+            new_id = conn.execute(insert(cycles).values(values).returning(cycles.c.id)).scalar_one()
+            conn.execute(delete(cycles).where(cycles.c.id <= new_id - _CYCLES_KEPT))
+
+    def last_cycle(self) -> CycleRecord | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(cycles).order_by(cycles.c.id.desc()).limit(1)).first()
+        if row is None:
+            return None
+        values = {k: v for k, v in row._mapping.items() if k != "id"}
+        values["started"], values["finished"] = values.pop("started_at"), values.pop("finished_at")
+        return CycleRecord(**values)
+
+    def failing_feeds(self) -> int:
+        """Configured feeds whose last fetch failed (paused ones included)."""
+        with self.engine.connect() as conn:
+            return int(
+                conn.execute(
+                    select(func.count())
+                    .select_from(feeds)
+                    .where(feeds.c.configured == 1, feeds.c.failures > 0)
+                ).scalar_one()
+            )
+
+    def delivery_backlog(self) -> dict[str, dict[str, int]]:
+        """Per target, how many deliveries are pending and how many failed for good."""
+        query = (
+            select(deliveries.c.target, deliveries.c.status, func.count())
+            .where(deliveries.c.status.in_(("pending", "failed")))
+            .group_by(deliveries.c.target, deliveries.c.status)
+        )
+        backlog: dict[str, dict[str, int]] = {}
+        with self.engine.connect() as conn:
+            for target, status, count in conn.execute(query):
+                backlog.setdefault(str(target), {"pending": 0, "failed": 0})[str(status)] = count
+        return backlog
 
     def delivery_counts(self) -> dict[str, int]:
         with self.engine.connect() as conn:

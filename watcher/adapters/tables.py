@@ -217,3 +217,19 @@ target_state = Table(
     Column("target", Text, primary_key=True),
     Column("last_sent_at", UTCDateTime, nullable=False),
 )
+
+# The daemon's recent cycles, newest last, for `watcher status` (the last 100 are kept).
+cycles = Table(
+    "cycles",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=False),
+    Column("feeds", Integer, nullable=False),
+    Column("ok", Integer, nullable=False),
+    Column("not_modified", Integer, nullable=False),
+    Column("failed", Integer, nullable=False),
+    Column("new_entries", Integer, nullable=False),
+    Column("changed", Integer, nullable=False),
+    Column("new_matches", Integer, nullable=False),
+)

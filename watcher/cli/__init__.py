@@ -16,6 +16,7 @@ from watcher.cli.inspect import prune, show
 from watcher.cli.polling import run
 from watcher.cli.reading import digest, feeds
 from watcher.cli.rules import rules
+from watcher.cli.status import status
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -24,7 +25,9 @@ def cli() -> None:
     """Watch news feeds for the stories you care about, and be told once."""
 
 
-for command in (run, digest, show, feeds, rules, deliveries, prune, check_config, notify_test):
+for command in (
+    run, status, digest, show, feeds, rules, deliveries, prune, check_config, notify_test
+):  # fmt: skip
     cli.add_command(command)
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TextIO
 
 import click
 from rich.console import Console
@@ -19,12 +20,40 @@ from watcher.errors import ConfigError
 from watcher.redact import RedactingFilter, Redactor
 
 REDACTOR = Redactor()  # every secret the command learns about is scrubbed from its output
+_PRIORITIES = {"CRITICAL": 2, "ERROR": 3, "WARNING": 4, "INFO": 6, "DEBUG": 7}  # syslog's
+
+
+class JournalFormatter(logging.Formatter):
+    """For journald reading stderr: each event on one line, led by its syslog priority
+    (``<3>`` is an error), with no timestamp: the journal adds its own."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record).replace("\r\n", "\n").replace("\n", " ⏎ ")
+        return f"<{_PRIORITIES.get(record.levelname, 6)}>{text}"
+
+
+def to_journal(environ: Mapping[str, str], stream: TextIO) -> bool:
+    """Whether ``stream`` is the journal, as sd_journal_stream_fd(3) tells a service: systemd
+    sets ``$JOURNAL_STREAM`` to the stream's device and inode."""
+    expected = environ.get("JOURNAL_STREAM", "")
+    if not expected:
+        return False
+    try:
+        info = os.fstat(stream.fileno())
+    except (OSError, ValueError):
+        return False
+    return expected == f"{info.st_dev}:{info.st_ino}"
 
 
 def setup_logging(verbose: int, quiet: bool) -> None:
     level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    if to_journal(os.environ, sys.stderr):
+        handler.setFormatter(JournalFormatter("%(name)s: %(message)s"))
+    else:
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S")
+        )
     handler.addFilter(RedactingFilter(REDACTOR))
     root = logging.getLogger()
     root.handlers[:] = [handler]

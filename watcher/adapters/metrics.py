@@ -1,0 +1,161 @@
+"""The optional HTTP listener (``[watcher] http``): ``/healthz`` for load balancers and
+uptime checks, ``/metrics`` in Prometheus' text format (the official prometheus-client).
+
+It runs in its own threads, so it answers even while the event loop is busy or stuck; that
+is the point of a health check. prometheus-client is imported only when the listener is on.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from socketserver import ThreadingMixIn
+from typing import TYPE_CHECKING, Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from watcher.health import Health
+from watcher.model import CycleReport
+
+if TYPE_CHECKING:
+    from wsgiref.types import StartResponse, WSGIEnvironment
+
+log = logging.getLogger(__name__)
+_LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+_CYCLE_BUCKETS = (0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
+
+
+class Metrics:
+    """The daemon's counters, kept in a registry of their own (not the process-global one),
+    so that two daemons in one test process do not share them."""
+
+    def __init__(self, backlog: Callable[[], Mapping[str, Mapping[str, int]]]) -> None:
+        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.fetches = Counter(
+            "feedwatcher_fetches", "Feed fetches by outcome.", ["outcome"], registry=r
+        )
+        self.latency = Histogram(
+            "feedwatcher_fetch_seconds",
+            "Successful fetches, request to last byte.",
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.bytes = Counter(
+            "feedwatcher_fetched_bytes", "Feed bodies read, decompressed.", registry=r
+        )
+        self.entries = Counter(
+            "feedwatcher_entries", "Entries stored: new, or changed.", ["kind"], registry=r
+        )
+        self.matches = Counter(
+            "feedwatcher_matches", "New entries matched, by rule.", ["rule"], registry=r
+        )
+        self.deliveries = Counter(
+            "feedwatcher_deliveries",
+            "Notification attempts by target and result.",
+            ["target", "result"],
+            registry=r,
+        )
+        self.cycle = Histogram(
+            "feedwatcher_cycle_seconds", "Cycle duration.", buckets=_CYCLE_BUCKETS, registry=r
+        )
+        self.last_cycle = Gauge(
+            "feedwatcher_last_cycle_timestamp_seconds",
+            "When the last cycle finished (Unix time).",
+            registry=r,
+        )
+        r.register(_Backlog(backlog))
+
+    def cycle_done(self, report: CycleReport, seconds: float) -> None:
+        for outcome in report.outcomes:
+            self.fetches.labels(outcome.status).inc()
+            if outcome.seconds is not None:
+                self.latency.observe(outcome.seconds)
+            if outcome.fetched_bytes:
+                self.bytes.inc(outcome.fetched_bytes)
+            for rule in outcome.rules:
+                self.matches.labels(rule).inc()
+        self.entries.labels("new").inc(report.new_entries)
+        self.entries.labels("changed").inc(sum(o.changed for o in report.outcomes))
+        self.cycle.observe(seconds)
+        self.last_cycle.set(time.time())
+
+    def delivered(self, by_target: Mapping[str, tuple[int, int]]) -> None:
+        for target, (sent, failed) in by_target.items():
+            self.deliveries.labels(target, "sent").inc(sent)
+            self.deliveries.labels(target, "failed").inc(failed)
+
+
+class _Backlog:
+    """Pending and given-up deliveries per target, read from the database at each scrape."""
+
+    def __init__(self, backlog: Callable[[], Mapping[str, Mapping[str, int]]]) -> None:
+        self._backlog = backlog
+
+    def collect(self) -> Iterator[Any]:
+        from prometheus_client.core import GaugeMetricFamily
+
+        family = GaugeMetricFamily(
+            "feedwatcher_deliveries_waiting",
+            "Deliveries not sent: pending (due or retrying) or failed (attempts used up).",
+            labels=["target", "status"],
+        )
+        try:
+            for target, counts in sorted(self._backlog().items()):
+                for status, count in sorted(counts.items()):
+                    family.add_metric([target, status], count)
+        except Exception:  # a scrape during a database outage still answers the rest
+            log.warning("metrics: cannot read the delivery backlog", exc_info=True)
+        yield family
+
+
+class _Server(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("http %s", format % args)
+
+
+class Listener:
+    """Serves ``/healthz`` and ``/metrics`` on ``address`` until closed."""
+
+    def __init__(self, address: tuple[str, int], health: Health, metrics: Metrics) -> None:
+        from prometheus_client import make_wsgi_app
+
+        self._health = health
+        self._metrics_app = make_wsgi_app(metrics.registry)
+        host, port = address
+        self._server = make_server(
+            host, port, self._app, server_class=_Server, handler_class=_QuietHandler
+        )
+        self.port = self._server.server_port
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="http-listener", daemon=True
+        )
+        self._thread.start()
+        log.info("serving /healthz and /metrics on http://%s:%d", host, self.port)
+
+    def _app(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path == "/metrics":
+            metrics: Iterable[bytes] = self._metrics_app(environ, start_response)
+            return metrics
+        if path == "/healthz":
+            healthy, body = self._health.check(time.monotonic())
+            status = "200 OK" if healthy else "503 Service Unavailable"
+            payload = json.dumps(body).encode()
+            start_response(status, [("Content-Type", "application/json")])
+            return [payload]
+        start_response("404 Not Found", [("Content-Type", "text/plain")])
+        return [b"not found: try /healthz or /metrics\n"]
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)

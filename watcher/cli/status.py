@@ -1,0 +1,125 @@
+"""``watcher status``: what the daemon is doing, read from the database it shares."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import datetime
+from typing import Any
+
+import click
+
+from watcher.app import load, open_store, utcnow
+from watcher.cli.common import REDACTOR, common_options, format_option
+from watcher.model import CycleRecord, FeedStatus
+from watcher.render import format_time
+
+_TROUBLE = ("failing", "backing off", "paused")
+
+
+@click.command()
+@format_option("text", "json")
+@common_options
+def status(config_path: str | None, fmt: str) -> None:
+    """Feeds by state (with the reason of each one in trouble), the next fetch due, pending
+    and failed deliveries by target, and the daemon's last cycle."""
+    store = open_store(load(config_path, REDACTOR), REDACTOR)
+    try:
+        feeds = [f for f in store.feed_statuses() if f.configured]
+        backlog = store.delivery_backlog()
+        last = store.last_cycle()
+    finally:
+        store.engine.dispose()
+    now = utcnow()
+    if fmt == "json":
+        click.echo(json.dumps(_status_json(feeds, backlog, last, now), indent=2))
+        return
+    click.echo(_status_text(feeds, backlog, last, now))
+
+
+def _next_due(feeds: list[FeedStatus], now: datetime) -> datetime | None:
+    """The next fetch of any feed not paused (now, for a feed never fetched)."""
+    due = [f.next_fetch or now for f in feeds if not f.paused]
+    return min(due, default=None)
+
+
+def _status_json(
+    feeds: list[FeedStatus],
+    backlog: dict[str, dict[str, int]],
+    last: CycleRecord | None,
+    now: datetime,
+) -> dict[str, Any]:
+    next_due = _next_due(feeds, now)
+    return {
+        "feeds": dict(Counter(f.state(now) for f in feeds)),
+        "trouble": [
+            {
+                "url": f.url,
+                "name": f.name,
+                "state": f.state(now),
+                "error": f.last_error,
+                "failing_since": f.failing_since.isoformat() if f.failing_since else None,
+                "next_fetch": f.next_fetch.isoformat() if f.next_fetch else None,
+            }
+            for f in feeds
+            if f.state(now) in _TROUBLE
+        ],
+        "next_fetch": next_due.isoformat() if next_due else None,
+        "deliveries": backlog,
+        "last_cycle": {
+            "started": last.started.isoformat(),
+            "finished": last.finished.isoformat(),
+            "feeds": last.feeds,
+            "ok": last.ok,
+            "not_modified": last.not_modified,
+            "failed": last.failed,
+            "new_entries": last.new_entries,
+            "changed": last.changed,
+            "new_matches": last.new_matches,
+        }
+        if last
+        else None,
+    }
+
+
+def _status_text(
+    feeds: list[FeedStatus],
+    backlog: dict[str, dict[str, int]],
+    last: CycleRecord | None,
+    now: datetime,
+) -> str:
+    states = Counter(f.state(now) for f in feeds)
+    lines = [
+        f"Feeds: {len(feeds)} ("
+        + ", ".join(f"{count} {state}" for state, count in sorted(states.items()))
+        + ")"
+    ]
+    for feed in feeds:
+        state = feed.state(now)
+        if state in _TROUBLE:
+            since = f" since {format_time(feed.failing_since)}" if feed.failing_since else ""
+            retry = (
+                f"; next try {format_time(feed.next_fetch)}"
+                if feed.next_fetch and state != "paused"
+                else ""
+            )
+            lines.append(f"  {state}{since}: {feed.name} — {feed.last_error or '?'}{retry}")
+    next_due = _next_due(feeds, now)
+    lines.append(f"Next fetch: {format_time(next_due) if next_due else 'none (all paused)'}")
+    if backlog:
+        lines.append("Deliveries waiting:")
+        for target, counts in sorted(backlog.items()):
+            lines.append(f"  {target}: {counts['pending']} pending, {counts['failed']} failed")
+    else:
+        lines.append("Deliveries waiting: none")
+    if last is None:
+        lines.append("Last cycle: none recorded (is `watcher run` running?)")
+    else:
+        took = (last.finished - last.started).total_seconds()
+        lines.append(
+            f"Last cycle: {format_time(last.finished)} ({took:.1f}s): {last.feeds} feeds, "
+            f"{last.ok} read, {last.not_modified} not modified, {last.failed} failed; "
+            f"{last.new_entries} new entries, {last.changed} changed, "
+            f"{last.new_matches} new matches"
+        )
+    return "\n".join(lines)
