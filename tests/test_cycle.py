@@ -140,17 +140,15 @@ def test_digest_formats_and_filters(tmp_path: Path, feed_server: FeedServer, run
     run_cli("run", "--once", "--config", str(config))
 
     data = json.loads(run_cli("digest", "--format", "json", "--config", str(config)).stdout)
-    assert data["version"] == 1 and len(data["matches"]) == 7
-    times = [m["time"] for m in data["matches"]]
-    assert times == sorted(times, reverse=True)
+    assert data["version"] == 2 and len(data["stories"]) == 7
     assert (
-        data["matches"][0]["title"] == "Who will control TikTok's algorithm after the divestiture?"
+        data["stories"][0]["title"] == "Who will control TikTok's algorithm after the divestiture?"
     )
 
     only = json.loads(
         run_cli("digest", "--rule", "tariffs", "--format", "json", "--config", str(config)).stdout
     )
-    assert {m["rule"] for m in only["matches"]} == {"tariffs"} and len(only["matches"]) == 2
+    assert {m["rule"] for m in only["stories"]} == {"tariffs"} and len(only["stories"]) == 2
 
     markdown = run_cli("digest", "--format", "markdown", "--config", str(config)).stdout
     assert "## tiktok (3)" in markdown
@@ -159,8 +157,9 @@ def test_digest_formats_and_filters(tmp_path: Path, feed_server: FeedServer, run
         in markdown
     )
 
-    table = run_cli("digest", "--config", str(config)).stdout
-    assert "7 matches since" in table and "Harbour Business Review" in table
+    piped = run_cli("digest", "--config", str(config)).stdout  # plain lines when not a TTY
+    assert piped.startswith("feed-watcher digest, since ") and "\ntiktok (3)\n" in piped
+    assert "Harbour Business Review" in piped and "┃" not in piped
 
     empty = run_cli("digest", "--since", "2099-01-01", "--config", str(config))
     assert empty.exit_code == 0 and "No matches since 2099-01-01" in empty.stdout
@@ -190,7 +189,7 @@ def test_two_hundred_feeds(tmp_path: Path, feed_server: FeedServer, run_cli: Cli
     )
     assert len(first.stdout.splitlines()) == 100
     digest = json.loads(run_cli("digest", "--format", "json", "--config", str(config)).stdout)
-    assert len(digest["matches"]) == 100
+    assert len(digest["stories"]) == 100
 
     second = run_cli("run", "--once", "--config", str(config))
     assert "200 feeds: 0 ok, 200 not modified" in second.stderr

@@ -17,7 +17,15 @@ from alembic.script import ScriptDirectory
 from watcher.adapters.store import HEAD, MIGRATIONS, SqlStore, connect, migrate
 from watcher.adapters.tables import metadata
 from watcher.config import Feed
-from watcher.model import Entry, FeedSchedule, FetchResult, Hit, Match, QuietFetch
+from watcher.model import (
+    DigestQuery,
+    Entry,
+    FeedSchedule,
+    FetchResult,
+    Hit,
+    Match,
+    QuietFetch,
+)
 from watcher.ports import Delivering, NewItem, SaveCounts
 
 NOW = datetime(2025, 9, 15, 12, 0, tzinfo=UTC)
@@ -164,10 +172,10 @@ def test_digest_order_and_filters(database_url: str) -> None:
         for k, h, rule in (("old", 5, "a"), ("new", 1, "b"), ("mid", 3, "a"))
     ]
     save(store, entries, {})
-    assert [r.title for r in store.digest(None, [], None)] == ["new", "mid", "old"]
-    assert [r.title for r in store.digest(None, ["a"], None)] == ["mid", "old"]
-    assert [r.title for r in store.digest(None, [], 1)] == ["new"]
-    assert store.digest(NOW + timedelta(seconds=1), [], None) == []
+    assert [r.title for r in store.digest(DigestQuery())] == ["new", "mid", "old"]
+    assert [r.title for r in store.digest(DigestQuery(rules=("a",)))] == ["mid", "old"]
+    assert [r.title for r in store.digest(DigestQuery(limit=1))] == ["new"]
+    assert store.digest(DigestQuery(since=NOW + timedelta(seconds=1))) == []
     store.engine.dispose()
 
 

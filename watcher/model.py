@@ -129,6 +129,40 @@ class Alert:
 
 
 @dataclass(frozen=True, slots=True)
+class DigestQuery:
+    """Which stored matches the digest shows (every filter optional; all must hold)."""
+
+    since: datetime | None = None  # matched at or after
+    until: datetime | None = None  # matched before
+    rules: tuple[str, ...] = ()  # any of these rules
+    feeds: tuple[str, ...] = ()  # from any of these feeds, by name or URL
+    changed: bool = False  # only entries that changed after they were first seen
+    limit: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoryMember:
+    """One entry of a story: the same news from one outlet."""
+
+    entry_id: int
+    title: str
+    link: str | None
+    source: str
+    time: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryMark:
+    """Where a digest row's alert went (or is still going)."""
+
+    target: str
+    status: str  # pending, sent, failed
+    attempts: int
+    sent_at: datetime | None
+    revision: int  # 0: the first alert; N: the alert for revision N
+
+
+@dataclass(frozen=True, slots=True)
 class DigestRow:
     """One stored match, as the digest shows it."""
 
@@ -143,6 +177,10 @@ class DigestRow:
     summary: str
     story_id: int | None = None
     sources: tuple[str, ...] = ()  # every feed that reported the story, this one first
+    feed_url: str = ""
+    revision: int = 0  # how many times the entry changed after it was first seen
+    members: tuple[StoryMember, ...] = ()  # every entry of the story, first reported first
+    deliveries: tuple[DeliveryMark, ...] = ()
 
     @property
     def terms(self) -> tuple[str, ...]:

@@ -7,14 +7,13 @@ text for HTML email and Slack); Markdown output escapes feed text; JSON is JSON.
 from __future__ import annotations
 
 import html
-import json
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Literal
 
 from watcher.diff import changed, word_diff
-from watcher.model import Alert, DigestRow, Hit
+from watcher.model import Alert, Hit
 from watcher.text import one_line
 
 SUMMARY_LIMIT = 400
@@ -230,64 +229,3 @@ def segments(text: str, spans: Sequence[tuple[int, int]]) -> list[tuple[str, boo
 def escape_markdown(text: str) -> str:
     """Feed text made inert in Markdown, on one line."""
     return escape(one_line(text), "markdown")
-
-
-def _markdown_link(url: str) -> str:
-    return url.replace("(", "%28").replace(")", "%29").replace(" ", "%20")
-
-
-def format_digest_markdown(rows: Sequence[DigestRow], title: str) -> str:
-    """The digest as Markdown, grouped by rule, newest first within each rule."""
-    out = [f"# {escape_markdown(title)}", ""]
-    if not rows:
-        return "\n".join([*out, "No matches.", ""])
-    for rule in _rules_in_order(rows):
-        matching = [row for row in rows if row.rule == rule]
-        out += [f"## {escape_markdown(rule)} ({len(matching)})", ""]
-        for row in matching:
-            headline = highlight(row.title or "(untitled)", spans_of(row.hits, "title"), "markdown")
-            if row.link:
-                headline = f"[{headline}]({_markdown_link(row.link)})"
-            others = row.sources[1:]
-            reported = f"; also reported by {escape_markdown(', '.join(others))}" if others else ""
-            out.append(
-                f"- {headline} — {escape_markdown(row.feed_name)}, {format_time(row.time)}"
-                f" (matched: {escape_markdown(', '.join(row.terms))}{reported})"
-            )
-        out.append("")
-    return "\n".join(out)
-
-
-def digest_json(rows: Sequence[DigestRow]) -> str:
-    """The digest as JSON: ``{"version": 1, "matches": [...]}``, newest first."""
-    return json.dumps(
-        {
-            "version": 1,
-            "matches": [
-                {
-                    "match_id": row.match_id,
-                    "entry_id": row.entry_id,
-                    "time": row.time.isoformat(),
-                    "rule": row.rule,
-                    "terms": list(row.terms),
-                    "hits": [
-                        {"field": h.field, "start": h.start, "end": h.end, "term": h.term}
-                        for h in row.hits
-                    ],
-                    "title": row.title,
-                    "link": row.link,
-                    "source": row.feed_name,
-                    "story_id": row.story_id,
-                    "sources": list(row.sources or (row.feed_name,)),
-                    "summary": row.summary,
-                }
-                for row in rows
-            ],
-        },
-        ensure_ascii=False,
-        indent=2,
-    )
-
-
-def _rules_in_order(rows: Sequence[DigestRow]) -> list[str]:
-    return list(dict.fromkeys(row.rule for row in rows))

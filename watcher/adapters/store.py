@@ -28,6 +28,7 @@ from sqlalchemy import (
     func,
     insert,
     inspect,
+    or_,
     select,
     text,
     update,
@@ -53,7 +54,9 @@ from watcher.identity import body_digest
 from watcher.model import (
     Alert,
     CycleRecord,
+    DeliveryMark,
     DeliveryRow,
+    DigestQuery,
     DigestRow,
     Entry,
     EntryDetail,
@@ -67,6 +70,7 @@ from watcher.model import (
     Revision,
     SentRecord,
     StoredEntry,
+    StoryMember,
     Validators,
 )
 from watcher.ports import (
@@ -453,11 +457,13 @@ class SqlStore:
             query = query.where(deliveries.c.id > after)
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
-            sources = self._story_sources(conn, [r.story_id for r in rows if r.story_id])
+            members = self._story_members_of(conn, [r.story_id for r in rows if r.story_id])
         return [
             replace(
                 _alert(row),
-                sources=_sources(row.feed_name, sources.get(row.story_id, []))[1:],
+                sources=_sources(row.feed_name, [m.source for m in members.get(row.story_id, ())])[
+                    1:
+                ],
             )
             for row in rows
         ]
@@ -510,10 +516,9 @@ class SqlStore:
 
     # --- reading for the CLI -------------------------------------------------------------
 
-    def digest(
-        self, since: datetime | None, rules: Sequence[str], limit: int | None
-    ) -> list[DigestRow]:
-        """Stored matches, newest first (by publication time, else update, else first sight)."""
+    def digest(self, wanted: DigestQuery) -> list[DigestRow]:
+        """Stored matches, newest first (by publication time, else update, else first sight),
+        one per rule and story, with the story's entries and the match's deliveries."""
         when = _entry_time()
         query = (
             select(
@@ -525,7 +530,9 @@ class SqlStore:
                 entries.c.title,
                 entries.c.link,
                 entries.c.summary,
+                entries.c.revision,
                 _display_name().label("feed_name"),
+                feeds.c.url.label("feed_url"),
                 entries.c.story_id,
             )
             .join(entries, matches.c.entry_id == entries.c.id)
@@ -533,15 +540,24 @@ class SqlStore:
             .where(matches.c.silent == 0)  # a story shows once, through its first match
             .order_by(when.desc(), matches.c.id.desc())
         )
-        if since is not None:
-            query = query.where(matches.c.matched_at >= since)
-        if rules:
-            query = query.where(matches.c.rule.in_(rules))
-        if limit is not None:
-            query = query.limit(limit)
+        if wanted.since is not None:
+            query = query.where(matches.c.matched_at >= wanted.since)
+        if wanted.until is not None:
+            query = query.where(matches.c.matched_at < wanted.until)
+        if wanted.rules:
+            query = query.where(matches.c.rule.in_(wanted.rules))
+        if wanted.feeds:
+            query = query.where(
+                or_(feeds.c.url.in_(wanted.feeds), _display_name().in_(wanted.feeds))
+            )
+        if wanted.changed:
+            query = query.where(entries.c.revision > 0)
+        if wanted.limit is not None:
+            query = query.limit(wanted.limit)
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
-            sources = self._story_sources(conn, [r.story_id for r in rows if r.story_id])
+            members = self._story_members_of(conn, [r.story_id for r in rows if r.story_id])
+            sent = self._deliveries_of(conn, [r.match_id for r in rows])
         return [
             DigestRow(
                 match_id=row.match_id,
@@ -554,26 +570,62 @@ class SqlStore:
                 feed_name=row.feed_name,
                 summary=row.summary,
                 story_id=row.story_id,
-                sources=_sources(row.feed_name, sources.get(row.story_id, [])),
+                sources=_sources(row.feed_name, [m.source for m in members.get(row.story_id, ())]),
+                feed_url=row.feed_url,
+                revision=row.revision,
+                members=members.get(row.story_id, ()),
+                deliveries=sent.get(row.match_id, ()),
             )
             for row in rows
         ]
 
-    def _story_sources(self, conn: Connection, story_ids: Sequence[int]) -> dict[int, list[str]]:
-        """Each story's reporting feeds, in the order they first reported it."""
-        found: dict[int, list[str]] = {}
+    def _story_members_of(
+        self, conn: Connection, story_ids: Sequence[int]
+    ) -> dict[int, tuple[StoryMember, ...]]:
+        """Each story's entries, in the order they were first seen."""
+        found: dict[int, list[StoryMember]] = {}
         for batch in batches(list(set(story_ids))):
             rows = conn.execute(
-                select(entries.c.story_id, _display_name().label("name"))
+                select(
+                    entries.c.story_id,
+                    entries.c.id,
+                    entries.c.title,
+                    entries.c.link,
+                    _display_name().label("name"),
+                    _entry_time().label("time"),
+                )
                 .join(feeds, entries.c.feed_id == feeds.c.id)
                 .where(entries.c.story_id.in_(batch))
                 .order_by(entries.c.first_seen_at, entries.c.id)
             )
             for row in rows:
-                names = found.setdefault(row.story_id, [])
-                if row.name not in names:
-                    names.append(row.name)
-        return found
+                found.setdefault(row.story_id, []).append(
+                    StoryMember(row.id, row.title, row.link, row.name, row.time)
+                )
+        return {story: tuple(members) for story, members in found.items()}
+
+    def _deliveries_of(
+        self, conn: Connection, match_ids: Sequence[int]
+    ) -> dict[int, tuple[DeliveryMark, ...]]:
+        found: dict[int, list[DeliveryMark]] = {}
+        for batch in batches(list(set(match_ids))):
+            rows = conn.execute(
+                select(
+                    deliveries.c.match_id,
+                    deliveries.c.target,
+                    deliveries.c.status,
+                    deliveries.c.attempts,
+                    deliveries.c.sent_at,
+                    deliveries.c.revision,
+                )
+                .where(deliveries.c.match_id.in_(batch))
+                .order_by(deliveries.c.id)
+            )
+            for row in rows:
+                found.setdefault(row.match_id, []).append(
+                    DeliveryMark(row.target, row.status, row.attempts, row.sent_at, row.revision)
+                )
+        return {match: tuple(marks) for match, marks in found.items()}
 
     def rule_counts(self, now: datetime) -> dict[str, tuple[int, int]]:
         """Matches per rule found in the last 24 hours and the last 7 days."""
@@ -892,8 +944,8 @@ def _healthy(
 
 
 def _sources(first: str, names: Sequence[str]) -> tuple[str, ...]:
-    """The reporting feeds, the one shown first."""
-    return (first, *(name for name in names if name != first))
+    """The reporting feeds, each once, the one shown first."""
+    return tuple(dict.fromkeys((first, *names)))
 
 
 def _entry_time() -> Any:

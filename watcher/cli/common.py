@@ -7,8 +7,10 @@ import functools
 import logging
 import os
 import sys
+import tempfile
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TextIO
 
 import click
@@ -119,6 +121,24 @@ def parse_since(value: str) -> datetime:
             f"{value!r} is neither a duration (24h, 7d) nor a date (2026-09-01)"
         ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` in one step: a reader sees the old file or the new one,
+    never half of it, and a failure leaves the old one."""
+    path = path.expanduser()
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    temporary = Path(name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        temporary.chmod(0o644)
+        temporary.replace(path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 def console() -> Console:

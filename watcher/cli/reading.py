@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime
+from contextlib import nullcontext
+from pathlib import Path
 from typing import Any
 
 import click
@@ -12,9 +13,30 @@ from rich.table import Table
 from rich.text import Text
 
 from watcher.app import load, open_store, utcnow
-from watcher.cli.common import REDACTOR, common_options, console, format_option, parse_since
-from watcher.model import DigestRow, FeedStatus
-from watcher.render import digest_json, format_digest_markdown, format_time, spans_of
+from watcher.cli.common import (
+    REDACTOR,
+    common_options,
+    console,
+    format_option,
+    parse_since,
+    write_atomically,
+)
+from watcher.config import make_rule
+from watcher.digest import (
+    DigestPage,
+    by_rule,
+    delivered,
+    search_entry,
+    to_atom,
+    to_csv,
+    to_html,
+    to_json,
+    to_markdown,
+)
+from watcher.matching.matcher import Matcher
+from watcher.matching.query import QueryError
+from watcher.model import DigestQuery, DigestRow, FeedStatus
+from watcher.render import format_time, highlight, spans_of
 
 
 @click.command()
@@ -22,59 +44,154 @@ from watcher.render import digest_json, format_digest_markdown, format_time, spa
     "--since",
     default="24h",
     show_default=True,
-    help="How far back: a duration (24h, 7d) or a date (2026-09-01).",
+    help="Matches found this far back: a duration (24h, 7d) or a date (2026-09-01).",
 )
+@click.option("--until", help="Matches found before this: a duration back or a date.")
 @click.option("--rule", "rules", multiple=True, help="Only this rule (repeatable).")
-@format_option("table", "json", "markdown")
-@click.option("--limit", type=click.IntRange(min=1), help="At most this many matches.")
+@click.option(
+    "--feed", "feed_names", multiple=True, help="Only from this feed, by name or URL (repeatable)."
+)
+@click.option(
+    "--search", metavar="QUERY", help="Only stories matching QUERY (the rules' query language)."
+)
+@click.option("--changed", is_flag=True, help="Only stories that changed after first seen.")
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many stories.")
+@format_option("table", "markdown", "json", "csv", "html", "atom")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write to this file (atomically: readers never see half of it) instead of stdout.",
+)
 @common_options
 def digest(
-    config_path: str | None, since: str, rules: tuple[str, ...], fmt: str, limit: int | None
+    config_path: str | None,
+    since: str,
+    until: str | None,
+    rules: tuple[str, ...],
+    feed_names: tuple[str, ...],
+    search: str | None,
+    changed: bool,
+    limit: int | None,
+    fmt: str,
+    output: str | None,
 ) -> None:
-    """The stored matches, newest first: time, rule, title, source, link."""
-    start = parse_since(since)
+    """The stored matches grouped by rule, then story, newest first: each story once, with
+    its time, headline (matched words highlighted), source, the other outlets that reported
+    it, and where it was delivered.
+
+    Filters combine: --rule A --rule B shows either rule; every other filter must hold too.
+    """
+    matcher = _search_matcher(search)
+    start, end = parse_since(since), parse_since(until) if until else None
+    wanted = DigestQuery(start, end, rules, feed_names, changed, None if matcher else limit)
     config = load(config_path, REDACTOR)
     store = open_store(config, REDACTOR)
     try:
-        rows = store.digest(start, rules, limit)
+        rows = store.digest(wanted)
     finally:
         store.engine.dispose()
-    if fmt == "json":
-        click.echo(digest_json(rows))
-    elif fmt == "markdown":
-        click.echo(format_digest_markdown(rows, f"feed-watcher digest since {format_time(start)}"))
-    else:
-        _print_digest_table(rows, start)
-
-
-def _print_digest_table(rows: list[DigestRow], start: datetime) -> None:
-    out = console()
-    if not rows:
-        out.print(f"No matches since {format_time(start)}.", markup=False, highlight=False)
-        return
-    table = Table(
-        title=f"{len(rows)} matches since {format_time(start)}",
-        caption="ID: see it with `watcher show ID`; +N: also reported by N other sources",
+    if matcher is not None:
+        rows = [row for row in rows if matcher.match(search_entry(row), row.feed_name)]
+        rows = rows[:limit] if limit else rows
+    filters = {"rules": list(rules), "feeds": list(feed_names), "search": search}
+    page = DigestPage(
+        tuple(rows),
+        utcnow(),
+        start,
+        end,
+        (*filters.items(), ("changed", changed), ("limit", limit)),
     )
+    if fmt == "table" and output is None:
+        _print_digest_table(page)
+        return
+    text = _RENDERERS.get(fmt, _plain_text)(page)
+    if output is None:
+        click.echo(text, nl=not text.endswith("\n"))
+    else:
+        write_atomically(Path(output), text)
+
+
+def _search_matcher(search: str | None) -> Matcher | None:
+    if search is None:
+        return None
+    try:
+        return Matcher([make_rule("search", search)])
+    except QueryError as exc:
+        raise click.BadParameter(exc.explain(), param_hint="--search") from None
+
+
+_RENDERERS = {
+    "markdown": to_markdown, "json": to_json, "csv": to_csv, "html": to_html, "atom": to_atom,
+}  # fmt: skip
+
+
+def _print_digest_table(page: DigestPage) -> None:
+    """A table per rule on a terminal (through a pager when longer than the screen); plain
+    lines when piped."""
+    out = console()
+    if not out.is_terminal:
+        click.echo(_plain_text(page), nl=False)
+        return
+    if not page.rows:
+        out.print(f"No matches {page.title.split(', ', 1)[1]}.", markup=False, highlight=False)
+        return
+    tables = [_rule_table(rule, rows) for rule, rows in by_rule(page.rows)]
+    with out.pager(styles=True) if len(page.rows) * 3 > out.height else nullcontext():
+        out.print(Text(page.title, style="bold"))
+        for table in tables:
+            out.print(table)
+        out.print(
+            Text("ID: see it with `watcher show ID`; +N: also reported by N other sources"),
+            style="dim",
+        )
+
+
+def _rule_table(rule: str, rows: list[DigestRow]) -> Table:
+    table = Table(title=f"{rule} ({len(rows)})", title_justify="left", expand=True)
     table.add_column("ID", no_wrap=True, justify="right")
     table.add_column("Time", no_wrap=True)
-    table.add_column("Rule", no_wrap=True)
     table.add_column("Title / link", overflow="fold", ratio=3)
     table.add_column("Source", overflow="fold", ratio=1)
+    table.add_column("Delivered", overflow="fold", ratio=1)
     for row in rows:
         # Text(), never a str: feed text must not be read as rich markup.
         headline = Text(row.title or "(untitled)")
         for first, last in spans_of(row.hits, "title"):
-            headline.stylize("bold", first, last)
+            headline.stylize("bold yellow", first, last)
+        if row.revision:
+            headline.append(" (changed)", style="red")
         if row.link:
             headline.append("\n" + row.link, style="dim")
         source = Text(row.feed_name)
         if len(row.sources) > 1:
             source.append(f" +{len(row.sources) - 1}", style="bold")
         table.add_row(
-            Text(str(row.entry_id)), Text(format_time(row.time)), Text(row.rule), headline, source
-        )
-    out.print(table)
+            Text(str(row.entry_id)), Text(format_time(row.time)), headline, source,
+            Text(delivered(row)),
+        )  # fmt: skip
+    return table
+
+
+def _plain_text(page: DigestPage) -> str:
+    """One line per story under a heading per rule, for pipes and files."""
+    if not page.rows:
+        return f"No matches {page.title.split(', ', 1)[1]}.\n"
+    lines = [page.title, ""]
+    for rule, rows in by_rule(page.rows):
+        lines.append(f"{rule} ({len(rows)})")
+        for row in rows:
+            others = f" +{len(row.sources) - 1}" if len(row.sources) > 1 else ""
+            changed = " (changed)" if row.revision else ""
+            lines.append(
+                f"  #{row.entry_id}  {format_time(row.time)}  "
+                f"{highlight(row.title or '(untitled)', spans_of(row.hits, 'title'), 'brackets')}"
+                f"{changed} — {row.feed_name}{others}; {delivered(row)}"
+            )
+            if row.link:
+                lines.append(f"      {row.link}")
+        lines.append("")
+    return "\n".join(lines)
 
 
 @click.group(invoke_without_command=True)
