@@ -487,4 +487,4 @@ def test_three_hundred_old_matches_make_at_most_one_summary(
                 title = json.loads(mock.calls[0].request.body or b"")["attachments"][0]["title"]
                 assert title == "[feed-watcher] 300 new matches (tiktok)"
         digest = json.loads(run_cli("digest", "--format", "json", "--config", str(path)).stdout)
-        assert len(digest["matches"]) == 300
+        assert len(digest["stories"]) == 300

@@ -139,10 +139,12 @@ def test_wire_story_in_five_outlets(tmp_path: Path, feed_server: FeedServer, run
     assert len(run(run_cli, path)) == 1
     assert counts(tmp_path) == {"entries": 5, "revisions": 0, "stories": 1, "deliveries": 1}
     digest = json.loads(run_cli("digest", "--format", "json", "--config", str(path)).stdout)
-    [story] = digest["matches"]
-    assert sorted(story["sources"]) == [f"Outlet {n}" for n in range(5)]
+    [story] = digest["stories"]
+    sources = [story["source"], *story["other_sources"]]
+    assert sorted(sources) == [f"Outlet {n}" for n in range(5)]
+    assert sorted(e["source"] for e in story["entries"]) == sorted(sources)
     markdown = run_cli("digest", "--format", "markdown", "--config", str(path)).stdout
-    assert "also reported by" in markdown
+    assert "; also Outlet " in markdown
 
 
 def test_unrelated_stories_stay_apart(
@@ -315,7 +317,7 @@ def test_first_sight_is_backlog(tmp_path: Path, feed_server: FeedServer, run_cli
     )
     assert run(run_cli, path) == []
     digest = json.loads(run_cli("digest", "--format", "json", "--config", str(path)).stdout)
-    assert len(digest["matches"]) == 3
+    assert len(digest["stories"]) == 3
     fresh = {"guid": "new", "title": "TikTok news today",
              "pubDate": format_datetime(now, usegmt=True)}  # fmt: skip
     stale = {"guid": "late", "title": "TikTok story from last week",

@@ -271,3 +271,32 @@ def test_sigterm_gives_a_fetch_in_flight_its_grace_then_exits_0(
     assert time.monotonic() - started < 8
     assert daemon.logged("waiting up to 1.0s for the fetches in flight")
     assert systemd.sent("STOPPING")
+
+
+def test_a_feed_added_from_the_cli_is_polled_without_a_reload(
+    tmp_path: Path,
+    feed_server: FeedServer,
+    systemd: FakeSystemd,
+    start_daemon: Callable[..., Daemon],
+) -> None:
+    first = feed_server.serve("/a.xml", rss("Wire", [("a", "Madrid talks open", "")]))
+    added = feed_server.serve("/b.xml", rss("Post", [("b", "TikTok deal signed", "")]))
+    config = write_config(tmp_path / "w.toml", [first], extra='interval = "1s"')
+    daemon = start_daemon(config)
+    wait_for(systemd.cycled, 20)
+    environ = {k: v for k, v in os.environ.items() if k != "WATCHER_CONFIG"}
+    subprocess.run(
+        [sys.executable, "-m", "watcher", "feeds", "add", added, "--config", str(config)],
+        check=True, capture_output=True, env=environ,
+    )  # fmt: skip
+    wait_for(lambda: feed_server.hits("/b.xml") >= 2, 20)  # the check, then the daemon
+
+    def sent() -> int:
+        with sqlite3.connect(tmp_path / "w.db") as db:
+            query = "select count(*) from deliveries where status = 'sent'"
+            return int(db.execute(query).fetchone()[0])
+
+    wait_for(lambda: sent() == 1, 20)
+    daemon.process.send_signal(signal.SIGTERM)
+    out, _ = daemon.process.communicate(timeout=15)
+    assert "TikTok deal signed" in out

@@ -13,11 +13,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from watcher.adapters.http import HttpFetcher
 from watcher.adapters.notify import CONSOLE, AppriseNotifier, ConsoleNotifier, url_is_valid
 from watcher.adapters.parsepool import parse_pool
-from watcher.adapters.store import SqlStore, connect, database_password, migrate
-from watcher.config import Config, load_config
+from watcher.adapters.store import (
+    SqlStore,
+    connect,
+    database_exists,
+    database_password,
+    migrate,
+)
+from watcher.config import Config, Feed, load_config
 from watcher.errors import ConfigError
 from watcher.locations import default_database_url, find_config
 from watcher.model import Alert
@@ -101,6 +109,16 @@ class App:
             per_host_gap=self.config.per_host_gap.total_seconds(),
         )
 
+    def feeds(self) -> tuple[Feed, ...]:
+        """The feeds to poll: the config file's, then those added from the command line."""
+        declared = {feed.url for feed in self.config.feeds}
+        added = [
+            self.config.added_feed(url, name, interval)
+            for url, name, interval in self.store.cli_feeds()
+            if url not in declared
+        ]
+        return (*self.config.feeds, *added)
+
     def reloaded(self) -> App:
         """This app with its config file read again: new and removed feeds, rules and targets
         take effect; the database stays (changing it needs a restart). Raises ConfigError,
@@ -130,6 +148,26 @@ def open_app(
     check_targets(config)
     store = open_store(config, redactor, clock())
     return App(config, store, build_notifiers(config, redactor, console), clock, redactor)
+
+
+def stored_feeds(config: Config) -> list[Feed] | None:
+    """The feeds added from the command line, read without creating or migrating anything
+    (None when the database does not exist yet or cannot be read as it is)."""
+    url = database_url(config)
+    if not database_exists(url):
+        return None
+    store = SqlStore(connect(url))
+    try:
+        declared = {feed.url for feed in config.feeds}
+        return [
+            config.added_feed(url, name, interval)
+            for url, name, interval in store.cli_feeds()
+            if url not in declared
+        ]
+    except SQLAlchemyError:
+        return None
+    finally:
+        store.engine.dispose()
 
 
 def open_store(config: Config, redactor: Redactor, now: datetime | None = None) -> SqlStore:

@@ -291,11 +291,17 @@ class Config:
     backlog: timedelta  # entries older than this when first seen are not notified...
     notify_backlog: bool  # ...nor those a feed holds when first read, unless this is true
     max_backoff: timedelta  # the longest wait before retrying a failing feed
+    min_interval: timedelta | None  # the defaults of feeds that do not set their own
+    max_interval: timedelta
     stop_timeout: timedelta  # in-flight work gets this long to finish when stopping
     http: tuple[str, int] | None  # where /healthz and /metrics are served, if anywhere
     feeds: tuple[Feed, ...]
     rules: tuple[Rule, ...]
     targets: tuple[Target, ...]
+
+    def added_feed(self, url: str, name: str | None, interval: timedelta | None) -> Feed:
+        """A feed added from the command line, with this config's defaults."""
+        return Feed(url, name, interval or self.interval, self.min_interval, self.max_interval)
 
     def targets_for(self, rule: Rule) -> tuple[str, ...]:
         """The names of the targets a rule notifies: the rule's ``notify`` (default: every
@@ -354,6 +360,8 @@ def config_from_dict(
         backlog=section.backlog,
         notify_backlog=section.notify_backlog,
         max_backoff=section.max_backoff,
+        min_interval=section.min_interval,
+        max_interval=section.max_interval,
         stop_timeout=section.stop_timeout,
         http=listen_address(section.http) if section.http else None,
         feeds=tuple(_feed(f, section) for f in model.feeds),

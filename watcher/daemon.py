@@ -18,7 +18,7 @@ import logging
 import os
 import signal
 import time
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -44,19 +44,22 @@ def held_back(app: App) -> list[Feed]:
     schedules = app.store.schedules()
     now = app.clock()
     return [
-        feed
-        for feed in app.config.feeds
-        if feed.url in schedules and schedules[feed.url].held_back(now)
+        feed for feed in app.feeds() if feed.url in schedules and schedules[feed.url].held_back(now)
     ]
 
 
-async def run_once(app: App, skip: Sequence[Feed] = ()) -> CycleReport:
-    """One cycle over every configured feed but ``skip``, ignoring intervals, then deliver."""
+async def run_once(
+    app: App, skip: Sequence[Feed] = (), on_progress: Callable[[], None] | None = None
+) -> CycleReport:
+    """One cycle over every watched feed but ``skip``, ignoring intervals, then deliver;
+    ``on_progress`` after each feed."""
     skipped = {feed.url for feed in skip}
-    feeds = [feed for feed in app.config.feeds if feed.url not in skipped]
+    feeds = [feed for feed in app.feeds() if feed.url not in skipped]
     started = app.clock()
     async with app.fetcher() as fetcher:
-        report = await app.service(fetcher).run_cycle(feeds)
+        service = app.service(fetcher)
+        service.on_progress = on_progress
+        report = await service.run_cycle(feeds)
     await asyncio.to_thread(app.store.record_cycle, CycleRecord.of(report, started, app.clock()))
     return report
 
@@ -104,6 +107,7 @@ class _Watch:
     listener: Listener | None = None
     last: CycleRecord | None = None
     passes: int = 0
+    feeds: int = 0  # how many are watched
 
 
 async def run_forever(
@@ -119,6 +123,7 @@ async def run_forever(
         Health(_shortest_interval(app.config), time.monotonic()),
         last=await asyncio.to_thread(app.store.last_cycle),
     )
+    watch.feeds = len(await asyncio.to_thread(app.feeds))
     _listen(watch, app)
     try:
         systemd.ready(status_line(await _snapshot(app, watch)))
@@ -156,6 +161,7 @@ async def _reload(app: App, watch: _Watch) -> App:
             len(app.config.rules),
             len(app.config.targets),
         )
+    watch.feeds = len(await asyncio.to_thread(app.feeds))
     watch.systemd.ready(status_line(await _snapshot(app, watch)))
     return app
 
@@ -165,7 +171,7 @@ async def _watch(app: App, watch: _Watch) -> None:
     control = watch.control
     log.info(
         "watching %d feeds with %d rules; config %s",
-        len(app.config.feeds),
+        len(await asyncio.to_thread(app.feeds)),
         len(app.config.rules),
         app.config.source,
     )
@@ -187,8 +193,10 @@ async def _watch(app: App, watch: _Watch) -> None:
             if last_prune is None or started - last_prune >= PRUNE_EVERY:
                 await asyncio.to_thread(_prune, app)
                 last_prune = started
+            feeds = await asyncio.to_thread(app.feeds)  # `watcher feeds add` needs no reload
+            watch.feeds = len(feeds)
             next_due = _next_due(app)
-            due = due_feeds(app.config.feeds, next_due, started)
+            due = due_feeds(feeds, next_due, started)
             if due:
                 report = await _cycle(service, due, control.stop, app.config.stop_timeout)
                 if report is None:
@@ -197,7 +205,7 @@ async def _watch(app: App, watch: _Watch) -> None:
                 wake_delivery.set()
                 next_due = _next_due(app)
             await _pass_done(app, watch)
-            await _sleep_until_due(app, next_due, watch)
+            await _sleep_until_due(app, feeds, next_due, watch)
         service.halt.set()  # senders stop between two messages; the one in flight is recorded
         await delivery
 
@@ -257,14 +265,14 @@ async def _pass_done(app: App, watch: _Watch) -> None:
 
 async def _snapshot(app: App, watch: _Watch) -> Snapshot:
     if not watch.systemd.enabled and watch.listener is None:
-        return Snapshot(len(app.config.feeds), 0, 0, watch.last)  # nobody reads it
+        return Snapshot(watch.feeds, 0, 0, watch.last)  # nobody reads it
 
     def counts() -> tuple[int, int]:
         backlog = app.store.delivery_backlog()
         return app.store.failing_feeds(), sum(c.get("pending", 0) for c in backlog.values())
 
     failing, pending = await asyncio.to_thread(counts)
-    return Snapshot(len(app.config.feeds), failing, pending, watch.last)
+    return Snapshot(watch.feeds, failing, pending, watch.last)
 
 
 async def _deliver_forever(service: Service, wake: asyncio.Event, watch: _Watch) -> None:
@@ -296,10 +304,12 @@ def _next_due(app: App) -> dict[str, datetime | None]:
     }
 
 
-async def _sleep_until_due(app: App, next_due: dict[str, datetime | None], watch: _Watch) -> None:
+async def _sleep_until_due(
+    app: App, feeds: Sequence[Feed], next_due: dict[str, datetime | None], watch: _Watch
+) -> None:
     """Sleep until the next feed is due, a signal, or the next heartbeat."""
     now = app.clock()
-    wake = next_wakeup(app.config.feeds, next_due, now) or now + MAX_SLEEP
+    wake = next_wakeup(feeds, next_due, now) or now + MAX_SLEEP
     delay = min(max(wake - now, timedelta(seconds=1)), MAX_SLEEP).total_seconds()
     deadline = time.monotonic() + delay
     control = watch.control

@@ -98,6 +98,14 @@ def connect(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+def database_exists(url: str) -> bool:
+    """False for an SQLite file not created yet (looking must not create it); True otherwise."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return True
+    return Path(str(parsed.database)).expanduser().exists()
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -107,7 +115,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-HEAD = "0008"  # the newest migration; tests/test_store.py checks it against alembic's
+HEAD = "0009"  # the newest migration; tests/test_store.py checks it against alembic's
 
 
 def migrate(engine: Engine) -> None:
@@ -212,7 +220,7 @@ class SqlStore:
                 stmt = upsert(conn, feeds)
                 stmt = stmt.on_conflict_do_update(
                     index_elements=[feeds.c.url],
-                    set_={"name": stmt.excluded.name, "configured": 1},
+                    set_={"name": stmt.excluded.name, "configured": 1, "origin": "config"},
                 )
                 conn.execute(
                     stmt,
@@ -221,7 +229,70 @@ class SqlStore:
                         for f in configured
                     ],
                 )
-            conn.execute(update(feeds).where(feeds.c.url.not_in(urls)).values(configured=0))
+            conn.execute(
+                update(feeds)
+                .where(feeds.c.url.not_in(urls), feeds.c.origin == "config")
+                .values(configured=0)
+            )
+
+    def cli_feeds(self) -> list[tuple[str, str | None, timedelta | None]]:
+        """The feeds added from the command line and not removed: (url, name, interval)."""
+        query = (
+            select(feeds.c.url, feeds.c.name, feeds.c.interval_seconds)
+            .where(feeds.c.origin == "cli", feeds.c.configured == 1)
+            .order_by(feeds.c.id)
+        )
+        with self.engine.connect() as conn:
+            return [
+                (url, name, timedelta(seconds=seconds) if seconds else None)
+                for url, name, seconds in conn.execute(query)
+            ]
+
+    def add_feeds(
+        self, added: Sequence[tuple[str, str | None, timedelta | None]], now: datetime
+    ) -> list[str]:
+        """Add (url, name, interval) feeds from the command line; the URLs already known (from
+        the config, or added before and not removed) are left as they are and returned."""
+        with self.engine.begin() as conn:
+            known = {
+                url
+                for (url,) in conn.execute(
+                    select(feeds.c.url).where(
+                        feeds.c.url.in_([url for url, _, _ in added]), feeds.c.configured == 1
+                    )
+                )
+            }
+            for url, name, interval in added:
+                if url in known:
+                    continue
+                values = {
+                    "name": name,
+                    "configured": 1,
+                    "origin": "cli",
+                    "interval_seconds": int(interval.total_seconds()) if interval else None,
+                }
+                stmt = upsert(conn, feeds).values(url=url, created_at=now, **values)
+                conn.execute(stmt.on_conflict_do_update(index_elements=[feeds.c.url], set_=values))
+        return sorted(known)
+
+    def remove_feed(self, url_or_name: str, purge: bool) -> tuple[str, str] | None:
+        """Stop polling a feed added from the command line (its entries stay unless
+        ``purge``). Returns (url, origin), or None when no such feed is watched; a feed of the
+        config file is returned untouched, with origin "config"."""
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                select(feeds.c.id, feeds.c.url, feeds.c.origin).where(
+                    or_(feeds.c.url == url_or_name, _display_name() == url_or_name),
+                    feeds.c.configured == 1,
+                )
+            ).first()
+            if row is None or row.origin != "cli":
+                return None if row is None else (row.url, row.origin)
+            if purge:
+                conn.execute(delete(feeds).where(feeds.c.id == row.id))
+            else:
+                conn.execute(update(feeds).where(feeds.c.id == row.id).values(configured=0))
+            return row.url, row.origin
 
     def validators(self, urls: Sequence[str]) -> dict[str, Validators]:
         out: dict[str, Validators] = {}

@@ -85,6 +85,9 @@ feeds = Table(
     Column("moved_to", Text),
     Column("last_bytes", Integer),  # of the last body read, decompressed (None: a 304)
     Column("last_duration_ms", Integer),  # of the last successful fetch
+    # "config": declared in the config file; "cli": added by `watcher feeds add` or `import`.
+    Column("origin", String(10), nullable=False, server_default=text("'config'")),
+    Column("interval_seconds", Integer),  # a CLI feed's own interval (None: the default)
 )
 
 entries = Table(

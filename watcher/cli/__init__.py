@@ -10,6 +10,8 @@ from __future__ import annotations
 import click
 
 from watcher import __version__
+from watcher.cli import managing  # noqa: F401 (registers `feeds add`, `remove`, …)
+from watcher.cli.completion import completion
 from watcher.cli.configuration import check_config, notify_test
 from watcher.cli.deliveries import deliveries
 from watcher.cli.inspect import prune, show
@@ -26,7 +28,8 @@ def cli() -> None:
 
 
 for command in (
-    run, status, digest, show, feeds, rules, deliveries, prune, check_config, notify_test
+    run, status, digest, show, feeds, rules, deliveries, prune, check_config, notify_test,
+    completion,
 ):  # fmt: skip
     cli.add_command(command)
 

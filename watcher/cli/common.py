@@ -3,18 +3,20 @@ console, and reading times from the command line."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
 import sys
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 import click
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy.exc import SQLAlchemyError
 
 from watcher.durations import parse_duration
@@ -22,6 +24,7 @@ from watcher.errors import ConfigError
 from watcher.redact import RedactingFilter, Redactor
 
 REDACTOR = Redactor()  # every secret the command learns about is scrubbed from its output
+_QUIET = False  # -q: nothing but warnings and errors, so no progress bars either
 _PRIORITIES = {"CRITICAL": 2, "ERROR": 3, "WARNING": 4, "INFO": 6, "DEBUG": 7}  # syslog's
 
 
@@ -48,6 +51,8 @@ def to_journal(environ: Mapping[str, str], stream: TextIO) -> bool:
 
 
 def setup_logging(verbose: int, quiet: bool) -> None:
+    global _QUIET
+    _QUIET = quiet
     level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
     handler = logging.StreamHandler(sys.stderr)
     if to_journal(os.environ, sys.stderr):
@@ -75,6 +80,19 @@ def format_option(*choices: str) -> Callable[[Callable[..., None]], Callable[...
         show_default=True,
         help="Output format.",
     )
+
+
+def json_flag(command: Callable[..., None]) -> Callable[..., None]:
+    """``--json``: the same as ``--format json``, for scripts."""
+
+    @click.option("--json", "as_json", is_flag=True, help="Output JSON (as --format json).")
+    @functools.wraps(command)
+    def wrapper(*args: Any, as_json: bool, **kwargs: Any) -> None:
+        if as_json:
+            kwargs["fmt"] = "json"
+        return command(*args, **kwargs)
+
+    return wrapper
 
 
 def common_options(command: Callable[..., None]) -> Callable[..., None]:
@@ -139,6 +157,25 @@ def write_atomically(path: Path, text: str) -> None:
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+@contextlib.contextmanager
+def progress(label: str, total: int) -> Iterator[Callable[[int], None]]:
+    """A progress bar with counts on stderr for a long operation; yields ``advance(n)``.
+    Nothing is drawn when stderr is not a terminal or with --quiet."""
+    err = Console(stderr=True)
+    if not err.is_terminal or _QUIET:
+        yield lambda count: None
+        return
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda count: bar.advance(task, count)
 
 
 def console() -> Console:

@@ -9,9 +9,9 @@ import click
 
 from watcher import __version__
 from watcher.adapters.store import masked_database_url
-from watcher.app import build_notifiers, check_targets, database_url, load
+from watcher.app import build_notifiers, check_targets, database_url, load, stored_feeds
 from watcher.cli.common import REDACTOR, common_options
-from watcher.config import Config, Target
+from watcher.config import Config, Feed, Target
 from watcher.durations import format_duration
 from watcher.errors import DeliveryError
 from watcher.model import Alert, Entry, Hit
@@ -25,10 +25,10 @@ def check_config(config_path: str | None) -> None:
     """Validate the config and print it as it will be used (secrets masked)."""
     config = load(config_path, REDACTOR)
     check_targets(config)
-    click.echo(_describe_config(config))
+    click.echo(_describe_config(config, stored_feeds(config)))
 
 
-def _describe_config(config: Config) -> str:
+def _describe_config(config: Config, added: list[Feed] | None) -> str:
     lines = [
         f"config:      {config.source}",
         f"database:    {masked_database_url(database_url(config))}",
@@ -50,6 +50,13 @@ def _describe_config(config: Config) -> str:
     for feed in config.feeds:
         name = f"{feed.name}: " if feed.name else ""
         lines.append(f"  - {name}{feed.url} (every {format_duration(feed.interval)})")
+    if added is None:
+        lines.append("feeds added with `watcher feeds add`: (no database yet)")
+    else:
+        lines.append(f"feeds added with `watcher feeds add` ({len(added)}):")
+        for feed in added:
+            name = f"{feed.name}: " if feed.name else ""
+            lines.append(f"  - {name}{feed.url} (every {format_duration(feed.interval)})")
     lines.append(f"rules ({len(config.rules)}):")
     for rule in config.rules:
         targets = ", ".join(config.targets_for(rule)) or "console"

@@ -8,7 +8,7 @@ import sys
 import click
 
 from watcher.app import load, open_app
-from watcher.cli.common import REDACTOR, common_options
+from watcher.cli.common import REDACTOR, common_options, progress
 from watcher.daemon import held_back, run_forever, run_once
 from watcher.model import CycleReport
 
@@ -36,7 +36,8 @@ def run(config_path: str | None, once: bool, force: bool) -> None:
                 click.echo(
                     f"SKIPPED {feed.name or feed.url} ({feed.url}): paused or backing off", err=True
                 )
-            report = asyncio.run(run_once(app, skip))
+            with progress("fetching", len(app.feeds()) - len(skip)) as advance:
+                report = asyncio.run(run_once(app, skip, lambda: advance(1)))
             _print_cycle_summary(report)
             sys.exit(1 if report.failed else 0)
         asyncio.run(run_forever(app))

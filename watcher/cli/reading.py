@@ -18,6 +18,7 @@ from watcher.cli.common import (
     common_options,
     console,
     format_option,
+    json_flag,
     parse_since,
     write_atomically,
 )
@@ -196,6 +197,7 @@ def _plain_text(page: DigestPage) -> str:
 
 @click.group(invoke_without_command=True)
 @format_option("table", "json")
+@json_flag
 @common_options
 @click.pass_context
 def feeds(ctx: click.Context, config_path: str | None, fmt: str) -> None:

@@ -12,7 +12,14 @@ from rich.table import Table
 from rich.text import Text
 
 from watcher.app import load, open_store, utcnow
-from watcher.cli.common import REDACTOR, common_options, console, format_option, parse_since
+from watcher.cli.common import (
+    REDACTOR,
+    common_options,
+    console,
+    format_option,
+    json_flag,
+    parse_since,
+)
 from watcher.config import Rule, make_rule
 from watcher.matching.matcher import Matcher
 from watcher.matching.query import QueryError
@@ -22,6 +29,7 @@ from watcher.render import format_time, highlight, spans_of
 
 @click.group(invoke_without_command=True)
 @format_option("table", "json")
+@json_flag
 @common_options
 @click.pass_context
 def rules(ctx: click.Context, config_path: str | None, fmt: str) -> None:

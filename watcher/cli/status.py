@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from watcher.app import load, open_store, utcnow
-from watcher.cli.common import REDACTOR, common_options, format_option
+from watcher.cli.common import REDACTOR, common_options, format_option, json_flag
 from watcher.model import CycleRecord, FeedStatus
 from watcher.render import format_time
 
@@ -19,6 +19,7 @@ _TROUBLE = ("failing", "backing off", "paused")
 
 @click.command()
 @format_option("text", "json")
+@json_flag
 @common_options
 def status(config_path: str | None, fmt: str) -> None:
     """Feeds by state (with the reason of each one in trouble), the next fetch due, pending

@@ -1,0 +1,233 @@
+"""Feeds managed from the command line: ``feeds add`` (checked by a real fetch), ``remove``,
+OPML ``import``/``export`` (nested, odd, hostile and peer-written files), and the rest of the
+CLI's manners: --json, shell completion, progress only on a terminal, help for everything."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import select
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+from click.testing import Result
+
+from tests.conftest import write_config
+from tests.servers import FeedServer, rss
+from watcher.cli import cli
+
+Cli = Callable[..., Result]
+ITEMS = [("a", "TikTok deal talks resume", ""), ("b", "Weather", "")]
+
+
+def test_add_checks_the_feed_then_it_is_polled(
+    tmp_path: Path, feed_server: FeedServer, run_cli: Cli
+) -> None:
+    declared = feed_server.serve("/declared.xml", rss("Declared", []))
+    extra = feed_server.serve("/extra.xml", rss("Extra Wire", ITEMS))
+    page = feed_server.serve("/page.html", "<html><body>hello</body></html>")
+    config = write_config(tmp_path / "w.toml", [declared])
+    options = ["--config", str(config)]
+
+    added = run_cli("feeds", "add", extra, "--name", "Extra", "--interval", "30m", *options)
+    assert added.exit_code == 0, added.output
+    assert added.stdout == f"added {extra}: Extra Wire, 2 items\n"
+    assert run_cli("feeds", "add", extra, *options).stdout == f"already watched: {extra}\n"
+    assert run_cli("feeds", "add", declared, *options).stdout == f"already watched: {declared}\n"
+    refused = run_cli("feeds", "add", page, *options)
+    assert refused.exit_code == 1
+    assert refused.stderr == f"not added: {page}: not an RSS or Atom feed\n"
+    bad = run_cli("feeds", "add", extra, "--interval", "soon", *options)
+    assert bad.exit_code == 2
+
+    described = run_cli("check-config", *options).stdout
+    assert f"feeds added with `watcher feeds add` (1):\n  - Extra: {extra} (every 30m)" in described
+
+    hits = feed_server.hits("/extra.xml")
+    assert run_cli("run", "--once", *options).exit_code == 0
+    assert feed_server.hits("/extra.xml") == hits + 1
+    listed = json.loads(run_cli("feeds", "--json", *options).stdout)
+    assert {f["url"]: f["entries"] for f in listed} == {declared: 0, extra: 2}
+
+
+def test_remove_keeps_entries_unless_purged(
+    tmp_path: Path, feed_server: FeedServer, run_cli: Cli
+) -> None:
+    declared = feed_server.serve("/declared.xml", rss("Declared", []))
+    extra = feed_server.serve("/extra.xml", rss("Extra Wire", ITEMS))
+    other = feed_server.serve("/other.xml", rss("Other", [("c", "ByteDance files", "")]))
+    config = write_config(tmp_path / "w.toml", [declared])
+    options = ["--config", str(config)]
+    for url in (extra, other):
+        assert run_cli("feeds", "add", url, *options).exit_code == 0
+    assert run_cli("run", "--once", *options).exit_code == 0
+
+    removed = run_cli("feeds", "remove", "Extra Wire", *options)  # by its title
+    assert removed.stdout == f"removed {extra} (its entries are kept)\n"
+    purged = run_cli("feeds", "remove", other, "--purge", *options)
+    assert purged.stdout == f"removed {other} and its entries\n"
+    refused = run_cli("feeds", "remove", declared, *options)
+    assert refused.exit_code == 2 and f"declared in {config}" in refused.stderr
+    missing = run_cli("feeds", "remove", "nope", *options)
+    assert missing.exit_code == 1 and "no feed 'nope' is watched" in missing.stderr
+
+    digest = json.loads(run_cli("digest", "--format", "json", *options).stdout)
+    assert [s["title"] for s in digest["stories"]] == ["TikTok deal talks resume"]
+    hits = feed_server.hits("/extra.xml")
+    run_cli("run", "--once", *options)
+    assert feed_server.hits("/extra.xml") == hits  # no longer polled
+
+
+NESTED = """<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE opml [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>
+<opml version="1.0">
+  <head><title>Mixed &amp; odd</title></head>
+  <body>
+    <outline text="News">
+      <outline text="Trade" title="Trade desk">
+        <outline type="rss" text="Wire" xmlUrl="{wire}" htmlUrl="https://wire.example/"/>
+        <outline TEXT="Post" XMLURL="{post}" category="/politics" isComment="false"/>
+      </outline>
+      <outline text="a page, not a feed" url="https://example.org/" type="link"/>
+      <outline text="&b;" xmlUrl="{wire}"/>
+    </outline>
+    <outline text="not a feed" xmlUrl="mailto:someone@example.org"/>
+  </body>
+</opml>
+"""
+
+# Miniflux's export, as it writes it (categories as folders, feeds with title and text).
+MINIFLUX = """<?xml version="1.0" encoding="UTF-8"?>
+<opml version="2.0">
+    <head>
+        <title>Miniflux</title>
+        <dateCreated>Mon, 14 Sep 2026 08:00:00 UTC</dateCreated>
+    </head>
+    <body>
+        <outline text="Trade">
+            <outline title="Harbour Business Review" text="Harbour Business Review" \
+xmlUrl="https://hbr.example/feed.xml" htmlUrl="https://hbr.example/" description=""></outline>
+        </outline>
+        <outline text="All">
+            <outline title="Tech Daily" text="Tech Daily" xmlUrl="https://tech.example/rss" \
+htmlUrl="https://tech.example/" description=""></outline>
+        </outline>
+    </body>
+</opml>
+"""
+
+
+def test_import_nested_odd_and_hostile_opml(tmp_path: Path, run_cli: Cli) -> None:
+    wire, post = "https://wire.example/rss", "https://post.example/atom"
+    opml = tmp_path / "feeds.opml"
+    opml.write_text(NESTED.format(wire=wire, post=post), encoding="utf-8")
+    config = write_config(tmp_path / "w.toml", [])
+    result = run_cli("feeds", "import", str(opml), "--config", str(config))
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"imported 2 feeds from {opml}\n"
+    exported = run_cli("feeds", "export", "--config", str(config)).stdout
+    assert f'title="Wire" xmlUrl="{wire}"' in exported
+    assert f'title="Post" xmlUrl="{post}"' in exported
+    assert "aaaaaaaaaa" not in exported  # the entity was never expanded
+
+    again = run_cli("feeds", "import", str(opml), "--config", str(config))
+    assert again.stdout == f"imported 0 feeds from {opml}; 2 were already watched\n"
+    broken = tmp_path / "broken.opml"
+    broken.write_text("<html><body>no</body></html>")
+    refused = run_cli("feeds", "import", str(broken), "--config", str(config))
+    assert refused.exit_code == 2 and "not an OPML document" in refused.stderr
+
+
+def test_export_then_import_round_trips(
+    tmp_path: Path, feed_server: FeedServer, run_cli: Cli
+) -> None:
+    declared = feed_server.serve("/declared.xml", rss("Declared", []))
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = write_config(tmp_path / "a" / "w.toml", [declared])
+    second = write_config(tmp_path / "b" / "w.toml", [])
+    peer = tmp_path / "miniflux.opml"
+    peer.write_text(MINIFLUX, encoding="utf-8")
+    assert run_cli("feeds", "import", str(peer), "--config", str(first)).exit_code == 0
+    out = tmp_path / "export.opml"
+    assert run_cli("feeds", "export", "-o", str(out), "--config", str(first)).exit_code == 0
+    assert run_cli("feeds", "import", str(out), "--config", str(second)).exit_code == 0
+
+    def listed(config: Path) -> set[tuple[str, str]]:
+        data = json.loads(run_cli("feeds", "--json", "--config", str(config)).stdout)
+        return {(f["url"], f["name"]) for f in data}
+
+    assert listed(second) == {
+        (declared, declared),
+        ("https://hbr.example/feed.xml", "Harbour Business Review"),
+        ("https://tech.example/rss", "Tech Daily"),
+    }
+
+
+def test_shell_completion_completes_commands_and_choices(tmp_path: Path) -> None:
+    script = subprocess.run(
+        [sys.executable, "-m", "watcher", "completion", "bash"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert "_WATCHER_COMPLETE=bash_complete" in script
+    env = {**os.environ, "_WATCHER_COMPLETE": "bash_complete"}
+    for words, cword, expected in (
+        ("watcher dig", "1", "plain,digest"),
+        ("watcher digest --format c", "3", "plain,csv"),
+    ):
+        completed = subprocess.run(
+            [sys.executable, "-m", "watcher"],
+            env={**env, "COMP_WORDS": words, "COMP_CWORD": cword},
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert expected in completed.stdout.splitlines(), completed.stdout
+
+
+def test_run_once_shows_progress_only_on_a_terminal(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    url = feed_server.serve("/f.xml", rss("Wire", ITEMS))
+    config = write_config(tmp_path / "w.toml", [url])
+    env = {k: v for k, v in os.environ.items() if k != "WATCHER_CONFIG"}
+    command = [sys.executable, "-m", "watcher", "run", "--once", "--config", str(config)]
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(command, stdout=follower, stderr=follower, env=env)
+    os.close(follower)
+    seen = b""
+    while True:
+        ready, _, _ = select.select([leader], [], [], 30)
+        if not ready:
+            break
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the terminal closed with the process
+            break
+        if not chunk:
+            break
+        seen += chunk
+    assert process.wait(timeout=30) == 0
+    os.close(leader)
+    assert b"fetching" in seen and b"1/1" in seen
+    piped = subprocess.run(command, capture_output=True, env=env, check=True)
+    assert b"fetching" not in piped.stderr and b"\x1b[" not in piped.stderr
+
+
+def walk(group: click.Group, prefix: str = "") -> dict[str, click.Command]:
+    found: dict[str, click.Command] = {}
+    for name, command in group.commands.items():
+        found[prefix + name] = command
+        if isinstance(command, click.Group):
+            found.update(walk(command, f"{prefix}{name} "))
+    return found
+
+
+def test_every_command_and_option_has_help_text() -> None:
+    for name, command in walk(cli).items():
+        assert command.help, name
+        for param in command.params:
+            if isinstance(param, click.Option):
+                assert param.help, f"{name} {param.opts}"
