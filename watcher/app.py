@@ -25,7 +25,7 @@ from watcher.adapters.store import (
     database_password,
     migrate,
 )
-from watcher.config import Config, Feed, load_config
+from watcher.config import Config, Feed, StoredRule, load_config, with_added_rules
 from watcher.errors import ConfigError
 from watcher.locations import default_database_url, find_config
 from watcher.model import Alert
@@ -88,6 +88,7 @@ class App:
     notifiers: dict[str, Notifier]
     clock: Clock
     redactor: Redactor
+    added_rules: tuple[StoredRule, ...] = ()  # from `watcher rules add`, included in config
 
     def service(self, fetcher: HttpFetcher) -> Service:
         return Service(
@@ -130,8 +131,9 @@ class App:
             log.warning("the database setting changed: it takes effect at the next restart")
             config = dataclasses.replace(config, database=self.config.database)
         self.store.sync_feeds(config.feeds, self.clock())
+        config, stored = with_stored_rules(config, self.store)
         notifiers = build_notifiers(config, self.redactor)
-        return App(config, self.store, notifiers, self.clock, self.redactor)
+        return App(config, self.store, notifiers, self.clock, self.redactor, stored)
 
     def close(self) -> None:
         self.store.engine.dispose()
@@ -147,23 +149,36 @@ def open_app(
     """Validate targets, open and migrate the database, and register the configured feeds."""
     check_targets(config)
     store = open_store(config, redactor, clock())
-    return App(config, store, build_notifiers(config, redactor, console), clock, redactor)
+    config, stored = with_stored_rules(config, store)
+    notifiers = build_notifiers(config, redactor, console)
+    return App(config, store, notifiers, clock, redactor, stored)
 
 
-def stored_feeds(config: Config) -> list[Feed] | None:
-    """The feeds added from the command line, read without creating or migrating anything
-    (None when the database does not exist yet or cannot be read as it is)."""
+def with_stored_rules(config: Config, store: SqlStore) -> tuple[Config, tuple[StoredRule, ...]]:
+    """``config`` with the rules added from the command line (those that no longer fit are
+    logged and left out), and those rules as stored."""
+    stored = tuple(store.cli_rules())
+    config, problems = with_added_rules(config, stored)
+    for problem in problems:
+        log.warning("%s", problem)
+    return config, stored
+
+
+def stored_additions(config: Config) -> tuple[list[Feed], list[StoredRule]] | None:
+    """The feeds and rules added from the command line, read without creating or migrating
+    anything (None when the database does not exist yet or cannot be read as it is)."""
     url = database_url(config)
     if not database_exists(url):
         return None
     store = SqlStore(connect(url))
     try:
         declared = {feed.url for feed in config.feeds}
-        return [
+        feeds = [
             config.added_feed(url, name, interval)
             for url, name, interval in store.cli_feeds()
             if url not in declared
         ]
+        return feeds, store.cli_rules()
     except SQLAlchemyError:
         return None
     finally:

@@ -6,6 +6,7 @@ from 0) in one ``ConfigError``; nothing here touches the database or the network
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -378,6 +379,31 @@ def _feed(feed: FeedConfig, section: WatcherSection) -> Feed:
         feed.min_interval or section.min_interval,
         feed.max_interval or section.max_interval,
     )
+
+
+StoredRule = tuple[str, str, tuple[str, ...] | None]  # (name, query, notify)
+
+
+def with_added_rules(config: Config, stored: Sequence[StoredRule]) -> tuple[Config, list[str]]:
+    """The config with the rules added from the command line. A stored rule that no longer
+    fits (its name is now in the file, a target it names is gone) is left out, with why."""
+    declared = {rule.name for rule in config.rules}
+    targets = {target.name for target in config.targets}
+    rules, problems = [], []
+    for name, query, notify in stored:
+        unknown = sorted(set(notify or ()) - targets)
+        if name in declared:
+            problems.append(f"rule {name!r} added from the command line: the config file's is used")
+        elif unknown:
+            problems.append(
+                f"rule {name!r} added from the command line: unknown target {unknown[0]!r}"
+            )
+        else:
+            try:
+                rules.append(make_rule(name, query, notify=notify))
+            except QueryError as exc:
+                problems.append(f"rule {name!r} added from the command line: {exc.message}")
+    return dataclasses.replace(config, rules=(*config.rules, *rules)), problems
 
 
 def _build_rules(model: ConfigModel) -> tuple[tuple[Rule, ...], list[str]]:

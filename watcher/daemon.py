@@ -193,6 +193,10 @@ async def _watch(app: App, watch: _Watch) -> None:
             if last_prune is None or started - last_prune >= PRUNE_EVERY:
                 await asyncio.to_thread(_prune, app)
                 last_prune = started
+            if await asyncio.to_thread(app.store.cli_rules) != list(app.added_rules):
+                log.info("rules were added or removed from the command line")
+                control.reload.set()
+                break
             feeds = await asyncio.to_thread(app.feeds)  # `watcher feeds add` needs no reload
             watch.feeds = len(feeds)
             next_due = _next_due(app)

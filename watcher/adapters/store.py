@@ -39,6 +39,7 @@ from sqlalchemy.sql.elements import BindParameter
 from watcher.adapters.ingest import batches, insert_new, update_known, upsert
 from watcher.adapters.tables import (
     UTCDateTime,
+    cli_rules,
     cycles,
     deliveries,
     entries,
@@ -115,7 +116,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-HEAD = "0009"  # the newest migration; tests/test_store.py checks it against alembic's
+HEAD = "0010"  # the newest migration; tests/test_store.py checks it against alembic's
 
 
 def migrate(engine: Engine) -> None:
@@ -274,6 +275,34 @@ class SqlStore:
                 stmt = upsert(conn, feeds).values(url=url, created_at=now, **values)
                 conn.execute(stmt.on_conflict_do_update(index_elements=[feeds.c.url], set_=values))
         return sorted(known)
+
+    # --- rules added from the command line ----------------------------------------------
+
+    def cli_rules(self) -> list[tuple[str, str, tuple[str, ...] | None]]:
+        """(name, query, notify) of each rule added by `watcher rules add`, oldest first."""
+        query = select(cli_rules.c.name, cli_rules.c.query, cli_rules.c.notify).order_by(
+            cli_rules.c.created_at, cli_rules.c.name
+        )
+        with self.engine.connect() as conn:
+            return [
+                (name, text, tuple(notify) if notify is not None else None)
+                for name, text, notify in conn.execute(query)
+            ]
+
+    def add_rule(self, name: str, query: str, notify: Sequence[str] | None, now: datetime) -> bool:
+        """Store a rule; False if one of that name was added before."""
+        with self.engine.begin() as conn:
+            stmt = upsert(conn, cli_rules).values(
+                name=name,
+                query=query,
+                notify=list(notify) if notify is not None else None,
+                created_at=now,
+            )
+            return bool(conn.execute(stmt.on_conflict_do_nothing()).rowcount)
+
+    def remove_rule(self, name: str) -> bool:
+        with self.engine.begin() as conn:
+            return bool(conn.execute(delete(cli_rules).where(cli_rules.c.name == name)).rowcount)
 
     def remove_feed(self, url_or_name: str, purge: bool) -> tuple[str, str] | None:
         """Stop polling a feed added from the command line (its entries stay unless

@@ -236,3 +236,13 @@ cycles = Table(
     Column("changed", Integer, nullable=False),
     Column("new_matches", Integer, nullable=False),
 )
+
+# Rules added by `watcher rules add`, beside the config file's.
+cli_rules = Table(
+    "cli_rules",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("query", Text, nullable=False),
+    Column("notify", JSON),  # target names; None: every target
+    Column("created_at", UTCDateTime, nullable=False),
+)

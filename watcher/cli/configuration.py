@@ -9,9 +9,9 @@ import click
 
 from watcher import __version__
 from watcher.adapters.store import masked_database_url
-from watcher.app import build_notifiers, check_targets, database_url, load, stored_feeds
+from watcher.app import build_notifiers, check_targets, database_url, load, stored_additions
 from watcher.cli.common import REDACTOR, common_options
-from watcher.config import Config, Feed, Target
+from watcher.config import Config, Feed, StoredRule, Target
 from watcher.durations import format_duration
 from watcher.errors import DeliveryError
 from watcher.model import Alert, Entry, Hit
@@ -25,10 +25,10 @@ def check_config(config_path: str | None) -> None:
     """Validate the config and print it as it will be used (secrets masked)."""
     config = load(config_path, REDACTOR)
     check_targets(config)
-    click.echo(_describe_config(config, stored_feeds(config)))
+    click.echo(_describe_config(config, stored_additions(config)))
 
 
-def _describe_config(config: Config, added: list[Feed] | None) -> str:
+def _describe_config(config: Config, added: tuple[list[Feed], list[StoredRule]] | None) -> str:
     lines = [
         f"config:      {config.source}",
         f"database:    {masked_database_url(database_url(config))}",
@@ -50,11 +50,12 @@ def _describe_config(config: Config, added: list[Feed] | None) -> str:
     for feed in config.feeds:
         name = f"{feed.name}: " if feed.name else ""
         lines.append(f"  - {name}{feed.url} (every {format_duration(feed.interval)})")
+    feeds, rules = added if added is not None else ([], [])
     if added is None:
         lines.append("feeds added with `watcher feeds add`: (no database yet)")
     else:
-        lines.append(f"feeds added with `watcher feeds add` ({len(added)}):")
-        for feed in added:
+        lines.append(f"feeds added with `watcher feeds add` ({len(feeds)}):")
+        for feed in feeds:
             name = f"{feed.name}: " if feed.name else ""
             lines.append(f"  - {name}{feed.url} (every {format_duration(feed.interval)})")
     lines.append(f"rules ({len(config.rules)}):")
@@ -68,6 +69,11 @@ def _describe_config(config: Config, added: list[Feed] | None) -> str:
         plurals = "" if rule.plurals else " [plurals off]"
         changes = " [also on changes]" if "changed" in rule.notify_on else ""
         lines.append(f"  - {rule.name}: {rule.source}{scope}{plurals}{changes} -> {targets}")
+    if added is not None:
+        lines.append(f"rules added with `watcher rules add` ({len(rules)}):")
+        for name, query, notify in rules:
+            targets = ", ".join(notify) if notify else "every target"
+            lines.append(f"  - {name}: {query} -> {targets}")
     lines.append(f"targets ({len(config.targets)}):")
     for target in config.targets:
         lines.append(f"  - {target.name}: {mask_url(target.url)} ({_delivery(target)})")

@@ -3,15 +3,19 @@ dry run of a query or a rule on a text or on the stored entries (nobody is notif
 
 from __future__ import annotations
 
+import contextlib
 import json
+import re
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 import click
 from rich.table import Table
 from rich.text import Text
 
-from watcher.app import load, open_store, utcnow
+from watcher.adapters.store import SqlStore
+from watcher.app import load, open_store, utcnow, with_stored_rules
 from watcher.cli.common import (
     REDACTOR,
     common_options,
@@ -20,11 +24,13 @@ from watcher.cli.common import (
     json_flag,
     parse_since,
 )
-from watcher.config import Rule, make_rule
+from watcher.config import Config, Rule, make_rule
 from watcher.matching.matcher import Matcher
 from watcher.matching.query import QueryError
 from watcher.model import Entry, Hit, Match, StoredEntry
 from watcher.render import format_time, highlight, spans_of
+
+_RULE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
 @click.group(invoke_without_command=True)
@@ -39,12 +45,15 @@ def rules(ctx: click.Context, config_path: str | None, fmt: str) -> None:
     config = load(config_path, REDACTOR)
     store = open_store(config, REDACTOR)
     try:
+        declared = {rule.name for rule in config.rules}
+        config, _ = with_stored_rules(config, store)
         counts = store.rule_counts(utcnow())
     finally:
         store.engine.dispose()
     listed = [
         {
             "name": rule.name,
+            "origin": "config" if rule.name in declared else "cli",
             "query": rule.source,
             "targets": list(config.targets_for(rule)) or ["console"],
             "matches_24h": counts.get(rule.name, (0, 0))[0],
@@ -64,8 +73,81 @@ def rules(ctx: click.Context, config_path: str | None, fmt: str) -> None:
     for rule in config.rules:
         day, week = counts.get(rule.name, (0, 0))
         targets = ", ".join(config.targets_for(rule)) or "console"
-        table.add_row(Text(rule.name), Text(rule.source), Text(targets), str(day), str(week))
+        name = Text(rule.name)
+        if rule.name not in declared:
+            name.append(" (added)", style="dim")
+        table.add_row(name, Text(rule.source), Text(targets), str(day), str(week))
     console().print(table)
+
+
+@rules.command("add")
+@click.argument("name")
+@click.argument("query")
+@click.option(
+    "--notify",
+    "targets",
+    multiple=True,
+    metavar="TARGET",
+    help="Send its alerts to this target (repeatable; default: every target).",
+)
+@common_options
+def add_rule(config_path: str | None, name: str, query: str, targets: tuple[str, ...]) -> None:
+    """Add a rule NAME matching QUERY (the query language of the config's rules), without
+    editing the config file. A running daemon applies it from its next pass on, to entries
+    it has not seen yet. Try a query first with `watcher rules test`."""
+    if not _RULE_NAME.fullmatch(name):
+        raise click.BadParameter("use letters, digits, '-', '_' or '.'", param_hint="NAME")
+    config = load(config_path, REDACTOR)
+    try:
+        make_rule(name, query)
+    except QueryError as exc:
+        click.echo(exc.explain(), err=True)
+        sys.exit(2)
+    known = {target.name for target in config.targets}
+    for target in targets:
+        if target not in known:
+            listed = ", ".join(sorted(known)) or "none are configured"
+            raise click.BadParameter(
+                f"unknown target {target!r} (targets: {listed})", param_hint="--notify"
+            )
+    _refuse_declared(config, name, "edit")
+    with _store(config) as store:
+        added = store.add_rule(name, query, targets or None, utcnow())
+    if not added:
+        click.echo(f"a rule named {name!r} was added before: remove it first", err=True)
+        sys.exit(1)
+    click.echo(f"added rule {name}: {' '.join(query.split())}")
+
+
+@rules.command("remove")
+@click.argument("name")
+@common_options
+def remove_rule(config_path: str | None, name: str) -> None:
+    """Remove the rule NAME added with `rules add`. Its matches stay in the digest."""
+    config = load(config_path, REDACTOR)
+    _refuse_declared(config, name, "remove")
+    with _store(config) as store:
+        removed = store.remove_rule(name)
+    if not removed:
+        click.echo(f"no rule {name!r} was added from the command line", err=True)
+        sys.exit(1)
+    click.echo(f"removed rule {name}")
+
+
+def _refuse_declared(config: Config, name: str, verb: str) -> None:
+    """Exit 2 if the config file declares the rule: it is the authority on its own rules."""
+    if name in {rule.name for rule in config.rules}:
+        click.echo(f"rule {name!r} is declared in {config.source}: {verb} it there", err=True)
+        sys.exit(2)
+
+
+@contextlib.contextmanager
+def _store(config: Config) -> Iterator[SqlStore]:
+    store = open_store(config, REDACTOR)
+    try:
+        yield store
+    finally:
+        store.engine.dispose()
 
 
 @rules.command("test")
