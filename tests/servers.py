@@ -23,6 +23,7 @@ class Route:
     etag: bool = True  # send an ETag and honour If-None-Match
     drip: float | None = None  # seconds between single bytes: a hostile slow server
     handler: Callable[[BaseHTTPRequestHandler], None] | None = None  # anything stranger
+    delay: float = 0.0  # seconds before answering: a slow server
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,8 @@ class FeedServer:
                     )
                 )
                 route = server.routes.get(self.path)
+                if route is not None and route.delay:
+                    time.sleep(route.delay)
                 if route is None:
                     self._send(404, b"not found", {"Content-Type": "text/plain"})
                 elif route.handler is not None:

@@ -145,6 +145,48 @@ def test_feeds_removed_from_config_are_kept_but_marked(database_url: str) -> Non
     store.engine.dispose()
 
 
+def test_two_workers_storing_one_syndicated_story_make_one_story_and_one_alert(
+    database_url: str,
+) -> None:
+    """Two outlets carry the same stories (same links), written at the same moment by two
+    workers: each story once, and one alert for it, whichever transaction waited."""
+    other = "https://other.example/rss"
+    stores = [open_store(database_url) for _ in range(2)]
+    stores[0].sync_feeds([Feed(URL, None, DAY), Feed(other, None, DAY)], NOW)
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def write(store: SqlStore, feed: str) -> None:
+        try:
+            barrier.wait()
+            for n in range(30):
+                entry = Entry(key=f"k{n}", title=f"TikTok story {n}", link=f"https://x.example/{n}")
+                match = Match("tiktok", (Hit("TikTok", "title", 0, 6),))
+                new = NewItem(entry, (match,), story_keys=(f"https://x.example/{n}",))
+                store.save_success(
+                    feed, FETCHED, "T", None, [new], [], Delivering({"tiktok": ["desk"]}), None,
+                    NOW,
+                )  # fmt: skip
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(target=write, args=pair) for pair in zip(stores, (URL, other), strict=True)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with stores[0].engine.connect() as conn:
+        entries = conn.scalar(sa.text("SELECT count(*) FROM entries"))
+        stories = conn.scalar(sa.text("SELECT count(DISTINCT story_id) FROM entries"))
+        alerts = conn.scalar(sa.text("SELECT count(*) FROM deliveries"))
+    assert (entries, stories, alerts) == (60, 30, 30)
+    for store in stores:
+        store.engine.dispose()
+
+
 def test_delivery_lifecycle(database_url: str) -> None:
     """Pending → failed attempt (retry later) → sent; exhausted attempts end as failed."""
     store = open_store(database_url)
@@ -153,10 +195,10 @@ def test_delivery_lifecycle(database_url: str) -> None:
     store.mark_failed_attempt(desk.delivery_id, "refused", NOW + timedelta(minutes=1), NOW)
     store.mark_failed_attempt(slack.delivery_id, "gone", None, NOW)
     assert store.due_alerts(NOW, 10) == []
+    assert store.due_targets(NOW + timedelta(minutes=1)) == ["desk"]
     [retry] = store.due_alerts(NOW + timedelta(minutes=1), 10)
     assert retry.target == "desk" and retry.attempts == 1
     assert store.due_alerts(NOW + timedelta(minutes=1), 10, target="slack") == []
-    assert store.due_targets(NOW + timedelta(minutes=1)) == ["desk"]
     store.mark_sent(retry.delivery_id, NOW)
     assert store.delivery_counts() == {"sent": 1, "failed": 1}
     store.engine.dispose()

@@ -189,7 +189,7 @@ def open_store(config: Config, redactor: Redactor, now: datetime | None = None) 
     """The database, migrated, with the configured feeds registered."""
     url = database_url(config)
     redactor.add_secret(database_password(url))
-    store = SqlStore(connect(url))
+    store = SqlStore(connect(url), lease=config.lease)
     migrate(store.engine)
     store.sync_feeds(config.feeds, now or utcnow())
     return store

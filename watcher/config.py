@@ -67,6 +67,7 @@ class WatcherSection(_Strict):
     notify_backlog: bool = False
     max_backoff: Duration = timedelta(hours=24)
     stop_timeout: Duration = timedelta(seconds=10)
+    lease: Duration = timedelta(seconds=60)  # several workers: how long a claim holds
     http: str | None = None  # "HOST:PORT" for /healthz and /metrics; off by default
 
     @field_validator("http")
@@ -81,7 +82,7 @@ class WatcherSection(_Strict):
     def _forever(cls, value: Any) -> Any:
         return None if value in ("forever", "never", 0, "0") else value
 
-    @field_validator("interval", "timeout", "min_interval", "max_interval")
+    @field_validator("interval", "timeout", "min_interval", "max_interval", "lease")
     @classmethod
     def _positive(cls, value: timedelta | None) -> timedelta | None:
         if value is not None and value.total_seconds() < 1:
@@ -295,6 +296,7 @@ class Config:
     min_interval: timedelta | None  # the defaults of feeds that do not set their own
     max_interval: timedelta
     stop_timeout: timedelta  # in-flight work gets this long to finish when stopping
+    lease: timedelta  # how long a worker's claim on a feed or a delivery holds unrenewed
     http: tuple[str, int] | None  # where /healthz and /metrics are served, if anywhere
     feeds: tuple[Feed, ...]
     rules: tuple[Rule, ...]
@@ -364,6 +366,7 @@ def config_from_dict(
         min_interval=section.min_interval,
         max_interval=section.max_interval,
         stop_timeout=section.stop_timeout,
+        lease=section.lease,
         http=listen_address(section.http) if section.http else None,
         feeds=tuple(_feed(f, section) for f in model.feeds),
         rules=rules,

@@ -17,6 +17,7 @@ import contextlib
 import logging
 import os
 import signal
+import socket
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -108,6 +109,7 @@ class _Watch:
     last: CycleRecord | None = None
     passes: int = 0
     feeds: int = 0  # how many are watched
+    worker: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
 
 
 async def run_forever(
@@ -125,6 +127,7 @@ async def run_forever(
     )
     watch.feeds = len(await asyncio.to_thread(app.feeds))
     _listen(watch, app)
+    alive = asyncio.create_task(_keep_alive(app, watch))
     try:
         systemd.ready(status_line(await _snapshot(app, watch)))
         while True:
@@ -134,9 +137,25 @@ async def run_forever(
             control.reload.clear()
             app = await _reload(app, watch)
     finally:
+        alive.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await alive
+        await asyncio.to_thread(app.store.worker_gone, watch.worker)
         if watch.listener is not None:
             watch.listener.close()
     log.info("stopped")
+
+
+async def _keep_alive(app: App, watch: _Watch) -> None:
+    """The worker's heartbeat in the database, which also renews its leases (a third of a
+    lease apart), for as long as the daemon runs."""
+    host, pid = socket.gethostname(), os.getpid()
+    while True:
+        try:
+            await asyncio.to_thread(app.store.heartbeat, watch.worker, host, pid, app.clock())
+        except Exception:  # a database hiccup: the next beat may succeed before leases lapse
+            log.warning("cannot record this worker's heartbeat", exc_info=True)
+        await asyncio.sleep(app.config.lease.total_seconds() / 3)
 
 
 async def _reload(app: App, watch: _Watch) -> App:
@@ -200,18 +219,46 @@ async def _watch(app: App, watch: _Watch) -> None:
             feeds = await asyncio.to_thread(app.feeds)  # `watcher feeds add` needs no reload
             watch.feeds = len(feeds)
             next_due = _next_due(app)
-            due = due_feeds(feeds, next_due, started)
+            if app.store.cooperative:
+                due = await _claim(app, watch, feeds, started)
+            else:
+                due = due_feeds(feeds, next_due, started)
             if due:
-                report = await _cycle(service, due, control.stop, app.config.stop_timeout)
+                try:
+                    report = await _cycle(service, due, control.stop, app.config.stop_timeout)
+                finally:
+                    if app.store.cooperative:
+                        urls = [feed.url for feed in due]
+                        await asyncio.to_thread(app.store.release_feeds, watch.worker, urls)
                 if report is None:
                     break
                 await _cycle_done(app, watch, report, started)
                 wake_delivery.set()
                 next_due = _next_due(app)
             await _pass_done(app, watch)
+            if app.store.cooperative and len(due) == _claim_batch(app.config):
+                continue  # more may be due: claim the next batch at once
             await _sleep_until_due(app, feeds, next_due, watch)
         service.halt.set()  # senders stop between two messages; the one in flight is recorded
         await delivery
+
+
+def _claim_batch(config: Config) -> int:
+    """Feeds claimed at a time by one worker: enough to keep its fetches busy, few enough that
+    the other workers get their share of a round."""
+    return max(100, 10 * config.concurrency)
+
+
+async def _claim(app: App, watch: _Watch, feeds: Sequence[Feed], now: datetime) -> list[Feed]:
+    """Lease the next due feeds to this worker; feeds this worker's config does not know
+    (another worker has a newer config) are handed back at once."""
+    limit = _claim_batch(app.config)
+    urls = await asyncio.to_thread(app.store.claim_feeds, watch.worker, now, limit)
+    known = {feed.url: feed for feed in feeds}
+    strays = [url for url in urls if url not in known]
+    if strays:
+        await asyncio.to_thread(app.store.release_feeds, watch.worker, strays)
+    return [known[url] for url in urls if url in known]
 
 
 async def _cycle(

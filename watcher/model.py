@@ -389,3 +389,15 @@ class CycleRecord:
             changed=sum(outcome.changed for outcome in report.outcomes),
             new_matches=report.new_matches,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerRow:
+    """A ``watcher run`` process sharing the database, as ``watcher status`` shows it."""
+
+    worker_id: str
+    host: str
+    pid: int
+    started: datetime
+    heartbeat: datetime
+    feeds_held: int

@@ -148,9 +148,19 @@ class Store(Protocol):
         ...
 
     def due_alerts(
-        self, now: datetime, limit: int, target: str | None = None, after: int = 0
+        self,
+        now: datetime,
+        limit: int,
+        target: str | None = None,
+        after: int = 0,
+        claim: bool = True,
     ) -> list[Alert]:
-        """Due deliveries, oldest first (of one target, when given; ids above ``after``)."""
+        """Due deliveries, oldest first (of one target, when given; ids above ``after``),
+        claimed for this process when several share the store (unless not ``claim``)."""
+        ...
+
+    def exclusive(self, name: str) -> AbstractContextManager[bool]:
+        """Whether this process may do the job ``name`` now (no other worker is doing it)."""
         ...
 
     def mark_sent(self, delivery_id: int, now: datetime) -> None: ...

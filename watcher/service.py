@@ -417,18 +417,27 @@ class Service:
         return DeliveryReport(sent, 0)
 
     def _deliver_batch(self, target: Target) -> DeliveryReport:
-        """At most once per ``every``: everything due, in one message."""
+        """At most once per ``every``: everything due, in one message (by one worker)."""
+        with self.store.exclusive(f"target:{target.name}") as mine:
+            return self._deliver_batch_now(target) if mine else DeliveryReport()
+
+    def _deliver_batch_now(self, target: Target) -> DeliveryReport:
         now = self.clock()
         last = self.store.target_sent(target.name)
         if last is not None and now < last + target.every:
             return DeliveryReport()
-        alerts = self.store.due_alerts(now, _ALL, target=target.name)
+        alerts = self.store.due_alerts(now, _ALL, target=target.name, claim=False)
         if not alerts:
             return DeliveryReport()
         return self._send_together(target.name, alerts, digest=False)
 
     def _deliver_digest(self, target: Target) -> DeliveryReport:
-        """On its schedule: every match since the last digest, grouped by rule."""
+        """On its schedule: every match since the last digest, grouped by rule (sent by one
+        worker: the others find it taken, or already sent)."""
+        with self.store.exclusive(f"target:{target.name}") as mine:
+            return self._deliver_digest_now(target) if mine else DeliveryReport()
+
+    def _deliver_digest_now(self, target: Target) -> DeliveryReport:
         assert target.digest is not None
         now = self.clock()
         last = self.store.target_sent(target.name)
@@ -438,7 +447,7 @@ class Service:
         if now < next_digest(last, target.digest):
             return DeliveryReport()
         # Everything pending, also deliveries waiting to retry: the digest is their retry.
-        alerts = self.store.due_alerts(now + _FAR, _ALL, target=target.name)
+        alerts = self.store.due_alerts(now + _FAR, _ALL, target=target.name, claim=False)
         if not alerts and not target.send_empty:
             self.store.set_target_sent(target.name, now)
             return DeliveryReport()

@@ -158,6 +158,8 @@ def insert_new(
         conn, feed_id, [(entry_id, item.keys or (item.entry.key,)) for entry_id, _, item in stored]
     )
     _record_stories(conn, stored, now)
+    if conn.dialect.name == "postgresql":  # SQLite has one writer: nobody to race with
+        stored = _join_concurrent_stories(conn, stored)
     found = [(entry_id, story, match) for entry_id, story, item in stored for match in item.matches]
     backlog = frozenset(entry_id for entry_id, _, item in stored if item.backlog)
     return len(stored), insert_matches(conn, found, delivering, now, backlog)
@@ -283,10 +285,38 @@ def _nearest(
     return best
 
 
+def _join_concurrent_stories(
+    conn: Connection, stored: list[tuple[int, int, NewItem]]
+) -> list[tuple[int, int, NewItem]]:
+    """Another worker may have given a link its story first, in a transaction this one's key
+    insert waited for (and then skipped). An entry whose key belongs to another story joins
+    it, so that one story, and one alert per rule, comes of it."""
+    owners = _stories_by_key(conn, [key for _, _, item in stored for key in item.story_keys])
+    joined, moves = [], []
+    for entry_id, story, item in stored:
+        owner = next((owners[key] for key in item.story_keys if key in owners), story)
+        if owner != story:
+            moves.append({"entry": entry_id, "story": owner})
+        joined.append((entry_id, owner, item))
+    if moves:
+        conn.execute(
+            update(entries)
+            .where(entries.c.id == bindparam("entry"))
+            .values(story_id=bindparam("story")),
+            moves,
+        )
+    return joined
+
+
 def _record_stories(
     conn: Connection, stored: Sequence[tuple[int, int, NewItem]], now: datetime
 ) -> None:
-    keys = [{"key": k, "story_id": story} for _, story, item in stored for k in item.story_keys]
+    # In key order, so that two writers inserting the same keys wait for each other rather
+    # than deadlock.
+    keys = sorted(
+        ({"key": k, "story_id": story} for _, story, item in stored for k in item.story_keys),
+        key=lambda row: str(row["key"]),
+    )
     insert_new_rows(conn, story_keys, [story_keys.c.key], keys)
     bands = [
         {"band": band, "story_id": story, "entry_id": entry_id, "seen_at": now}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
@@ -49,6 +50,7 @@ from watcher.adapters.tables import (
     revisions,
     story_bands,
     target_state,
+    workers,
 )
 from watcher.config import Feed
 from watcher.identity import body_digest
@@ -73,6 +75,7 @@ from watcher.model import (
     StoredEntry,
     StoryMember,
     Validators,
+    WorkerRow,
 )
 from watcher.ports import (
     Clustering,
@@ -116,7 +119,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-HEAD = "0010"  # the newest migration; tests/test_store.py checks it against alembic's
+HEAD = "0011"  # the newest migration; tests/test_store.py checks it against alembic's
 
 
 def migrate(engine: Engine) -> None:
@@ -139,6 +142,11 @@ def migrate(engine: Engine) -> None:
             connection.commit()  # end SQLAlchemy's autobegun transaction (SQLite began none)
         try:
             with connection.begin():
+                if connection.dialect.name == "postgresql":
+                    # Workers starting together: one migrates while the others wait here,
+                    # then find the schema at its head and have nothing to do.
+                    lock = text("SELECT pg_advisory_xact_lock(:k)")
+                    connection.execute(lock, {"k": _lock_key("migrate")})
                 config.attributes["connection"] = connection
                 command.upgrade(config, "head")
         finally:
@@ -183,11 +191,19 @@ _STATE_OF = select(
 
 
 class SqlStore:
-    """The Store port over SQLAlchemy, plus the queries the CLI reads."""
+    """The Store port over SQLAlchemy, plus the queries the CLI reads.
 
-    def __init__(self, engine: Engine) -> None:
+    On PostgreSQL the store is ``cooperative``: several worker processes share it, so due
+    deliveries are claimed (``FOR UPDATE SKIP LOCKED``, then leased by pushing their next
+    attempt ``lease`` ahead) before they are sent, and batch and digest sends take an advisory
+    lock. SQLite serves one process (``watcher run`` holds a lock file), which needs neither.
+    """
+
+    def __init__(self, engine: Engine, lease: timedelta = timedelta(seconds=60)) -> None:
         self.engine = engine
         self._shared = threading.local()  # a transaction shared by a thread's writes
+        self.cooperative = engine.dialect.name == "postgresql"
+        self.lease = lease
 
     @contextlib.contextmanager
     def together(self) -> Iterator[None]:
@@ -543,19 +559,41 @@ class SqlStore:
             )
 
     def due_alerts(
-        self, now: datetime, limit: int, target: str | None = None, after: int = 0
+        self,
+        now: datetime,
+        limit: int,
+        target: str | None = None,
+        after: int = 0,
+        claim: bool = True,
     ) -> list[Alert]:
-        query = (
-            _alert_select()
-            .where(deliveries.c.status == "pending", deliveries.c.next_attempt_at <= now)
-            .order_by(deliveries.c.id)
-            .limit(limit)
-        )
+        """Pending deliveries whose time has come, oldest first. When cooperative (and
+        ``claim``) they are claimed for this process: another worker sees them again only
+        after ``lease`` (if this one died before recording the send: the documented single
+        repeat)."""
+        due = (deliveries.c.status == "pending") & (deliveries.c.next_attempt_at <= now)
         if target is not None:
-            query = query.where(deliveries.c.target == target)
+            due &= deliveries.c.target == target
         if after:
-            query = query.where(deliveries.c.id > after)
-        with self.engine.connect() as conn:
+            due &= deliveries.c.id > after
+        query = _alert_select().order_by(deliveries.c.id)
+        with self.engine.begin() as conn:
+            if self.cooperative and claim:
+                claimable = (
+                    select(deliveries.c.id)
+                    .where(due)
+                    .order_by(deliveries.c.id)
+                    .limit(limit)
+                    .with_for_update(skip_locked=True)
+                )
+                claimed = conn.execute(
+                    update(deliveries)
+                    .where(deliveries.c.id.in_(claimable.scalar_subquery()))
+                    .values(next_attempt_at=now + self.lease)
+                    .returning(deliveries.c.id)
+                ).scalars()
+                query = query.where(deliveries.c.id.in_(list(claimed)))
+            else:
+                query = query.where(due).limit(limit)
             rows = conn.execute(query).all()
             members = self._story_members_of(conn, [r.story_id for r in rows if r.story_id])
         return [
@@ -953,6 +991,102 @@ class SqlStore:
                 ).rowcount
             )
 
+    # --- several workers ----------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def exclusive(self, name: str) -> Iterator[bool]:
+        """Whether this process may do the job ``name`` now: on PostgreSQL, an advisory lock
+        held for the block (False if another worker holds it); elsewhere always True."""
+        if not self.cooperative:
+            yield True
+            return
+        key = _lock_key(name)
+        with self.engine.connect() as conn:
+            mine = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar())
+            conn.commit()
+            try:
+                yield mine
+            finally:
+                if mine:
+                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                    conn.commit()
+
+    def claim_feeds(self, worker: str, now: datetime, limit: int) -> list[str]:
+        """Lease up to ``limit`` due feeds (never fetched, or their next fetch has come, not
+        paused, not leased by a live worker) to ``worker`` until ``now + lease``; their URLs."""
+        claimable = (
+            select(feeds.c.id)
+            .where(
+                feeds.c.configured == 1,
+                feeds.c.paused_at.is_(None),
+                or_(feeds.c.next_fetch_at.is_(None), feeds.c.next_fetch_at <= now),
+                or_(feeds.c.lease_until.is_(None), feeds.c.lease_until < now),
+            )
+            .order_by(feeds.c.next_fetch_at.nulls_first(), feeds.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        with self.engine.begin() as conn:
+            return list(
+                conn.execute(
+                    update(feeds)
+                    .where(feeds.c.id.in_(claimable.scalar_subquery()))
+                    .values(lease_owner=worker, lease_until=now + self.lease)
+                    .returning(feeds.c.url)
+                ).scalars()
+            )
+
+    def release_feeds(self, worker: str, urls: Sequence[str] | None = None) -> None:
+        """Give up ``worker``'s leases (all of them when ``urls`` is None)."""
+        mine = feeds.c.lease_owner == worker
+        with self.engine.begin() as conn:
+            for batch in [None] if urls is None else batches(list(urls)):
+                where = mine if batch is None else mine & feeds.c.url.in_(batch)
+                conn.execute(update(feeds).where(where).values(lease_owner=None, lease_until=None))
+
+    def heartbeat(self, worker: str, host: str, pid: int, now: datetime) -> None:
+        """``worker`` is alive: its row is refreshed and its leases extended."""
+        with self.engine.begin() as conn:
+            stmt = upsert(conn, workers).values(
+                id=worker, host=host, pid=pid, started_at=now, heartbeat_at=now
+            )
+            conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=[workers.c.id], set_={"heartbeat_at": now}
+                )
+            )
+            conn.execute(
+                update(feeds)
+                .where(feeds.c.lease_owner == worker, feeds.c.lease_until.is_not(None))
+                .values(lease_until=now + self.lease)
+            )
+
+    def worker_gone(self, worker: str) -> None:
+        """A clean stop: the worker's leases and row go at once."""
+        self.release_feeds(worker)
+        with self.engine.begin() as conn:
+            conn.execute(delete(workers).where(workers.c.id == worker))
+
+    def live_workers(self, now: datetime) -> list[WorkerRow]:
+        """Workers heard from within two leases, with the feeds each holds now."""
+        held = (
+            select(feeds.c.lease_owner, func.count().label("n"))
+            .where(feeds.c.lease_until > now)
+            .group_by(feeds.c.lease_owner)
+            .subquery()
+        )
+        query = (
+            select(workers, func.coalesce(held.c.n, 0).label("held"))
+            .outerjoin(held, held.c.lease_owner == workers.c.id)
+            .where(workers.c.heartbeat_at >= now - 2 * self.lease)
+            .order_by(workers.c.started_at)
+        )
+        with self.engine.connect() as conn:
+            return [
+                WorkerRow(r.id, r.host, r.pid, r.started_at, r.heartbeat_at, r.held)
+                for r in conn.execute(query)
+            ]
+
     # --- the daemon's own record -------------------------------------------------------
 
     def record_cycle(self, record: CycleRecord) -> None:
@@ -1041,6 +1175,12 @@ def _healthy(
         "paused_at": None,
         "next_fetch_at": next_fetch,
     }
+
+
+def _lock_key(name: str) -> int:
+    """A stable signed 64-bit advisory-lock key for ``name``."""
+    digest = hashlib.blake2b(f"feed-watcher:{name}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 def _sources(first: str, names: Sequence[str]) -> tuple[str, ...]:

@@ -88,6 +88,10 @@ feeds = Table(
     # "config": declared in the config file; "cli": added by `watcher feeds add` or `import`.
     Column("origin", String(10), nullable=False, server_default=text("'config'")),
     Column("interval_seconds", Integer),  # a CLI feed's own interval (None: the default)
+    # Several workers on one PostgreSQL: who is fetching the feed, and until when at most.
+    Column("lease_owner", Text),
+    Column("lease_until", UTCDateTime),
+    Index(None, "next_fetch_at"),
 )
 
 entries = Table(
@@ -245,4 +249,15 @@ cli_rules = Table(
     Column("query", Text, nullable=False),
     Column("notify", JSON),  # target names; None: every target
     Column("created_at", UTCDateTime, nullable=False),
+)
+
+# The `watcher run` processes sharing the database, for `watcher status`.
+workers = Table(
+    "workers",
+    metadata,
+    Column("id", Text, primary_key=True),  # host:pid
+    Column("host", Text, nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("heartbeat_at", UTCDateTime, nullable=False),
 )

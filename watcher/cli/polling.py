@@ -7,7 +7,8 @@ import sys
 
 import click
 
-from watcher.app import load, open_app
+from watcher.adapters.dblock import DatabaseBusy, lock_database
+from watcher.app import database_url, load, open_app
 from watcher.cli.common import REDACTOR, common_options, progress
 from watcher.daemon import held_back, run_forever, run_once
 from watcher.model import CycleReport
@@ -28,7 +29,13 @@ def run(config_path: str | None, once: bool, force: bool) -> None:
     1 if any failed (a per-feed summary goes to stderr). Paused feeds and feeds backing off
     after failures are skipped (and listed) unless --force.
     """
-    app = open_app(load(config_path, REDACTOR), REDACTOR)
+    config = load(config_path, REDACTOR)
+    try:
+        lock = lock_database(database_url(config))
+    except DatabaseBusy as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    app = open_app(config, REDACTOR)
     try:
         if once:
             skip = [] if force else held_back(app)
@@ -43,6 +50,8 @@ def run(config_path: str | None, once: bool, force: bool) -> None:
         asyncio.run(run_forever(app))
     finally:
         app.close()
+        if lock is not None:
+            lock.release()
 
 
 def _print_cycle_summary(report: CycleReport) -> None:

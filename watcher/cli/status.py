@@ -29,13 +29,35 @@ def status(config_path: str | None, fmt: str) -> None:
         feeds = [f for f in store.feed_statuses() if f.configured]
         backlog = store.delivery_backlog()
         last = store.last_cycle()
+        workers = store.live_workers(utcnow())
     finally:
         store.engine.dispose()
     now = utcnow()
     if fmt == "json":
-        click.echo(json.dumps(_status_json(feeds, backlog, last, now), indent=2))
+        listed = _status_json(feeds, backlog, last, now)
+        listed["workers"] = [
+            {
+                "id": w.worker_id,
+                "host": w.host,
+                "pid": w.pid,
+                "started": w.started.isoformat(),
+                "heartbeat": w.heartbeat.isoformat(),
+                "feeds_held": w.feeds_held,
+            }
+            for w in workers
+        ]
+        click.echo(json.dumps(listed, indent=2))
         return
     click.echo(_status_text(feeds, backlog, last, now))
+    if workers:
+        click.echo(f"Workers: {len(workers)}")
+        for w in workers:
+            click.echo(
+                f"  {w.worker_id}: last heartbeat {w.heartbeat:%H:%M:%S} UTC, "
+                f"holding {w.feeds_held} feeds, up since {format_time(w.started)}"
+            )
+    else:
+        click.echo("Workers: none running")
 
 
 def _next_due(feeds: list[FeedStatus], now: datetime) -> datetime | None:
