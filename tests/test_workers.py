@@ -5,6 +5,7 @@ one process per SQLite file."""
 from __future__ import annotations
 
 import collections
+import json
 import os
 import signal
 import subprocess
@@ -215,3 +216,47 @@ def test_a_second_process_on_one_sqlite_file_is_refused(
         capture_output=True, text=True, env=env, timeout=60, check=False,
     )  # fmt: skip
     assert again.returncode == 0, again.stderr  # the lock went with the first process
+
+
+@pytest.mark.postgres
+def test_db_migrate_copies_sqlite_into_postgresql(
+    tmp_path: Path, feed_server: FeedServer, postgres_url: str
+) -> None:
+    """Everything stored in SQLite arrives in PostgreSQL, which then carries on: new entries
+    get new ids, and nothing is notified twice."""
+    url = feed_server.serve("/f.xml", rss("Wire", [("a", "TikTok deal", ""), ("b", "Rain", "")]))
+    config = write_config(tmp_path / "w.toml", [url])
+    env = {k: v for k, v in os.environ.items() if k != "WATCHER_CONFIG"}
+
+    def watcher(*args: str, config: Path = config) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "watcher", *args, "--config", str(config)],
+            capture_output=True, text=True, env=env, timeout=120, check=False,
+        )  # fmt: skip
+
+    assert watcher("run", "--once").returncode == 0
+    before = watcher("digest", "--format", "json").stdout
+    password_url = postgres_url.replace("postgres@", "postgres:s3cret@")
+    copied = watcher("db", "migrate", "--to", password_url)
+    assert copied.returncode == 0, copied.stderr
+    assert "copied " in copied.stdout and "(1 feeds, 2 entries, 1 deliveries)" in copied.stdout
+    assert "s3cret" not in copied.stdout + copied.stderr
+    again = watcher("db", "migrate", "--to", postgres_url)
+    assert again.returncode == 1 and "already holds feeds" in again.stderr
+
+    moved = write_config(tmp_path / "pg.toml", [url], database=postgres_url)
+    after = watcher("digest", "--format", "json", config=moved).stdout
+    assert stories(after) == stories(before)
+    items = [("c", "ByteDance news", ""), ("a", "TikTok deal", "")]
+    feed_server.serve("/f.xml", rss("Wire", items))
+    later = watcher("run", "--once", config=moved)
+    assert later.returncode == 0, later.stderr
+    assert "1 new entries, 1 new matches; 1 notifications sent" in later.stderr
+    assert later.stdout.count("ByteDance news") == 1 and "TikTok deal" not in later.stdout
+
+
+def stories(digest: str) -> list[tuple[int, str, str, list[str]]]:
+    return [
+        (s["id"], s["rule"], s["title"], [d["status"] for d in s["deliveries"]])
+        for s in json.loads(digest)["stories"]
+    ]

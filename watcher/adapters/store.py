@@ -11,7 +11,7 @@ import contextlib
 import dataclasses
 import hashlib
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Engine,
+    Integer,
     Row,
     bindparam,
     case,
@@ -47,6 +48,7 @@ from watcher.adapters.tables import (
     entry_keys,
     feeds,
     matches,
+    metadata,
     revisions,
     story_bands,
     target_state,
@@ -162,6 +164,39 @@ def _revision(engine: Engine) -> str | None:
             return None
         revision = connection.scalar(text("SELECT version_num FROM alembic_version"))
         return None if revision is None else str(revision)
+
+
+def copy_database(
+    source: Engine, target: Engine, progress: Callable[[str, int], None] | None = None
+) -> dict[str, int]:
+    """Copy every row of ``source`` into ``target``, which is migrated first and must hold no
+    feeds yet (so that nothing is merged by accident); rows per table. Tables go parents
+    first, and PostgreSQL's id sequences are moved past the copied ids."""
+    migrate(source)
+    migrate(target)
+    with target.connect() as conn:
+        if conn.scalar(select(func.count()).select_from(feeds)):
+            raise ValueError("the target database already holds feeds: copy into an empty one")
+    copied: dict[str, int] = {}
+    with source.connect() as reading, target.begin() as writing:
+        for table in metadata.sorted_tables:
+            count = 0
+            rows = reading.execution_options(yield_per=2000).execute(select(table))
+            for chunk in rows.mappings().partitions():
+                writing.execute(insert(table), [dict(row) for row in chunk])
+                count += len(chunk)
+                if progress is not None:
+                    progress(table.name, len(chunk))
+            copied[table.name] = count
+        if writing.dialect.name == "postgresql":
+            for table in metadata.sorted_tables:
+                if "id" in table.c and isinstance(table.c.id.type, Integer):
+                    highest = select(func.max(table.c.id)).scalar_subquery()
+                    sequence = func.pg_get_serial_sequence(table.name, "id")
+                    writing.execute(
+                        select(func.setval(sequence, func.coalesce(highest, 0) + 1, False))
+                    )
+    return copied
 
 
 def masked_database_url(url: str) -> str:

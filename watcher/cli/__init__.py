@@ -13,6 +13,7 @@ from watcher import __version__
 from watcher.cli import managing  # noqa: F401 (registers `feeds add`, `remove`, …)
 from watcher.cli.completion import completion
 from watcher.cli.configuration import check_config, notify_test
+from watcher.cli.database import db
 from watcher.cli.deliveries import deliveries
 from watcher.cli.inspect import prune, show
 from watcher.cli.polling import run
@@ -29,7 +30,7 @@ def cli() -> None:
 
 for command in (
     run, status, digest, show, feeds, rules, deliveries, prune, check_config, notify_test,
-    completion,
+    completion, db,
 ):  # fmt: skip
     cli.add_command(command)
 

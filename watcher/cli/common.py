@@ -160,7 +160,7 @@ def write_atomically(path: Path, text: str) -> None:
 
 
 @contextlib.contextmanager
-def progress(label: str, total: int) -> Iterator[Callable[[int], None]]:
+def progress(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
     """A progress bar with counts on stderr for a long operation; yields ``advance(n)``.
     Nothing is drawn when stderr is not a terminal or with --quiet."""
     err = Console(stderr=True)

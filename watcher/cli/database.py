@@ -1,0 +1,65 @@
+"""``watcher db``: the database itself. ``db migrate --to URL`` copies everything into another
+database, for users who outgrow SQLite and move to PostgreSQL."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from sqlalchemy.exc import SQLAlchemyError
+
+from watcher.adapters.dblock import DatabaseBusy, lock_database
+from watcher.adapters.store import connect, copy_database, database_password, masked_database_url
+from watcher.app import database_url, load
+from watcher.cli.common import REDACTOR, common_options, progress
+
+
+@click.group()
+def db() -> None:
+    """The database: copy it elsewhere."""
+
+
+@db.command("migrate")
+@click.option(
+    "--to",
+    "target_url",
+    required=True,
+    metavar="URL",
+    help="The database to copy into, e.g. postgresql+psycopg://user@host/watcher (empty).",
+)
+@common_options
+def migrate_to(config_path: str | None, target_url: str) -> None:
+    """Copy every feed, entry, story, match and delivery from the configured database into
+    an empty one (its schema is created). Stop `watcher run` first; afterwards point
+    `[watcher] database` at the new URL."""
+    config = load(config_path, REDACTOR)
+    source_url = database_url(config)
+    REDACTOR.add_secret(database_password(target_url))
+    try:
+        lock = lock_database(source_url)  # no daemon may write while we read
+    except DatabaseBusy as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    source, target = connect(source_url), connect(target_url)
+    try:
+        with progress("copying rows", None) as advance:
+            copied = copy_database(source, target, lambda table, rows: advance(rows))
+    except ValueError as exc:
+        click.echo(f"{masked_database_url(target_url)}: {exc}", err=True)
+        sys.exit(1)
+    except SQLAlchemyError as exc:
+        reason = REDACTOR(str(getattr(exc, "orig", None) or exc)).strip()
+        click.echo(f"copy failed, nothing was committed to the target: {reason}", err=True)
+        sys.exit(1)
+    finally:
+        source.dispose()
+        target.dispose()
+        if lock is not None:
+            lock.release()
+    total = sum(copied.values())
+    click.echo(
+        f"copied {total} rows into {masked_database_url(target_url)} "
+        f"({copied.get('feeds', 0)} feeds, {copied.get('entries', 0)} entries, "
+        f"{copied.get('deliveries', 0)} deliveries)"
+    )
+    click.echo("now set [watcher] database to the new URL in the config and start watcher run")
