@@ -17,6 +17,7 @@ from alembic.script import ScriptDirectory
 from watcher.adapters.store import HEAD, MIGRATIONS, SqlStore, connect, migrate
 from watcher.adapters.tables import metadata
 from watcher.config import Feed
+from watcher.errors import WriteConflict
 from watcher.model import (
     DigestQuery,
     Entry,
@@ -337,3 +338,37 @@ def test_the_head_revision_is_the_newest_migration() -> None:
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS))
     assert ScriptDirectory.from_config(config).get_current_head() == HEAD
+
+
+@pytest.mark.postgres
+def test_a_deadlock_between_workers_becomes_a_write_conflict(postgres_url: str) -> None:
+    """Two workers' transactions that lock two feeds in opposite orders: PostgreSQL gives
+    one up, and the store says so with WriteConflict (which the service retries)."""
+    stores = [open_store(postgres_url) for _ in range(2)]
+    stores[0].sync_feeds([Feed(URL, None, DAY), Feed("https://b.example/rss", None, DAY)], NOW)
+    barrier = threading.Barrier(2, timeout=10)
+    raised: list[BaseException] = []
+
+    def lock(store: SqlStore, first: str, second: str) -> None:
+        try:
+            with store.together(), store._writing() as conn:
+                for n, url in enumerate((first, second)):
+                    conn.execute(sa.text("UPDATE feeds SET title = 'x' WHERE url = :u"), {"u": url})
+                    if n == 0:
+                        barrier.wait()
+        except BaseException as exc:  # reported below
+            raised.append(exc)
+
+    urls = (URL, "https://b.example/rss")
+    threads = [
+        threading.Thread(target=lock, args=(stores[0], *urls)),
+        threading.Thread(target=lock, args=(stores[1], *reversed(urls))),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(raised) == 1 and isinstance(raised[0], WriteConflict), raised
+    assert "deadlock" in str(raised[0])
+    for store in stores:
+        store.engine.dispose()

@@ -5,7 +5,8 @@
     ├── FeedError          one feed could not be fetched or parsed; carries the feed URL
     │   ├── FetchError     network, HTTP status, deadline, size cap
     │   └── ParseError     the body is not a usable RSS/Atom document
-    └── DeliveryError      a notification target refused or failed; retried later
+    ├── DeliveryError      a notification target refused or failed; retried later
+    └── WriteConflict      another worker's transaction collided with ours; retried
 
 A FeedError is an expected outcome: it becomes that feed's result and the cycle goes on.
 Anything else that escapes a cycle is a bug and propagates.
@@ -65,3 +66,8 @@ class DeliveryError(WatcherError):
         self.target = target
         self.reason = reason
         super().__init__(f"target {target!r}: {reason}")
+
+
+class WriteConflict(WatcherError):
+    """The database gave up a transaction because another worker's collided with it (a
+    deadlock or a serialization failure). Nothing of it was written; doing it again is safe."""

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 
 from watcher.analysis import Analysis, Parser, ReadFeed, ReadRequest, analyse, read_in_worker
 from watcher.config import Config, Feed, Rule, Target
-from watcher.errors import DeliveryError, FeedError, FetchError, ParseError
+from watcher.errors import DeliveryError, FeedError, FetchError, ParseError, WriteConflict
 from watcher.identity import alias_keys, body_digest
 from watcher.matching.matcher import Matcher
 from watcher.model import (
@@ -48,6 +48,7 @@ _DELIVERY_BATCH = 100
 _POOL_FROM = 8  # feeds in a cycle from which parsing goes to worker processes
 _QUIET_BATCH = 500  # quiet fetches recorded per transaction
 _GROUP = 20  # feeds written per transaction at most
+_CONFLICT_RETRIES = 3  # a group's transaction is tried this often before feeds go one by one
 _IN_FLIGHT = 3 * _GROUP  # feeds fetched but not yet written, at most
 MOVE_AFTER = 3  # fetches in a row permanently redirected to one place before the feed moves
 PARSE_TIMEOUT = 60.0  # seconds one document may take in a worker process
@@ -183,8 +184,28 @@ class Service:
         return CycleReport(done, delivery.sent, delivery.failed)
 
     def _process_together(self, jobs: Sequence[_Job]) -> list[FeedOutcome]:
-        with self.store.together():
-            return [self.process(*job) for job in jobs]
+        """The jobs in one transaction; when it keeps colliding with another worker's, one
+        feed per transaction."""
+        try:
+            return self._in_one_transaction(jobs)
+        except WriteConflict:
+            return [outcome for job in jobs for outcome in self._in_one_transaction([job])]
+
+    def _in_one_transaction(self, jobs: Sequence[_Job]) -> list[FeedOutcome]:
+        """Process ``jobs`` in one transaction, again when another worker's collided with
+        it: a transaction given up wrote nothing (and the quiet fetches it noted are
+        forgotten, so that they are noted once)."""
+        for attempt in range(1, _CONFLICT_RETRIES + 1):
+            noted = len(self._quiet)
+            try:
+                with self.store.together():
+                    return [self.process(*job) for job in jobs]
+            except WriteConflict as exc:
+                del self._quiet[noted:]
+                if attempt == _CONFLICT_RETRIES:
+                    raise
+                log.info("write conflict with another worker (%s); trying again", exc)
+        raise AssertionError("unreachable")
 
     async def _parse_elsewhere(
         self, pool: Executor, feed: Feed, fetched: FetchResult | FetchError

@@ -36,6 +36,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.elements import BindParameter
 
 from watcher.adapters.ingest import batches, insert_new, update_known, upsert
@@ -55,6 +56,7 @@ from watcher.adapters.tables import (
     workers,
 )
 from watcher.config import Feed
+from watcher.errors import WriteConflict
 from watcher.identity import body_digest
 from watcher.model import (
     Alert,
@@ -89,6 +91,7 @@ from watcher.ports import (
 )
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+_CONFLICTS = ("40P01", "40001")  # PostgreSQL: deadlock detected, serialization failure
 _CYCLES_KEPT = 100
 
 
@@ -243,13 +246,19 @@ class SqlStore:
     @contextlib.contextmanager
     def together(self) -> Iterator[None]:
         """This thread's writes inside the block share one transaction: one commit for many
-        feeds' worth (each feed's entries and deliveries stay atomic, just not alone)."""
-        with self.engine.begin() as conn:
-            self._shared.conn = conn
-            try:
-                yield
-            finally:
-                self._shared.conn = None
+        feeds' worth (each feed's entries and deliveries stay atomic, just not alone). A
+        collision with another worker's transaction raises WriteConflict."""
+        try:
+            with self.engine.begin() as conn:
+                self._shared.conn = conn
+                try:
+                    yield
+                finally:
+                    self._shared.conn = None
+        except DBAPIError as exc:
+            if getattr(exc.orig, "sqlstate", None) in _CONFLICTS:
+                raise WriteConflict(str(exc.orig).splitlines()[0]) from exc
+            raise
 
     @contextlib.contextmanager
     def _writing(self) -> Iterator[Connection]:
@@ -1090,9 +1099,16 @@ class SqlStore:
                     index_elements=[workers.c.id], set_={"heartbeat_at": now}
                 )
             )
+            # Rows this worker's writer holds are skipped, not waited for (waiting could
+            # deadlock with it); they are released as soon as it commits anyway.
+            mine = (
+                select(feeds.c.id)
+                .where(feeds.c.lease_owner == worker, feeds.c.lease_until.is_not(None))
+                .with_for_update(skip_locked=True)
+            )
             conn.execute(
                 update(feeds)
-                .where(feeds.c.lease_owner == worker, feeds.c.lease_until.is_not(None))
+                .where(feeds.c.id.in_(mine.scalar_subquery()))
                 .values(lease_until=now + self.lease)
             )
 
