@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -372,3 +373,23 @@ def test_a_deadlock_between_workers_becomes_a_write_conflict(postgres_url: str) 
     assert "deadlock" in str(raised[0])
     for store in stores:
         store.engine.dispose()
+
+
+@pytest.mark.postgres
+def test_one_worker_at_a_time_sends_a_targets_batch_or_digest(postgres_url: str) -> None:
+    stores = [open_store(postgres_url) for _ in range(2)]
+    with stores[0].exclusive("target:desk") as first, stores[1].exclusive("target:desk") as second:
+        assert (first, second) == (True, False)
+        with stores[1].exclusive("target:slack") as other:
+            assert other  # another target's lock is free
+    with stores[1].exclusive("target:desk") as later:
+        assert later  # released with the block
+    for store in stores:
+        store.engine.dispose()
+
+
+def test_sqlite_needs_no_exclusive_lock(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'w.db'}")
+    with store.exclusive("target:desk") as first, store.exclusive("target:desk") as second:
+        assert first and second and not store.cooperative
+    store.engine.dispose()

@@ -140,7 +140,10 @@ async def run_forever(
         alive.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await alive
-        await asyncio.to_thread(app.store.worker_gone, watch.worker)
+        try:  # hand back leases at once rather than after they lapse
+            await asyncio.to_thread(app.store.worker_gone, watch.worker)
+        except Exception:
+            log.warning("cannot unregister this worker; its leases lapse by themselves")
         if watch.listener is not None:
             watch.listener.close()
     log.info("stopped")

@@ -139,8 +139,8 @@ class Store(Protocol):
         """Count a failure; try again at ``next_fetch`` (``paused``: only when resumed)."""
         ...
 
-    def schedules(self) -> dict[str, FeedSchedule]:
-        """Where each fetched feed stands between fetches."""
+    def schedules(self, urls: Sequence[str] | None = None) -> dict[str, FeedSchedule]:
+        """Where each fetched feed (of ``urls``, when given) stands between fetches."""
         ...
 
     def due_targets(self, now: datetime) -> list[str]:

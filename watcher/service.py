@@ -126,7 +126,7 @@ class Service:
         delivers on its own) deliver."""
         validators = self.store.validators([feed.url for feed in feeds])
         self._last_bodies.update({url: v.body_hash for url, v in validators.items()})
-        self._schedules = self.store.schedules()
+        self._schedules = self.store.schedules([feed.url for feed in feeds])
         limit = asyncio.Semaphore(self.config.concurrency)
 
         async def fetch(feed: Feed) -> tuple[Feed, FetchResult | FetchError | None]:

@@ -400,35 +400,44 @@ class SqlStore:
                 )
         return out
 
-    def schedules(self) -> dict[str, FeedSchedule]:
-        """Where each fetched feed stands: next fetch, failures in a row, paused."""
+    def schedules(self, urls: Sequence[str] | None = None) -> dict[str, FeedSchedule]:
+        """Where each fetched feed stands (of ``urls`` only, when given): next fetch, failures
+        in a row, paused."""
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(
-                    feeds.c.url,
-                    feeds.c.next_fetch_at,
-                    feeds.c.failures,
-                    feeds.c.paused_at,
-                    feeds.c.last_ok_at,
-                    feeds.c.feed_hint,
-                    feeds.c.redirect_to,
-                    feeds.c.redirects_seen,
-                    feeds.c.moved_to,
-                ).where(feeds.c.last_fetch_at.is_not(None))
+            if urls is None:
+                return self._schedules(conn, None)
+            found: dict[str, FeedSchedule] = {}
+            for batch in batches(list(urls)):
+                found.update(self._schedules(conn, batch))
+            return found
+
+    def _schedules(self, conn: Connection, urls: Sequence[str] | None) -> dict[str, FeedSchedule]:
+        query = select(
+            feeds.c.url,
+            feeds.c.next_fetch_at,
+            feeds.c.failures,
+            feeds.c.paused_at,
+            feeds.c.last_ok_at,
+            feeds.c.feed_hint,
+            feeds.c.redirect_to,
+            feeds.c.redirects_seen,
+            feeds.c.moved_to,
+        ).where(feeds.c.last_fetch_at.is_not(None))
+        if urls is not None:
+            query = query.where(feeds.c.url.in_(urls))
+        return {
+            row.url: FeedSchedule(
+                row.next_fetch_at,
+                row.failures,
+                row.paused_at is not None,
+                row.last_ok_at is not None,
+                timedelta(seconds=row.feed_hint) if row.feed_hint else None,
+                row.redirect_to,
+                row.redirects_seen,
+                row.moved_to,
             )
-            return {
-                row.url: FeedSchedule(
-                    row.next_fetch_at,
-                    row.failures,
-                    row.paused_at is not None,
-                    row.last_ok_at is not None,
-                    timedelta(seconds=row.feed_hint) if row.feed_hint else None,
-                    row.redirect_to,
-                    row.redirects_seen,
-                    row.moved_to,
-                )
-                for row in rows
-            }
+            for row in conn.execute(query)
+        }
 
     def save_redirect(
         self, url: str, redirect_to: str | None, seen: int, moved_to: str | None
