@@ -17,8 +17,6 @@ from watcher.cli.reading import feeds
 from watcher.durations import parse_duration
 from watcher.errors import FeedError
 from watcher.model import ParsedFeed
-from watcher.opml import OpmlError, read_opml, write_opml
-from watcher.parse import parse_feed
 
 
 def _interval(value: str | None) -> timedelta | None:
@@ -43,6 +41,8 @@ def _feed_url(value: str) -> str:
 
 
 async def _read(app: App, url: str) -> ParsedFeed:
+    from watcher.parse import parse_feed  # feedparser: imported by the commands that parse
+
     async with app.fetcher() as fetcher:
         fetched = await fetcher.fetch(url, None)
     assert fetched.body is not None  # no validators were sent, so no 304
@@ -106,6 +106,8 @@ def remove(config_path: str | None, feed: str, purge: bool) -> None:
 def import_opml(config_path: str | None, file: str) -> None:
     """Watch every feed listed in an OPML file (from any feed reader), at any depth of
     folders. Feeds already watched are left as they are."""
+    from watcher.opml import OpmlError, read_opml  # lxml: imported by the commands using it
+
     data = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
     try:
         outlines = read_opml(data)
@@ -142,6 +144,8 @@ def export_opml(config_path: str | None, output: str | None) -> None:
         watched = [(s.url, s.name) for s in app.store.feed_statuses() if s.configured]
     finally:
         app.close()
+    from watcher.opml import write_opml
+
     text = write_opml(watched, "feed-watcher feeds", utcnow())
     if output is None:
         click.echo(text, nl=False)
