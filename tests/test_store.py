@@ -393,3 +393,24 @@ def test_sqlite_needs_no_exclusive_lock(tmp_path: Path) -> None:
     with store.exclusive("target:desk") as first, store.exclusive("target:desk") as second:
         assert first and second and not store.cooperative
     store.engine.dispose()
+
+
+def test_claims_leases_and_the_next_due_feed(database_url: str) -> None:
+    """Due feeds are claimed once until released or their lease lapses; the next wake-up is
+    the soonest feed nobody holds."""
+    store = open_store(database_url)
+    other = "https://other.example/rss"
+    store.sync_feeds([Feed(URL, None, DAY), Feed(other, None, DAY)], NOW)
+    assert store.next_due_at(NOW) == NOW  # never fetched: due now
+    assert sorted(store.claim_feeds("a:1", NOW, 10)) == sorted([URL, other])
+    assert store.claim_feeds("b:2", NOW, 10) == []  # held by a:1
+    assert store.next_due_at(NOW) is None  # nothing free
+    store.save_quiet([QuietFetch(URL, FetchResult(URL, 304, None), NOW, NOW + DAY)])
+    store.release_feeds("a:1", [URL])
+    assert store.next_due_at(NOW) == NOW + DAY
+    lapsed = NOW + store.lease + timedelta(seconds=1)
+    assert store.claim_feeds("b:2", lapsed, 10) == [other]  # a:1's lease on it lapsed
+    store.release_feeds("b:2")  # a clean stop hands everything back
+    claimed = store.claim_feeds("c:3", NOW + DAY, 10)
+    assert sorted(claimed) == sorted([URL, other])  # other was never fetched: still due
+    store.engine.dispose()

@@ -221,11 +221,10 @@ async def _watch(app: App, watch: _Watch) -> None:
                 break
             feeds = await asyncio.to_thread(app.feeds)  # `watcher feeds add` needs no reload
             watch.feeds = len(feeds)
-            next_due = _next_due(app)
             if app.store.cooperative:
                 due = await _claim(app, watch, feeds, started)
             else:
-                due = due_feeds(feeds, next_due, started)
+                due = due_feeds(feeds, await asyncio.to_thread(_next_due, app), started)
             if due:
                 try:
                     report = await _cycle(service, due, control.stop, app.config.stop_timeout)
@@ -237,11 +236,10 @@ async def _watch(app: App, watch: _Watch) -> None:
                     break
                 await _cycle_done(app, watch, report, started)
                 wake_delivery.set()
-                next_due = _next_due(app)
             await _pass_done(app, watch)
             if app.store.cooperative and len(due) == _claim_batch(app.config):
                 continue  # more may be due: claim the next batch at once
-            await _sleep_until_due(app, feeds, next_due, watch)
+            await _sleep_until_due(app, await asyncio.to_thread(_next_wakeup, app, feeds), watch)
         service.halt.set()  # senders stop between two messages; the one in flight is recorded
         await delivery
 
@@ -358,12 +356,20 @@ def _next_due(app: App) -> dict[str, datetime | None]:
     }
 
 
-async def _sleep_until_due(
-    app: App, feeds: Sequence[Feed], next_due: dict[str, datetime | None], watch: _Watch
-) -> None:
-    """Sleep until the next feed is due, a signal, or the next heartbeat."""
+def _next_wakeup(app: App, feeds: Sequence[Feed]) -> datetime | None:
+    """When the next feed falls due. Several workers ask the database for the one soonest
+    feed no other worker holds (one row, however many feeds); one worker reads every
+    schedule, since it also needs them to pick the due feeds."""
     now = app.clock()
-    wake = next_wakeup(feeds, next_due, now) or now + MAX_SLEEP
+    if app.store.cooperative:
+        return app.store.next_due_at(now)
+    return next_wakeup(feeds, _next_due(app), now)
+
+
+async def _sleep_until_due(app: App, wake: datetime | None, watch: _Watch) -> None:
+    """Sleep until ``wake`` (at most MAX_SLEEP), a signal, or the next heartbeat."""
+    now = app.clock()
+    wake = wake or now + MAX_SLEEP
     delay = min(max(wake - now, timedelta(seconds=1)), MAX_SLEEP).total_seconds()
     deadline = time.monotonic() + delay
     control = watch.control

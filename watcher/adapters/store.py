@@ -1089,6 +1089,22 @@ class SqlStore:
                 ).scalars()
             )
 
+    def next_due_at(self, now: datetime) -> datetime | None:
+        """When the soonest feed not leased by a live worker falls due (``now`` for one never
+        fetched); None when there is none."""
+        free = or_(feeds.c.lease_until.is_(None), feeds.c.lease_until < now)
+        watched = (feeds.c.configured == 1) & feeds.c.paused_at.is_(None) & free
+        with self.engine.connect() as conn:
+            never = conn.execute(
+                select(feeds.c.id).where(watched, feeds.c.next_fetch_at.is_(None)).limit(1)
+            ).first()
+            if never is not None:
+                return now
+            soonest: datetime | None = conn.execute(
+                select(func.min(feeds.c.next_fetch_at)).where(watched)
+            ).scalar()
+            return soonest
+
     def release_feeds(self, worker: str, urls: Sequence[str] | None = None) -> None:
         """Give up ``worker``'s leases (all of them when ``urls`` is None)."""
         mine = feeds.c.lease_owner == worker
