@@ -5,17 +5,21 @@ does to a run (nothing, to the other feeds)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import resource
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from tests.conftest import write_config
 from tests.servers import FeedServer, rss
+from watcher.adapters.store import SqlStore
 from watcher.app import App, load, open_app
-from watcher.errors import ParseError
+from watcher.errors import ParseError, WriteConflict
 from watcher.model import CycleReport, FeedSchedule, ParsedFeed
 from watcher.redact import Redactor
 
@@ -228,3 +232,36 @@ def test_with_worker_processes_new_entries_are_matched_on_every_cycle(
     second = {o.url: o for o in cycle(app).outcomes}
     assert second[urls[3]].new_entries == 1 and second[urls[3]].new_matches == 1
     assert {o.status for u, o in second.items() if u != urls[3]} == {"not-modified"}
+
+
+class ConflictingStore(SqlStore):
+    """A store whose first group transactions collide with another worker's, as a deadlock
+    on PostgreSQL would: the transaction is given up and WriteConflict raised."""
+
+    conflicts = 2
+
+    @contextlib.contextmanager
+    def together(self) -> Iterator[None]:
+        with super().together():
+            yield
+            if self.conflicts:
+                self.conflicts -= 1
+                raise WriteConflict("deadlock detected (a test)")
+
+
+def test_a_write_conflict_is_retried_and_stores_each_entry_once(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    urls = [
+        feed_server.serve(f"/{n}.xml", rss(f"Wire {n}", [(f"g{n}", f"TikTok {n}", "")]))
+        for n in range(3)
+    ]
+    app, _ = open_watcher(tmp_path, urls)
+    store = ConflictingStore(app.store.engine)
+    app = dataclasses.replace(app, store=store)
+    report = cycle(app)
+    assert store.conflicts == 0  # both collisions happened
+    assert [o.status for o in report.outcomes] == ["ok"] * 3
+    assert report.new_entries == 3 and report.new_matches == 3
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM deliveries")).scalar_one() == 3

@@ -193,15 +193,13 @@ class Service:
 
     def _in_one_transaction(self, jobs: Sequence[_Job]) -> list[FeedOutcome]:
         """Process ``jobs`` in one transaction, again when another worker's collided with
-        it: a transaction given up wrote nothing (and the quiet fetches it noted are
-        forgotten, so that they are noted once)."""
+        it: a transaction given up wrote nothing. (A quiet fetch it noted may be noted twice:
+        recording one is idempotent.)"""
         for attempt in range(1, _CONFLICT_RETRIES + 1):
-            noted = len(self._quiet)
             try:
                 with self.store.together():
                     return [self.process(*job) for job in jobs]
             except WriteConflict as exc:
-                del self._quiet[noted:]
                 if attempt == _CONFLICT_RETRIES:
                     raise
                 log.info("write conflict with another worker (%s); trying again", exc)
