@@ -305,3 +305,40 @@ def test_feeds_and_rules_added_from_the_cli_apply_without_a_restart(
     out, _ = daemon.process.communicate(timeout=15)
     assert "Madrid talks close" in out  # the added rule, on the added feed
     assert "Madrid talks open" not in out  # stored before the rule existed
+
+
+def test_the_daemon_waits_out_a_locked_database(
+    tmp_path: Path,
+    feed_server: FeedServer,
+    systemd: FakeSystemd,
+    start_daemon: Callable[..., Daemon],
+) -> None:
+    """Another process holds the SQLite database locked past the busy timeout: the daemon
+    says so (log, systemd status), keeps running, and stores what came meanwhile once the
+    lock is gone."""
+    items = [("a", "TikTok deal talks resume", "")]
+    url = feed_server.serve("/f.xml", rss("Wire", items))
+    config = write_config(tmp_path / "w.toml", [url], extra='interval = "1s"')
+    daemon = start_daemon(config)
+    wait_for(systemd.cycled, 20)
+    holder = sqlite3.connect(tmp_path / "w.db", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    feed_server.serve("/f.xml", rss("Wire", [*items, ("b", "ByteDance names new chief", "")]))
+    wait_for(lambda: daemon.logged("database unavailable since"), 40)
+    assert any("database unavailable" in f["STATUS"] for _, f, _ in systemd.sent("STATUS"))
+    assert daemon.process.poll() is None
+    holder.execute("ROLLBACK")
+    holder.close()
+
+    def stored() -> int:
+        with sqlite3.connect(tmp_path / "w.db") as db:
+            return int(db.execute("select count(*) from entries").fetchone()[0])
+
+    wait_for(lambda: stored() == 2, 40)
+    daemon.process.send_signal(signal.SIGTERM)
+    out, _ = daemon.process.communicate(timeout=15)
+    assert daemon.process.returncode == 0
+    assert out.count("ByteDance names new chief") == 1
+    assert not daemon.logged("Traceback") and not daemon.logged("never retrieved"), "".join(
+        daemon.log
+    )

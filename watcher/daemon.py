@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.exc import InterfaceError, OperationalError
+
 from watcher.adapters.metrics import Listener, Metrics
 from watcher.adapters.systemd import SystemdNotifier
 from watcher.app import App
@@ -37,6 +39,8 @@ from watcher.service import DeliveryReport, Service
 log = logging.getLogger(__name__)
 MAX_SLEEP = timedelta(seconds=60)  # wake at least this often to retry due deliveries
 PRUNE_EVERY = timedelta(days=1)
+# The database is down, unreachable or locked: worth waiting out, unlike other errors (bugs).
+_DATABASE_DOWN = (OperationalError, InterfaceError)
 
 
 def held_back(app: App) -> list[Feed]:
@@ -109,6 +113,7 @@ class _Watch:
     last: CycleRecord | None = None
     passes: int = 0
     feeds: int = 0  # how many are watched
+    last_prune: datetime | None = None
     worker: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
 
 
@@ -197,51 +202,98 @@ async def _watch(app: App, watch: _Watch) -> None:
         len(app.config.rules),
         app.config.source,
     )
-    last_prune: datetime | None = None
     stall_after = int(os.environ.get("WATCHER_TEST_STALL_AFTER", "0") or 0)
     async with app.fetcher() as fetcher:
         service = app.service(fetcher)
         service.on_progress = watch.heartbeat.beat
         wake_delivery = asyncio.Event()
         delivery = asyncio.create_task(_deliver_forever(service, wake_delivery, watch))
+        outage: _Outage | None = None
         while not (control.stop.is_set() or control.reload.is_set()):
             if stall_after and watch.passes >= stall_after:
                 # For the watchdog tests only: the loop hangs, as a deadlock would.
                 log.warning("test hook: the scheduler loop stalls")
                 await control.stop.wait()
                 break
-            watch.heartbeat.beat()
-            started = app.clock()
-            if last_prune is None or started - last_prune >= PRUNE_EVERY:
-                await asyncio.to_thread(_prune, app)
-                last_prune = started
-            if await asyncio.to_thread(app.store.cli_rules) != list(app.added_rules):
-                log.info("rules were added or removed from the command line")
-                control.reload.set()
-                break
-            feeds = await asyncio.to_thread(app.feeds)  # `watcher feeds add` needs no reload
-            watch.feeds = len(feeds)
-            if app.store.cooperative:
-                due = await _claim(app, watch, feeds, started)
-            else:
-                due = due_feeds(feeds, await asyncio.to_thread(_next_due, app), started)
-            if due:
-                try:
-                    report = await _cycle(service, due, control.stop, app.config.stop_timeout)
-                finally:
-                    if app.store.cooperative:
-                        urls = [feed.url for feed in due]
-                        await asyncio.to_thread(app.store.release_feeds, watch.worker, urls)
-                if report is None:
+            try:
+                if await _pass(app, watch, service, wake_delivery):
                     break
-                await _cycle_done(app, watch, report, started)
-                wake_delivery.set()
-            await _pass_done(app, watch)
-            if app.store.cooperative and len(due) == _claim_batch(app.config):
-                continue  # more may be due: claim the next batch at once
-            await _sleep_until_due(app, await asyncio.to_thread(_next_wakeup, app, feeds), watch)
+                outage = None
+            except _DATABASE_DOWN as exc:
+                outage = await _database_down(app, watch, outage, exc)
         service.halt.set()  # senders stop between two messages; the one in flight is recorded
         await delivery
+
+
+async def _pass(app: App, watch: _Watch, service: Service, wake_delivery: asyncio.Event) -> bool:
+    """One pass of the loop: the due feeds' cycle, then sleep until the next is due. True
+    when the loop must end (stopped during the cycle, or CLI rules changed: reload)."""
+    control = watch.control
+    watch.heartbeat.beat()
+    started = app.clock()
+    if watch.last_prune is None or started - watch.last_prune >= PRUNE_EVERY:
+        await asyncio.to_thread(_prune, app)
+        watch.last_prune = started
+    if await asyncio.to_thread(app.store.cli_rules) != list(app.added_rules):
+        log.info("rules were added or removed from the command line")
+        control.reload.set()
+        return True
+    feeds = await asyncio.to_thread(app.feeds)  # `watcher feeds add` needs no reload
+    watch.feeds = len(feeds)
+    if app.store.cooperative:
+        due = await _claim(app, watch, feeds, started)
+    else:
+        due = due_feeds(feeds, await asyncio.to_thread(_next_due, app), started)
+    if due:
+        try:
+            report = await _cycle(service, due, control.stop, app.config.stop_timeout)
+        finally:
+            if app.store.cooperative:
+                urls = [feed.url for feed in due]
+                await asyncio.to_thread(app.store.release_feeds, watch.worker, urls)
+        if report is None:
+            return True
+        await _cycle_done(app, watch, report, started)
+        wake_delivery.set()
+    await _pass_done(app, watch)
+    if not (app.store.cooperative and len(due) == _claim_batch(app.config)):
+        # (A full batch claimed: more may be due, so the next pass comes at once.)
+        await _sleep_until_due(app, await asyncio.to_thread(_next_wakeup, app, feeds), watch)
+    return False
+
+
+@dataclass(frozen=True)
+class _Outage:
+    since: datetime
+    attempts: int
+
+
+def _reason(exc: Exception) -> str:
+    """A database error's first line, without SQLAlchemy's statement and parameters."""
+    return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+
+
+async def _database_down(
+    app: App, watch: _Watch, outage: _Outage | None, exc: Exception
+) -> _Outage:
+    """The database cannot be reached (or stays locked): say so, and try again after a
+    growing pause (1 s, 2 s, … 60 s) rather than exit. The health check turns 503 meanwhile,
+    since no pass completes; systemd's status says why."""
+    outage = _Outage(
+        outage.since if outage else app.clock(), (outage.attempts if outage else 0) + 1
+    )
+    reason = _reason(exc)
+    pause = min(2 ** (outage.attempts - 1), MAX_SLEEP.total_seconds())
+    log.error(
+        "database unavailable since %s (attempt %d), retrying in %ds: %s",
+        outage.since.isoformat(timespec="seconds"),
+        outage.attempts,
+        pause,
+        reason,
+    )
+    watch.systemd.status(f"database unavailable since {outage.since:%H:%M:%S}: {reason}")
+    await _sleep_until_due(app, app.clock() + timedelta(seconds=pause), watch)
+    return outage
 
 
 def _claim_batch(config: Config) -> int:
@@ -335,6 +387,9 @@ async def _deliver_forever(service: Service, wake: asyncio.Event, watch: _Watch)
         wake.clear()  # before the pass: a cycle that ends during it wakes the next one
         try:
             report = await service.deliver_concurrently()
+        except _DATABASE_DOWN as exc:  # the loop says so too; the next pass retries
+            log.warning("delivery pass: database unavailable: %s", _reason(exc))
+            report = DeliveryReport()
         except Exception:  # a bug here must not stop the polling; it is logged and retried
             log.exception("delivery pass failed")
             report = DeliveryReport()

@@ -174,7 +174,13 @@ class Service:
         try:
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="writer") as writer:
                 writing = _GroupWriter(writer, self._process_together)
-                outcomes = await asyncio.gather(*(one(feed) for feed in feeds))
+                # Every feed runs to its end even when one fails (a database error): none is
+                # left behind writing to a closed writer; then the first failure is raised.
+                results = await asyncio.gather(*(one(f) for f in feeds), return_exceptions=True)
+                failures = [r for r in results if isinstance(r, BaseException)]
+                if failures:
+                    raise failures[0]
+                outcomes = [r for r in results if not isinstance(r, BaseException)]
                 await loop.run_in_executor(writer, self._record_quiet)
         finally:
             if pool is not None:
