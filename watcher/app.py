@@ -112,13 +112,7 @@ class App:
 
     def feeds(self) -> tuple[Feed, ...]:
         """The feeds to poll: the config file's, then those added from the command line."""
-        declared = {feed.url for feed in self.config.feeds}
-        added = [
-            self.config.added_feed(url, name, interval)
-            for url, name, interval in self.store.cli_feeds()
-            if url not in declared
-        ]
-        return (*self.config.feeds, *added)
+        return (*self.config.feeds, *added_feeds(self.config, self.store))
 
     def reloaded(self) -> App:
         """This app with its config file read again: new and removed feeds, rules and targets
@@ -131,9 +125,7 @@ class App:
             log.warning("the database setting changed: it takes effect at the next restart")
             config = dataclasses.replace(config, database=self.config.database)
         self.store.sync_feeds(config.feeds, self.clock())
-        config, stored = with_stored_rules(config, self.store)
-        notifiers = build_notifiers(config, self.redactor)
-        return App(config, self.store, notifiers, self.clock, self.redactor, stored)
+        return _assemble(config, self.store, self.clock, self.redactor)
 
     def close(self) -> None:
         self.store.engine.dispose()
@@ -149,9 +141,31 @@ def open_app(
     """Validate targets, open and migrate the database, and register the configured feeds."""
     check_targets(config)
     store = open_store(config, redactor, clock())
+    return _assemble(config, store, clock, redactor, console)
+
+
+def _assemble(
+    config: Config,
+    store: SqlStore,
+    clock: Clock,
+    redactor: Redactor,
+    console: TextIO | None = None,
+) -> App:
+    """The app for a config and its open store, with the rules added from the CLI."""
     config, stored = with_stored_rules(config, store)
     notifiers = build_notifiers(config, redactor, console)
     return App(config, store, notifiers, clock, redactor, stored)
+
+
+def added_feeds(config: Config, store: SqlStore) -> list[Feed]:
+    """The feeds added from the command line, with the config's defaults, less any the
+    config file itself declares."""
+    declared = {feed.url for feed in config.feeds}
+    return [
+        config.added_feed(url, name, interval)
+        for url, name, interval in store.cli_feeds()
+        if url not in declared
+    ]
 
 
 def with_stored_rules(config: Config, store: SqlStore) -> tuple[Config, tuple[StoredRule, ...]]:
@@ -172,13 +186,7 @@ def stored_additions(config: Config) -> tuple[list[Feed], list[StoredRule]] | No
         return None
     store = SqlStore(connect(url))
     try:
-        declared = {feed.url for feed in config.feeds}
-        feeds = [
-            config.added_feed(url, name, interval)
-            for url, name, interval in store.cli_feeds()
-            if url not in declared
-        ]
-        return feeds, store.cli_rules()
+        return added_feeds(config, store), store.cli_rules()
     except SQLAlchemyError:
         return None
     finally:

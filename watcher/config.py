@@ -40,7 +40,7 @@ from watcher.templates import check as check_template
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 Size = Annotated[int, BeforeValidator(parse_size)]
 Rate = Annotated[timedelta, BeforeValidator(parse_rate)]
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")  # of rules and targets
 _SCHEMES = ("http://", "https://", "file://")
 
 
@@ -126,7 +126,7 @@ class RuleConfig(_Strict):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        if not _NAME.fullmatch(value):
+        if not NAME.fullmatch(value):
             raise ValueError(
                 "use letters, digits, '-', '_' or '.', starting with a letter or digit"
             )
@@ -479,7 +479,7 @@ def _cross_check(model: ConfigModel) -> list[str]:
                     f"rules[{index}].notify: unknown target {name!r} (targets: {known})"
                 )
     for name, target in model.targets.items():
-        if not _NAME.fullmatch(name):
+        if not NAME.fullmatch(name):
             problems.append(f"targets.{name}: target names use letters, digits, '-', '_' or '.'")
         for wanted in target.rules or ():
             if wanted not in seen_rules:

@@ -22,11 +22,10 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from watcher.adapters.metrics import Listener, Metrics
 from watcher.adapters.systemd import SystemdNotifier
 from watcher.app import App
 from watcher.config import Config, Feed
@@ -35,6 +34,9 @@ from watcher.health import Health, Snapshot, status_line
 from watcher.model import CycleRecord, CycleReport
 from watcher.schedule import due_feeds, next_wakeup
 from watcher.service import DeliveryReport, Service
+
+if TYPE_CHECKING:  # the listener is imported only when the config turns it on
+    from watcher.adapters.metrics import Listener, Metrics
 
 log = logging.getLogger(__name__)
 MAX_SLEEP = timedelta(seconds=60)  # wake at least this often to retry due deliveries
@@ -395,12 +397,7 @@ async def _deliver_forever(service: Service, wake: asyncio.Event, watch: _Watch)
             report = DeliveryReport()
         if watch.metrics is not None:
             watch.metrics.delivered(report.by_target)
-        waiting = [asyncio.ensure_future(e.wait()) for e in (wake, stop, reload)]
-        await asyncio.wait(
-            waiting, timeout=MAX_SLEEP.total_seconds(), return_when=asyncio.FIRST_COMPLETED
-        )
-        for waiter in waiting:
-            waiter.cancel()
+        await _any_set((wake, stop, reload), MAX_SLEEP.total_seconds())
 
 
 def _next_due(app: App) -> dict[str, datetime | None]:
@@ -427,23 +424,28 @@ async def _sleep_until_due(app: App, wake: datetime | None, watch: _Watch) -> No
     wake = wake or now + MAX_SLEEP
     delay = min(max(wake - now, timedelta(seconds=1)), MAX_SLEEP).total_seconds()
     deadline = time.monotonic() + delay
-    control = watch.control
+    signals = (watch.control.stop, watch.control.reload)
     while (left := deadline - time.monotonic()) > 0:
-        waiters = [asyncio.ensure_future(e.wait()) for e in (control.stop, control.reload)]
-        done, _ = await asyncio.wait(
-            waiters, timeout=min(left, watch.heartbeat.nap), return_when=asyncio.FIRST_COMPLETED
-        )
-        for waiter in waiters:
-            waiter.cancel()
-        if done:
+        if await _any_set(signals, min(left, watch.heartbeat.nap)):
             return
         watch.heartbeat.beat()
+
+
+async def _any_set(events: Sequence[asyncio.Event], timeout: float) -> bool:
+    """Wait until one of ``events`` is set or ``timeout`` seconds pass; whether one was."""
+    waiters = [asyncio.ensure_future(event.wait()) for event in events]
+    done, _ = await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    for waiter in waiters:
+        waiter.cancel()
+    return bool(done)
 
 
 def _listen(watch: _Watch, app: App) -> None:
     """Start the HTTP listener if the config asks for one; a port in use is logged, not fatal."""
     if app.config.http is None:
         return
+    from watcher.adapters.metrics import Listener, Metrics
+
     if watch.metrics is None:
         watch.metrics = Metrics(app.store.delivery_backlog)
     try:

@@ -38,11 +38,14 @@ class DigestPage:
     filters: tuple[tuple[str, Any], ...] = ()
 
     @property
-    def title(self) -> str:
+    def span(self) -> str:
+        """``since 2026-09-14 10:05 UTC [until …]``, or ``everything stored``."""
         span = f"since {format_time(self.since)}" if self.since else "everything stored"
-        if self.until:
-            span += f" until {format_time(self.until)}"
-        return f"feed-watcher digest, {span}"
+        return f"{span} until {format_time(self.until)}" if self.until else span
+
+    @property
+    def title(self) -> str:
+        return f"feed-watcher digest, {self.span}"
 
 
 def by_rule(rows: Sequence[DigestRow]) -> list[tuple[str, list[DigestRow]]]:

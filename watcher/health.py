@@ -52,7 +52,7 @@ class Health:
                 "feeds": self.snapshot.feeds,
                 "failing_feeds": self.snapshot.failing,
                 "pending_deliveries": self.snapshot.pending,
-                "last_cycle": last.finished.isoformat() if last else None,
+                "last_cycle": last.finished_at.isoformat() if last else None,
             }
         return healthy, body
 
@@ -61,7 +61,7 @@ def status_line(snapshot: Snapshot) -> str:
     """``312 feeds, 3 failing; last cycle 14:02:11, 41 new, 2 matches; 0 pending deliveries``"""
     last = snapshot.last
     cycle = (
-        f"last cycle {last.finished:%H:%M:%S}, {last.new_entries} new, "
+        f"last cycle {last.finished_at:%H:%M:%S}, {last.new_entries} new, "
         f"{last.new_matches} {_plural(last.new_matches, 'match', 'matches')}"
         if last
         else "no cycle yet"

@@ -365,8 +365,8 @@ class CycleReport:
 class CycleRecord:
     """One daemon cycle as ``watcher status`` shows it."""
 
-    started: datetime
-    finished: datetime
+    started_at: datetime
+    finished_at: datetime
     feeds: int
     ok: int  # fetched and read
     not_modified: int  # a 304, or the same body as last time

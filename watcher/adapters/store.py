@@ -652,9 +652,7 @@ class SqlStore:
         return [
             replace(
                 _alert(row),
-                sources=_sources(row.feed_name, [m.source for m in members.get(row.story_id, ())])[
-                    1:
-                ],
+                sources=_sources(row.feed_name, members.get(row.story_id, ()))[1:],
             )
             for row in rows
         ]
@@ -761,7 +759,7 @@ class SqlStore:
                 feed_name=row.feed_name,
                 summary=row.summary,
                 story_id=row.story_id,
-                sources=_sources(row.feed_name, [m.source for m in members.get(row.story_id, ())]),
+                sources=_sources(row.feed_name, members.get(row.story_id, ())),
                 feed_url=row.feed_url,
                 revision=row.revision,
                 members=members.get(row.story_id, ()),
@@ -1070,10 +1068,8 @@ class SqlStore:
         claimable = (
             select(feeds.c.id)
             .where(
-                feeds.c.configured == 1,
-                feeds.c.paused_at.is_(None),
+                _unleased(now),
                 or_(feeds.c.next_fetch_at.is_(None), feeds.c.next_fetch_at <= now),
-                or_(feeds.c.lease_until.is_(None), feeds.c.lease_until < now),
             )
             .order_by(feeds.c.next_fetch_at.nulls_first(), feeds.c.id)
             .limit(limit)
@@ -1092,16 +1088,14 @@ class SqlStore:
     def next_due_at(self, now: datetime) -> datetime | None:
         """When the soonest feed not leased by a live worker falls due (``now`` for one never
         fetched); None when there is none."""
-        free = or_(feeds.c.lease_until.is_(None), feeds.c.lease_until < now)
-        watched = (feeds.c.configured == 1) & feeds.c.paused_at.is_(None) & free
         with self.engine.connect() as conn:
             never = conn.execute(
-                select(feeds.c.id).where(watched, feeds.c.next_fetch_at.is_(None)).limit(1)
+                select(feeds.c.id).where(_unleased(now), feeds.c.next_fetch_at.is_(None)).limit(1)
             ).first()
             if never is not None:
                 return now
             soonest: datetime | None = conn.execute(
-                select(func.min(feeds.c.next_fetch_at)).where(watched)
+                select(func.min(feeds.c.next_fetch_at)).where(_unleased(now))
             ).scalar()
             return soonest
 
@@ -1168,12 +1162,9 @@ class SqlStore:
     def record_cycle(self, record: CycleRecord) -> None:
         """Keep the daemon's cycle for ``watcher status``; only the last ones are kept."""
         with self._writing() as conn:
-            values = dataclasses.asdict(record)
-            values["started_at"], values["finished_at"] = (
-                values.pop("started"),
-                values.pop("finished"),
-            )
-            new_id = conn.execute(insert(cycles).values(values).returning(cycles.c.id)).scalar_one()
+            new_id = conn.execute(
+                insert(cycles).values(dataclasses.asdict(record)).returning(cycles.c.id)
+            ).scalar_one()
             conn.execute(delete(cycles).where(cycles.c.id <= new_id - _CYCLES_KEPT))
 
     def last_cycle(self) -> CycleRecord | None:
@@ -1181,9 +1172,7 @@ class SqlStore:
             row = conn.execute(select(cycles).order_by(cycles.c.id.desc()).limit(1)).first()
         if row is None:
             return None
-        values = {k: v for k, v in row._mapping.items() if k != "id"}
-        values["started"], values["finished"] = values.pop("started_at"), values.pop("finished_at")
-        return CycleRecord(**values)
+        return CycleRecord(**{k: v for k, v in row._mapping.items() if k != "id"})
 
     def failing_feeds(self) -> int:
         """Configured feeds whose last fetch failed (paused ones included)."""
@@ -1253,15 +1242,24 @@ def _healthy(
     }
 
 
+def _unleased(now: datetime) -> Any:
+    """Watched feeds (configured, not paused) that no live worker holds."""
+    return (
+        (feeds.c.configured == 1)
+        & feeds.c.paused_at.is_(None)
+        & or_(feeds.c.lease_until.is_(None), feeds.c.lease_until < now)
+    )
+
+
 def _lock_key(name: str) -> int:
     """A stable signed 64-bit advisory-lock key for ``name``."""
     digest = hashlib.blake2b(f"feed-watcher:{name}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
 
 
-def _sources(first: str, names: Sequence[str]) -> tuple[str, ...]:
-    """The reporting feeds, each once, the one shown first."""
-    return tuple(dict.fromkeys((first, *names)))
+def _sources(first: str, members: Sequence[StoryMember]) -> tuple[str, ...]:
+    """The feeds that reported a story, each once, the one shown first."""
+    return tuple(dict.fromkeys((first, *(member.source for member in members))))
 
 
 def _entry_time() -> Any:

@@ -19,6 +19,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy.exc import SQLAlchemyError
 
+from watcher.adapters.dblock import DatabaseBusy, DatabaseLock, lock_database
+from watcher.adapters.store import SqlStore
+from watcher.app import database_url, open_store
+from watcher.config import Config
 from watcher.durations import parse_duration
 from watcher.errors import ConfigError
 from watcher.redact import RedactingFilter, Redactor
@@ -141,6 +145,16 @@ def parse_since(value: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def hold_database(config: Config) -> DatabaseLock | None:
+    """The lock that keeps a second process off the config's SQLite database (None for
+    other databases); exit 1, saying who holds it, when another process does."""
+    try:
+        return lock_database(database_url(config))
+    except DatabaseBusy as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+
+
 def write_atomically(path: Path, text: str) -> None:
     """Replace ``path`` with ``text`` in one step: a reader sees the old file or the new one,
     never half of it, and a failure leaves the old one."""
@@ -176,6 +190,16 @@ def progress(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
     with Progress(*columns, console=err, transient=True) as bar:
         task = bar.add_task(label, total=total)
         yield lambda count: bar.advance(task, count)
+
+
+@contextlib.contextmanager
+def opened_store(config: Config) -> Iterator[SqlStore]:
+    """The config's database, migrated and with its feeds registered, for one command."""
+    store = open_store(config, REDACTOR)
+    try:
+        yield store
+    finally:
+        store.engine.dispose()
 
 
 def console() -> Console:

@@ -8,10 +8,9 @@ import sys
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from watcher.adapters.dblock import DatabaseBusy, lock_database
 from watcher.adapters.store import connect, copy_database, database_password, masked_database_url
 from watcher.app import database_url, load
-from watcher.cli.common import REDACTOR, common_options, progress
+from watcher.cli.common import REDACTOR, common_options, hold_database, progress
 
 
 @click.group()
@@ -35,11 +34,7 @@ def migrate_to(config_path: str | None, target_url: str) -> None:
     config = load(config_path, REDACTOR)
     source_url = database_url(config)
     REDACTOR.add_secret(database_password(target_url))
-    try:
-        lock = lock_database(source_url)  # no daemon may write while we read
-    except DatabaseBusy as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(1)
+    lock = hold_database(config)  # no daemon may write while we read
     source, target = connect(source_url), connect(target_url)
     try:
         with progress("copying rows", None) as advance:

@@ -9,8 +9,8 @@ import click
 from rich.table import Table
 from rich.text import Text
 
-from watcher.app import load, open_store, utcnow
-from watcher.cli.common import REDACTOR, common_options, console, format_option
+from watcher.app import load, utcnow
+from watcher.cli.common import REDACTOR, common_options, console, format_option, opened_store
 from watcher.render import format_time
 
 
@@ -28,11 +28,8 @@ def deliveries(
     if ctx.invoked_subcommand is not None:
         return
     statuses = ["failed"] * failed + ["pending"] * pending or ["pending", "failed"]
-    store = open_store(load(config_path, REDACTOR), REDACTOR)
-    try:
+    with opened_store(load(config_path, REDACTOR)) as store:
         rows = store.deliveries(statuses)
-    finally:
-        store.engine.dispose()
     if fmt == "json":
         listed = [
             {
@@ -70,10 +67,7 @@ def retry(config_path: str | None, ids: tuple[int, ...], all_failed: bool) -> No
     or the next ``watcher run --once`` sends them."""
     if bool(ids) == all_failed:
         raise click.UsageError("give delivery IDs or --all-failed (one of them)")
-    store = open_store(load(config_path, REDACTOR), REDACTOR)
-    try:
+    with opened_store(load(config_path, REDACTOR)) as store:
         count = store.requeue(None if all_failed else list(ids), utcnow())
-    finally:
-        store.engine.dispose()
     click.echo(f"re-queued {count} deliveries")
     sys.exit(0 if count else 1)

@@ -9,8 +9,8 @@ from typing import Any
 
 import click
 
-from watcher.app import load, open_store, utcnow
-from watcher.cli.common import REDACTOR, common_options, format_option
+from watcher.app import load, utcnow
+from watcher.cli.common import REDACTOR, common_options, format_option, opened_store
 from watcher.model import EntryDetail
 from watcher.render import format_diff, format_time
 
@@ -22,11 +22,8 @@ from watcher.render import format_diff, format_time
 def show(config_path: str | None, entry_id: int, fmt: str) -> None:
     """An entry (ENTRY_ID from the digest) with its revisions and what changed, its
     matches, where it was sent, and the other sources of its story."""
-    store = open_store(load(config_path, REDACTOR), REDACTOR)
-    try:
+    with opened_store(load(config_path, REDACTOR)) as store:
         detail = store.entry_detail(entry_id)
-    finally:
-        store.engine.dispose()
     if detail is None:
         click.echo(f"no entry {entry_id}", err=True)
         sys.exit(1)
@@ -128,11 +125,8 @@ def prune(config_path: str | None) -> None:
     """Remove the bodies and revisions of entries older than [watcher] retention (their
     identity stays, so they never notify again) and print the database size before and after."""
     config = load(config_path, REDACTOR)
-    store = open_store(config, REDACTOR)
-    try:
+    with opened_store(config) as store:
         report = store.prune(utcnow(), config.retention, config.cluster_window)
-    finally:
-        store.engine.dispose()
     click.echo(
         f"pruned {report.bodies} entry bodies, {report.revisions} revisions, "
         f"{report.bands} near-duplicate index rows; database "

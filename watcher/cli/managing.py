@@ -12,7 +12,13 @@ from pathlib import Path
 import click
 
 from watcher.app import App, load, open_app, utcnow
-from watcher.cli.common import REDACTOR, common_options, progress, write_atomically
+from watcher.cli.common import (
+    REDACTOR,
+    common_options,
+    opened_store,
+    progress,
+    write_atomically,
+)
 from watcher.cli.reading import feeds
 from watcher.durations import parse_duration
 from watcher.errors import FeedError
@@ -85,11 +91,8 @@ def remove(config_path: str | None, feed: str, purge: bool) -> None:
     """Stop watching FEED (its URL or name), added with `feeds add` or `feeds import`. Its
     stored entries stay (in the digest and for `watcher show`) unless --purge."""
     config = load(config_path, REDACTOR)
-    app = open_app(config, REDACTOR)
-    try:
-        removed = app.store.remove_feed(feed, purge)
-    finally:
-        app.close()
+    with opened_store(config) as store:
+        removed = store.remove_feed(feed, purge)
     if removed is None:
         click.echo(f"no feed {feed!r} is watched", err=True)
         sys.exit(1)
@@ -114,16 +117,13 @@ def import_opml(config_path: str | None, file: str) -> None:
     except OpmlError as exc:
         click.echo(f"{file}: {exc}", err=True)
         sys.exit(2)
-    app = open_app(load(config_path, REDACTOR), REDACTOR)
     known: list[str] = []
-    try:
-        with progress("importing", len(outlines)) as advance:
-            for start in range(0, len(outlines), 100):
-                batch = outlines[start : start + 100]
-                known += app.store.add_feeds([(o.url, o.title, None) for o in batch], utcnow())
-                advance(len(batch))
-    finally:
-        app.close()
+    config = load(config_path, REDACTOR)
+    with opened_store(config) as store, progress("importing", len(outlines)) as advance:
+        for start in range(0, len(outlines), 100):
+            batch = outlines[start : start + 100]
+            known += store.add_feeds([(o.url, o.title, None) for o in batch], utcnow())
+            advance(len(batch))
     click.echo(
         f"imported {len(outlines) - len(known)} feeds from {file}"
         + (f"; {len(known)} were already watched" if known else "")
@@ -138,12 +138,9 @@ def import_opml(config_path: str | None, file: str) -> None:
 def export_opml(config_path: str | None, output: str | None) -> None:
     """Every watched feed (the config file's and those added here) as OPML 2.0, for another
     reader or another feed-watcher: `watcher feeds export > feeds.opml`."""
-    app = open_app(load(config_path, REDACTOR), REDACTOR)
-    try:
+    with opened_store(load(config_path, REDACTOR)) as store:
         # Display names: a feed without a configured name goes by its title.
-        watched = [(s.url, s.name) for s in app.store.feed_statuses() if s.configured]
-    finally:
-        app.close()
+        watched = [(s.url, s.name) for s in store.feed_statuses() if s.configured]
     from watcher.opml import write_opml
 
     text = write_opml(watched, "feed-watcher feeds", utcnow())

@@ -7,9 +7,8 @@ import sys
 
 import click
 
-from watcher.adapters.dblock import DatabaseBusy, lock_database
-from watcher.app import database_url, load, open_app
-from watcher.cli.common import REDACTOR, common_options, progress
+from watcher.app import load, open_app
+from watcher.cli.common import REDACTOR, common_options, hold_database, progress
 from watcher.daemon import held_back, run_forever, run_once
 from watcher.model import CycleReport
 
@@ -30,11 +29,7 @@ def run(config_path: str | None, once: bool, force: bool) -> None:
     after failures are skipped (and listed) unless --force.
     """
     config = load(config_path, REDACTOR)
-    try:
-        lock = lock_database(database_url(config))
-    except DatabaseBusy as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(1)
+    lock = hold_database(config)
     app = open_app(config, REDACTOR)
     try:
         if once:

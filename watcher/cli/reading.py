@@ -12,13 +12,14 @@ import click
 from rich.table import Table
 from rich.text import Text
 
-from watcher.app import load, open_store, utcnow
+from watcher.app import load, utcnow
 from watcher.cli.common import (
     REDACTOR,
     common_options,
     console,
     format_option,
     json_flag,
+    opened_store,
     parse_since,
     write_atomically,
 )
@@ -87,11 +88,8 @@ def digest(
     start, end = parse_since(since), parse_since(until) if until else None
     wanted = DigestQuery(start, end, rules, feed_names, changed, None if matcher else limit)
     config = load(config_path, REDACTOR)
-    store = open_store(config, REDACTOR)
-    try:
+    with opened_store(config) as store:
         rows = store.digest(wanted)
-    finally:
-        store.engine.dispose()
     if matcher is not None:
         rows = [row for row in rows if matcher.match(search_entry(row), row.feed_name)]
         rows = rows[:limit] if limit else rows
@@ -135,7 +133,7 @@ def _print_digest_table(page: DigestPage) -> None:
         click.echo(_plain_text(page), nl=False)
         return
     if not page.rows:
-        out.print(f"No matches {page.title.split(', ', 1)[1]}.", markup=False, highlight=False)
+        out.print(f"No matches {page.span}.", markup=False, highlight=False)
         return
     tables = [_rule_table(rule, rows) for rule, rows in by_rule(page.rows)]
     with out.pager(styles=True) if len(page.rows) * 3 > out.height else nullcontext():
@@ -177,7 +175,7 @@ def _rule_table(rule: str, rows: list[DigestRow]) -> Table:
 def _plain_text(page: DigestPage) -> str:
     """One line per story under a heading per rule, for pipes and files."""
     if not page.rows:
-        return f"No matches {page.title.split(', ', 1)[1]}.\n"
+        return f"No matches {page.span}.\n"
     lines = [page.title, ""]
     for rule, rows in by_rule(page.rows):
         lines.append(f"{rule} ({len(rows)})")
@@ -206,11 +204,8 @@ def feeds(ctx: click.Context, config_path: str | None, fmt: str) -> None:
     if ctx.invoked_subcommand is not None:
         return
     config = load(config_path, REDACTOR)
-    store = open_store(config, REDACTOR)
-    try:
+    with opened_store(config) as store:
         statuses = store.feed_statuses()
-    finally:
-        store.engine.dispose()
     if fmt == "json":
         click.echo(json.dumps([_feed_json(s) for s in statuses], indent=2, ensure_ascii=False))
         return
@@ -253,11 +248,8 @@ def feeds(ctx: click.Context, config_path: str | None, fmt: str) -> None:
 @common_options
 def resume(config_path: str | None, feed: str) -> None:
     """Fetch a paused feed (FEED: its URL or name) again, from the next cycle on."""
-    store = open_store(load(config_path, REDACTOR), REDACTOR)
-    try:
+    with opened_store(load(config_path, REDACTOR)) as store:
         urls = store.resume(feed, utcnow())
-    finally:
-        store.engine.dispose()
     if not urls:
         click.echo(f"no feed {feed!r}", err=True)
         sys.exit(1)

@@ -3,34 +3,29 @@ dry run of a query or a rule on a text or on the stored entries (nobody is notif
 
 from __future__ import annotations
 
-import contextlib
 import json
-import re
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 import click
 from rich.table import Table
 from rich.text import Text
 
-from watcher.adapters.store import SqlStore
-from watcher.app import load, open_store, utcnow, with_stored_rules
+from watcher.app import load, utcnow, with_stored_rules
 from watcher.cli.common import (
     REDACTOR,
     common_options,
     console,
     format_option,
     json_flag,
+    opened_store,
     parse_since,
 )
-from watcher.config import Config, Rule, make_rule
+from watcher.config import NAME, Config, Rule, make_rule
 from watcher.matching.matcher import Matcher
 from watcher.matching.query import QueryError
 from watcher.model import Entry, Hit, Match, StoredEntry
 from watcher.render import format_time, highlight, spans_of
-
-_RULE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
 @click.group(invoke_without_command=True)
@@ -43,13 +38,10 @@ def rules(ctx: click.Context, config_path: str | None, fmt: str) -> None:
     if ctx.invoked_subcommand is not None:
         return
     config = load(config_path, REDACTOR)
-    store = open_store(config, REDACTOR)
-    try:
+    with opened_store(config) as store:
         declared = {rule.name for rule in config.rules}
         config, _ = with_stored_rules(config, store)
         counts = store.rule_counts(utcnow())
-    finally:
-        store.engine.dispose()
     listed = [
         {
             "name": rule.name,
@@ -95,7 +87,7 @@ def add_rule(config_path: str | None, name: str, query: str, targets: tuple[str,
     """Add a rule NAME matching QUERY (the query language of the config's rules), without
     editing the config file. A running daemon applies it from its next pass on, to entries
     it has not seen yet. Try a query first with `watcher rules test`."""
-    if not _RULE_NAME.fullmatch(name):
+    if not NAME.fullmatch(name):
         raise click.BadParameter("use letters, digits, '-', '_' or '.'", param_hint="NAME")
     config = load(config_path, REDACTOR)
     try:
@@ -111,7 +103,7 @@ def add_rule(config_path: str | None, name: str, query: str, targets: tuple[str,
                 f"unknown target {target!r} (targets: {listed})", param_hint="--notify"
             )
     _refuse_declared(config, name, "edit")
-    with _store(config) as store:
+    with opened_store(config) as store:
         added = store.add_rule(name, query, targets or None, utcnow())
     if not added:
         click.echo(f"a rule named {name!r} was added before: remove it first", err=True)
@@ -126,7 +118,7 @@ def remove_rule(config_path: str | None, name: str) -> None:
     """Remove the rule NAME added with `rules add`. Its matches stay in the digest."""
     config = load(config_path, REDACTOR)
     _refuse_declared(config, name, "remove")
-    with _store(config) as store:
+    with opened_store(config) as store:
         removed = store.remove_rule(name)
     if not removed:
         click.echo(f"no rule {name!r} was added from the command line", err=True)
@@ -139,15 +131,6 @@ def _refuse_declared(config: Config, name: str, verb: str) -> None:
     if name in {rule.name for rule in config.rules}:
         click.echo(f"rule {name!r} is declared in {config.source}: {verb} it there", err=True)
         sys.exit(2)
-
-
-@contextlib.contextmanager
-def _store(config: Config) -> Iterator[SqlStore]:
-    store = open_store(config, REDACTOR)
-    try:
-        yield store
-    finally:
-        store.engine.dispose()
 
 
 @rules.command("test")
@@ -228,16 +211,13 @@ def _try_text(matcher: Matcher, text: str, as_json: bool) -> bool:
 
 def _try_stored(config_path: str | None, matcher: Matcher, since: str, as_json: bool) -> bool:
     start = parse_since(since)
-    store = open_store(load(config_path, REDACTOR), REDACTOR)
     scanned, hits = 0, []
-    try:
+    with opened_store(load(config_path, REDACTOR)) as store:
         for stored in store.stored_entries(start):
             scanned += 1
             found = matcher.match(stored.entry, stored.feed_name, stored.feed_url)
             if found:
                 hits.append((stored, found[0]))
-    finally:
-        store.engine.dispose()
     if as_json:
         click.echo(json.dumps(_stored_json(hits, scanned), indent=2, ensure_ascii=False))
     else:

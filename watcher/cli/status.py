@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import click
 
-from watcher.app import load, open_store, utcnow
-from watcher.cli.common import REDACTOR, common_options, format_option, json_flag
-from watcher.model import CycleRecord, FeedStatus
+from watcher.app import load, utcnow
+from watcher.cli.common import REDACTOR, common_options, format_option, json_flag, opened_store
+from watcher.model import CycleRecord, FeedStatus, WorkerRow
 from watcher.render import format_time
 
 _TROUBLE = ("failing", "backing off", "paused")
@@ -24,40 +25,30 @@ _TROUBLE = ("failing", "backing off", "paused")
 def status(config_path: str | None, fmt: str) -> None:
     """Feeds by state (with the reason of each one in trouble), the next fetch due, pending
     and failed deliveries by target, and the daemon's last cycle."""
-    store = open_store(load(config_path, REDACTOR), REDACTOR)
-    try:
-        feeds = [f for f in store.feed_statuses() if f.configured]
-        backlog = store.delivery_backlog()
-        last = store.last_cycle()
-        workers = store.live_workers(utcnow())
-    finally:
-        store.engine.dispose()
     now = utcnow()
+    with opened_store(load(config_path, REDACTOR)) as store:
+        reading = _Reading(
+            [f for f in store.feed_statuses() if f.configured],
+            store.delivery_backlog(),
+            store.last_cycle(),
+            store.live_workers(now),
+            now,
+        )
     if fmt == "json":
-        listed = _status_json(feeds, backlog, last, now)
-        listed["workers"] = [
-            {
-                "id": w.worker_id,
-                "host": w.host,
-                "pid": w.pid,
-                "started": w.started.isoformat(),
-                "heartbeat": w.heartbeat.isoformat(),
-                "feeds_held": w.feeds_held,
-            }
-            for w in workers
-        ]
-        click.echo(json.dumps(listed, indent=2))
-        return
-    click.echo(_status_text(feeds, backlog, last, now))
-    if workers:
-        click.echo(f"Workers: {len(workers)}")
-        for w in workers:
-            click.echo(
-                f"  {w.worker_id}: last heartbeat {w.heartbeat:%H:%M:%S} UTC, "
-                f"holding {w.feeds_held} feeds, up since {format_time(w.started)}"
-            )
+        click.echo(json.dumps(_status_json(reading), indent=2))
     else:
-        click.echo("Workers: none running")
+        click.echo(_status_text(reading))
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """What `watcher status` reads from the database."""
+
+    feeds: list[FeedStatus]
+    backlog: dict[str, dict[str, int]]
+    last: CycleRecord | None
+    workers: list[WorkerRow]
+    now: datetime
 
 
 def _next_due(feeds: list[FeedStatus], now: datetime) -> datetime | None:
@@ -66,12 +57,8 @@ def _next_due(feeds: list[FeedStatus], now: datetime) -> datetime | None:
     return min(due, default=None)
 
 
-def _status_json(
-    feeds: list[FeedStatus],
-    backlog: dict[str, dict[str, int]],
-    last: CycleRecord | None,
-    now: datetime,
-) -> dict[str, Any]:
+def _status_json(reading: _Reading) -> dict[str, Any]:
+    feeds, last, now = reading.feeds, reading.last, reading.now
     next_due = _next_due(feeds, now)
     return {
         "feeds": dict(Counter(f.state(now) for f in feeds)),
@@ -88,10 +75,10 @@ def _status_json(
             if f.state(now) in _TROUBLE
         ],
         "next_fetch": next_due.isoformat() if next_due else None,
-        "deliveries": backlog,
+        "deliveries": reading.backlog,
         "last_cycle": {
-            "started": last.started.isoformat(),
-            "finished": last.finished.isoformat(),
+            "started": last.started_at.isoformat(),
+            "finished": last.finished_at.isoformat(),
             "feeds": last.feeds,
             "ok": last.ok,
             "not_modified": last.not_modified,
@@ -102,15 +89,22 @@ def _status_json(
         }
         if last
         else None,
+        "workers": [
+            {
+                "id": w.worker_id,
+                "host": w.host,
+                "pid": w.pid,
+                "started": w.started.isoformat(),
+                "heartbeat": w.heartbeat.isoformat(),
+                "feeds_held": w.feeds_held,
+            }
+            for w in reading.workers
+        ],
     }
 
 
-def _status_text(
-    feeds: list[FeedStatus],
-    backlog: dict[str, dict[str, int]],
-    last: CycleRecord | None,
-    now: datetime,
-) -> str:
+def _status_text(reading: _Reading) -> str:
+    feeds, backlog, last, now = reading.feeds, reading.backlog, reading.last, reading.now
     states = Counter(f.state(now) for f in feeds)
     lines = [
         f"Feeds: {len(feeds)} ("
@@ -138,11 +132,17 @@ def _status_text(
     if last is None:
         lines.append("Last cycle: none recorded (is `watcher run` running?)")
     else:
-        took = (last.finished - last.started).total_seconds()
+        took = (last.finished_at - last.started_at).total_seconds()
         lines.append(
-            f"Last cycle: {format_time(last.finished)} ({took:.1f}s): {last.feeds} feeds, "
+            f"Last cycle: {format_time(last.finished_at)} ({took:.1f}s): {last.feeds} feeds, "
             f"{last.ok} read, {last.not_modified} not modified, {last.failed} failed; "
             f"{last.new_entries} new entries, {last.changed} changed, "
             f"{last.new_matches} new matches"
+        )
+    lines.append(f"Workers: {len(reading.workers)}" if reading.workers else "Workers: none running")
+    for w in reading.workers:
+        lines.append(
+            f"  {w.worker_id}: last heartbeat {w.heartbeat:%H:%M:%S} UTC, "
+            f"holding {w.feeds_held} feeds, up since {format_time(w.started)}"
         )
     return "\n".join(lines)
