@@ -334,7 +334,13 @@ def test_the_daemon_waits_out_a_locked_database(
         with sqlite3.connect(tmp_path / "w.db") as db:
             return int(db.execute("select count(*) from entries").fetchone()[0])
 
+    def sent() -> int:
+        with sqlite3.connect(tmp_path / "w.db") as db:
+            query = "select count(*) from deliveries where status = 'sent'"
+            return int(db.execute(query).fetchone()[0])
+
     wait_for(lambda: stored() == 2, 40)
+    wait_for(lambda: sent() == 2, 40)  # delivered beside the loop: wait before stopping
     daemon.process.send_signal(signal.SIGTERM)
     out, _ = daemon.process.communicate(timeout=15)
     assert daemon.process.returncode == 0
