@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from watcher.clustering import MIN_WORDS, bands, shingles, signature
-from watcher.identity import story_keys
+from watcher.identity import alias_keys, content_hash, story_keys
 from watcher.matching.matcher import Matcher
 from watcher.model import Entry, Match, ParsedFeed
 
@@ -29,10 +29,21 @@ class Analysis:
 
 @dataclass(frozen=True, slots=True)
 class ReadFeed:
-    """A parsed document with each entry's analysis, in the order of ``parsed.entries``."""
+    """A parsed document with, for each entry in the order of ``parsed.entries``, its keys,
+    its content hash and (when asked for) its analysis."""
 
     parsed: ParsedFeed
-    analyses: tuple[Analysis, ...]
+    analyses: tuple[Analysis, ...]  # empty: left to the writer, which analyses unseen entries
+    keys: tuple[tuple[str, ...], ...]  # identity keys (watcher.identity.alias_keys)
+    hashes: tuple[str, ...]  # watcher.identity.content_hash
+
+
+def prepare(parsed: ParsedFeed, analyses: tuple[Analysis, ...] = ()) -> ReadFeed:
+    """``parsed`` with the keys and hashes every entry needs, whether new or known."""
+    entries = parsed.entries
+    return ReadFeed(
+        parsed, analyses, tuple(alias_keys(entries)), tuple(content_hash(e) for e in entries)
+    )
 
 
 def analyse(entry: Entry, matches: Sequence[Match], cluster: bool) -> Analysis:
@@ -62,9 +73,9 @@ def read(parser: Parser, matcher: Matcher, request: ReadRequest) -> ReadFeed:
     url = request.url
     parsed = parser(url, request.body, request.content_type, request.tracking)
     if not request.analyse_all:
-        return ReadFeed(parsed, ())
+        return prepare(parsed)
     shown = request.name or parsed.title or url
-    return ReadFeed(
+    return prepare(
         parsed,
         tuple(analyse(e, matcher.match(e, shown, url), request.cluster) for e in parsed.entries),
     )

@@ -123,12 +123,6 @@ def content_hash(entry: Entry) -> str:
     return _sha256("\x1f".join(parts))
 
 
-def body_digest(body: bytes) -> str:
-    """The fingerprint of a downloaded document: a server that ignores conditional requests
-    and sends the same bytes again is recognised by it."""
-    return hashlib.sha256(body).hexdigest()
-
-
 def _bounded(key: str) -> str:
     return key if len(key) <= MAX_KEY else key.split(":", 1)[0] + ":sha256:" + _sha256(key)
 

@@ -5,6 +5,7 @@ Everything here is immutable and free of I/O; times are timezone-aware UTC datet
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -50,6 +51,13 @@ class FetchResult:
     # Where the feed was found when only permanent redirects (301, 308) led there.
     moved_to: str | None = None
     duration: float | None = None  # seconds, from sending the request to the last byte
+    # The body's SHA-256: a server that ignores conditional requests and sends the same bytes
+    # again is recognised by it. Worked out once, here: the cycle asks for it three times.
+    digest: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.body is not None and self.digest is None:
+            object.__setattr__(self, "digest", hashlib.sha256(self.body).hexdigest())
 
     @property
     def not_modified(self) -> bool:

@@ -33,6 +33,7 @@ class NewItem:
     shingles: frozenset[str] = frozenset()
     bands: tuple[int, ...] = ()
     backlog: bool = False  # old news when first seen: stored and matched, not notified
+    content_hash: str = ""  # watcher.identity.content_hash, when the caller has it
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +58,7 @@ class SeenAgain:
     churned: bool = False
     changed: Entry | None = None
     matches: tuple[Match, ...] = ()
+    content_hash: str = ""  # of ``changed``, when the caller has it
 
 
 @dataclass(frozen=True, slots=True)

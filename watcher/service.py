@@ -18,10 +18,17 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from watcher.analysis import Analysis, Parser, ReadFeed, ReadRequest, analyse, read_in_worker
+from watcher.analysis import (
+    Analysis,
+    Parser,
+    ReadFeed,
+    ReadRequest,
+    analyse,
+    prepare,
+    read_in_worker,
+)
 from watcher.config import Config, Feed, Rule, Target
 from watcher.errors import DeliveryError, FeedError, FetchError, ParseError, WriteConflict
-from watcher.identity import alias_keys, body_digest
 from watcher.matching.matcher import Matcher
 from watcher.model import (
     Alert,
@@ -217,7 +224,7 @@ class Service:
         parse."""
         if isinstance(fetched, FetchError) or fetched.body is None:
             return None
-        if body_digest(fetched.body) == self._last_bodies.get(feed.url):
+        if fetched.digest == self._last_bodies.get(feed.url):
             return None
         request = ReadRequest(
             feed.url,
@@ -255,7 +262,7 @@ class Service:
                 self._track_redirect(feed, fetched.moved_to)
             if fetched.body is None:
                 return self._quietly(feed, fetched, "not-modified")
-            if body_digest(fetched.body) == self._last_bodies.get(feed.url):
+            if fetched.digest == self._last_bodies.get(feed.url):
                 # The same bytes as last time: nothing to parse, match or store.
                 return self._quietly(feed, fetched, "unchanged")
             if isinstance(read, ParseError):
@@ -264,12 +271,12 @@ class Service:
                 parsed = self.parser(
                     feed.url, fetched.body, fetched.content_type, self.config.tracking_params
                 )
-                read = ReadFeed(parsed, ())
+                read = prepare(parsed)
         except FeedError as exc:
             self._record_feed_failure(feed, exc, now)
             return FeedOutcome(feed.url, name, "failed", error=exc.reason)
         parsed = read.parsed
-        sorted_ = self._triage(feed, parsed, read.analyses)
+        sorted_ = self._triage(feed, read)
         counts = self.store.save_success(
             feed.url,
             fetched,
@@ -366,11 +373,11 @@ class Service:
         )
         self.store.save_failure(feed.url, exc.reason, status, now, next_fetch)
 
-    def _triage(self, feed: Feed, parsed: ParsedFeed, analyses: Sequence[Analysis]) -> Triage:
-        """``analyses``: made where the document was parsed; otherwise (empty) made here, for
-        the entries that need one."""
+    def _triage(self, feed: Feed, read: ReadFeed) -> Triage:
+        """``read.analyses``: made where the document was parsed; otherwise (empty) made
+        here, for the entries that need one."""
+        parsed, analyses, keys = read.parsed, read.analyses, read.keys
         name = feed.name or parsed.title or feed.url
-        keys = alias_keys(parsed.entries)
         first = not self._schedule(feed).read
         # A feed never read before has no entries stored: nothing to look up.
         known = [None] * len(keys) if first else self.store.known(feed.url, keys)
@@ -385,7 +392,7 @@ class Service:
             matches = self.matcher.match(entry, name, feed.url)
             return analyse(entry, matches, self.clustering is not None)
 
-        return triage(parsed.entries, keys, known, analysis_of, is_backlog)
+        return triage(parsed.entries, keys, read.hashes, known, analysis_of, is_backlog)
 
     def deliver(self) -> DeliveryReport:
         """Send every delivery that is due, target after target."""

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from watcher.analysis import Analysis
-from watcher.identity import content_hash
 from watcher.model import Entry
 from watcher.ports import KnownEntry, NewItem, SeenAgain
 
@@ -29,6 +28,7 @@ def never(entry: Entry) -> bool:
 def triage(
     entries: Sequence[Entry],
     keys: Sequence[tuple[str, ...]],
+    hashes: Sequence[str],
     known: Sequence[KnownEntry | None],
     analysis_of: AnalysisOf,
     is_backlog: Callable[[Entry], bool] = never,
@@ -38,7 +38,9 @@ def triage(
     new: list[NewItem] = []
     again: list[SeenAgain] = []
     claimed: set[int | str] = set()  # one incoming entry per stored entry (or primary key)
-    for index, (entry, entry_keys, stored) in enumerate(zip(entries, keys, known, strict=True)):
+    for index, (entry, entry_keys, digest, stored) in enumerate(
+        zip(entries, keys, hashes, known, strict=True)
+    ):
         claim: int | str = stored.entry_id if stored else entry.key
         if claim in claimed:
             continue
@@ -54,9 +56,10 @@ def triage(
                     found.shingles,
                     found.bands,
                     is_backlog(entry),
+                    digest,
                 )
             )
-        elif (seen := _seen_again(entry, entry_keys, stored, index, analysis_of)) is not None:
+        elif seen := _seen_again(entry, entry_keys, digest, stored, index, analysis_of):
             again.append(seen)
     return Triage(new, again)
 
@@ -70,12 +73,17 @@ def backlog_test(first_sight: bool, oldest: datetime) -> Callable[[Entry], bool]
 
 
 def _seen_again(
-    entry: Entry, keys: tuple[str, ...], stored: KnownEntry, index: int, analysis_of: AnalysisOf
+    entry: Entry,
+    keys: tuple[str, ...],
+    digest: str,
+    stored: KnownEntry,
+    index: int,
+    analysis_of: AnalysisOf,
 ) -> SeenAgain | None:
     new_keys = tuple(key for key in keys if key not in stored.keys)
     # A guid we have not seen, for an entry we know by its link or title: the feed churns.
     churned = entry.key not in stored.keys and entry.key.startswith("guid:")
-    changed = not stored.pruned and content_hash(entry) != stored.content_hash
+    changed = not stored.pruned and digest != stored.content_hash
     if not new_keys and not changed:
         return None
     return SeenAgain(
@@ -84,4 +92,5 @@ def _seen_again(
         churned,
         entry if changed else None,
         analysis_of(index).matches if changed else (),
+        digest,
     )

@@ -8,9 +8,8 @@ per fetch, not per entry.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
-from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Column, Connection, Table, bindparam, func, insert, select, update
@@ -44,62 +43,73 @@ def upsert(conn: Connection, table: Any) -> Any:
 
 
 def insert_new_rows(
-    conn: Connection, table: Table, unique: Sequence[Column[Any]], rows: list[dict[str, Any]]
-) -> None:
+    conn: Connection,
+    table: Table,
+    unique: Sequence[Column[Any]],
+    rows: list[dict[str, Any]],
+    returning: Sequence[Column[Any]] = (),
+) -> list[Any]:
     """Insert ``rows`` (dicts with the same keys), skipping those whose ``unique`` columns
-    are already there.
+    are already there; with ``returning``, those columns of the rows inserted.
 
-    These are the many small rows of a new entry (its keys, story keys and bands: a dozen
-    for each entry), so they go straight to the driver's executemany, each value through its
+    These are the many small rows of new entries (the entries, their keys, story keys and
+    bands: a dozen for each entry), so they go straight to the driver, each value through its
     column type's bind processor: SQLAlchemy's per-row parameter handling cost as much as the
-    inserts themselves. SQLite and PostgreSQL spell ON CONFLICT alike.
+    inserts themselves. SQLite and PostgreSQL spell ON CONFLICT and RETURNING alike.
     """
     if not rows:
-        return
+        return []
     dialect = conn.dialect
     quote = dialect.identifier_preparer.quote
     names = list(rows[0])
-    processors = [_memoized(table.c[name].type.bind_processor(dialect)) for name in names]
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
-    # Identifiers only, from our own table definitions (table.c[name] above checks them).
-    sql = (
-        f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "  # noqa: S608
-        f"VALUES ({', '.join([mark] * len(names))}) "
-        f"ON CONFLICT ({', '.join(quote(c.name) for c in unique)}) DO NOTHING"
+    one_row = f"({', '.join([mark] * len(names))})"
+    # Identifiers only, from our own table definitions (table.c[name] below checks them).
+    head = f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) VALUES "  # noqa: S608
+    tail = f" ON CONFLICT ({', '.join(quote(c.name) for c in unique)}) DO NOTHING"
+    params = list(
+        zip(
+            *(_bound(table.c[name], [row[name] for row in rows], dialect) for name in names),
+            strict=True,
+        )
     )
-    values = itemgetter(*names)  # every caller writes two columns or more: a tuple
-    conn.exec_driver_sql(
-        sql,
-        [
-            tuple(
-                value if process is None or value is None else process(value)
-                for value, process in zip(values(row), processors, strict=True)
-            )
-            for row in rows
-        ],
-    )
+    if not returning:
+        conn.exec_driver_sql(head + one_row + tail, params)
+        return []
+    tail += f" RETURNING {', '.join(quote(c.name) for c in returning)}"
+    found: list[Any] = []
+    for batch in batches(params):
+        sql = head + ", ".join([one_row] * len(batch)) + tail
+        found += conn.exec_driver_sql(sql, tuple(v for row in batch for v in row)).all()
+    return found
 
 
-def _memoized(process: Callable[[Any], Any] | None) -> Callable[[Any], Any] | None:
-    """A bind processor that converts each distinct value once: the rows of one insert share
-    their timestamps."""
+def _bound(column: Column[Any], values: list[Any], dialect: Any) -> list[Any]:
+    """``values`` of ``column`` as the driver takes them. Many rows of one insert share a
+    value (a timestamp, a feed id), and hashable ones are converted once each."""
+    process = column.type.bind_processor(dialect)
     if process is None:
-        return None
+        return values
     done: dict[Any, Any] = {}
-
-    def convert(value: Any) -> Any:
-        if value not in done:
-            done[value] = process(value)
-        return done[value]
-
-    return convert
+    bound: list[Any] = []
+    for value in values:
+        if value is None:
+            bound.append(None)
+        elif value.__hash__ is None:  # a list (JSON)
+            bound.append(process(value))
+        else:
+            if value not in done:
+                done[value] = process(value)
+            bound.append(done[value])
+    return bound
 
 
 def batches(values: Sequence[Any]) -> list[Sequence[Any]]:
     return [values[i : i + _BATCH] for i in range(0, len(values), _BATCH)]
 
 
-def entry_row(entry: Entry) -> dict[str, Any]:
+def entry_row(entry: Entry, digest: str = "") -> dict[str, Any]:
+    """The entries columns of ``entry``; ``digest``: its content hash, if known already."""
     return {
         "guid": entry.guid,
         "title": entry.title,
@@ -110,7 +120,7 @@ def entry_row(entry: Entry) -> dict[str, Any]:
         "content": entry.content,
         "author": entry.author,
         "tags": list(entry.tags),
-        "content_hash": content_hash(entry),
+        "content_hash": digest or content_hash(entry),
     }
 
 
@@ -135,16 +145,12 @@ def insert_new(
             "key": item.entry.key,
             "first_seen_at": now,
             "story_id": story,
-            **entry_row(item.entry),
+            **entry_row(item.entry, item.content_hash),
         }
         for item, story in zip(items, story_of, strict=True)
     ]
-    stmt = (
-        upsert(conn, entries)
-        .on_conflict_do_nothing(index_elements=[entries.c.feed_id, entries.c.key])
-        .returning(entries.c.id, entries.c.key)
-    )
-    ids = {row.key: row.id for row in conn.execute(stmt, rows)}
+    unique, returning = [entries.c.feed_id, entries.c.key], [entries.c.key, entries.c.id]
+    ids: dict[str, int] = dict(insert_new_rows(conn, entries, unique, rows, returning))
     # Only what this transaction inserted goes on: a concurrent writer that stored an entry
     # first also keyed, clustered and matched it (the story made for it here stays empty).
     stored = [
@@ -457,7 +463,7 @@ def update_known(
         conn.execute(
             update(entries)
             .where(entries.c.id == item.entry_id)
-            .values(revision=entries.c.revision + 1, **entry_row(item.changed))
+            .values(revision=entries.c.revision + 1, **entry_row(item.changed, item.content_hash))
         )
     return len(changed), _rematch(conn, changed, old, delivering, now)
 

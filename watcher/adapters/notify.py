@@ -1,5 +1,8 @@
 """Sending alerts: through apprise (the only module that imports it), or to the console.
 
+apprise is imported when a target is first built, not with this module: it costs a one-shot
+``watcher run --once`` with no targets about 60 ms of its start-up.
+
 One ``Apprise`` object per target, so each target's result is known on its own. apprise's
 ``notify()`` does not raise: it returns a result that is false on any failure, whose log lines
 say why. It logs tokens at DEBUG and passwords at TRACE, so its logger is kept at INFO or above.
@@ -10,9 +13,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Sequence
-from typing import TextIO
-
-import apprise
+from typing import TYPE_CHECKING, TextIO
 
 from watcher.errors import DeliveryError
 from watcher.model import Alert
@@ -27,6 +28,9 @@ from watcher.render import (
 )
 from watcher.templates import TemplateProblem, Templates
 
+if TYPE_CHECKING:
+    import apprise
+
 CONSOLE = "console"  # the target name used when the config has no targets
 _apprise_logger = logging.getLogger("apprise")
 _apprise_logger.setLevel(max(logging.INFO, _apprise_logger.getEffectiveLevel()))
@@ -34,22 +38,20 @@ _apprise_logger.setLevel(max(logging.INFO, _apprise_logger.getEffectiveLevel()))
 
 def url_is_valid(url: str) -> bool:
     """Whether apprise understands the URL (it returns False from ``add()`` when not)."""
-    return bool(apprise.Apprise(asset=_asset()).add(url))
+    return bool(_apprise().add(url))
 
 
-def _asset() -> apprise.AppriseAsset:
+def _apprise() -> apprise.Apprise:
+    import apprise
+
     # No disk cache: under systemd's ProtectHome and friends there is nowhere to write it.
-    return apprise.AppriseAsset(storage_mode="memory")
+    return apprise.Apprise(asset=apprise.AppriseAsset(storage_mode="memory"))
 
 
 # How each kind of target is written to: email gets HTML (bold highlights), Slack gets
 # Markdown (apprise turns **x** into Slack's *x*), everything else plain text.
 _STYLES: dict[str, Style] = {"mailto": "html", "mailtos": "html", "slack": "slack"}
-_FORMATS = {
-    "html": apprise.NotifyFormat.HTML,
-    "slack": apprise.NotifyFormat.MARKDOWN,
-    "text": apprise.NotifyFormat.TEXT,
-}
+_FORMATS = {"html": "html", "slack": "markdown", "text": "text"}  # apprise's NotifyFormat
 
 
 class AppriseNotifier:
@@ -61,7 +63,7 @@ class AppriseNotifier:
         self.name = name
         self.templates = templates or Templates()
         self._redact = redactor
-        self._apprise = apprise.Apprise(asset=_asset())
+        self._apprise = _apprise()
         self.style: Style = _STYLES.get(url.split(":", 1)[0].lower(), "text")
         if not self._apprise.add(url):
             raise DeliveryError(name, "apprise does not understand this URL")
@@ -94,7 +96,7 @@ class AppriseNotifier:
         )
 
     def send_message(self, title: str, body: str) -> None:
-        self._notify(title, body, apprise.NotifyFormat.TEXT)
+        self._notify(title, body, "text")
 
     def _notify(self, title: str, body: str, body_format: str) -> None:
         try:

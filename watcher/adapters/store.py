@@ -57,7 +57,6 @@ from watcher.adapters.tables import (
 )
 from watcher.config import Feed
 from watcher.errors import WriteConflict
-from watcher.identity import body_digest
 from watcher.model import (
     Alert,
     CycleRecord,
@@ -589,7 +588,7 @@ class SqlStore:
                     last_warning=warning,
                     **_healthy(now, next_fetch, fetched),
                     guid_churn=feeds.c.guid_churn + churned,
-                    body_hash=body_digest(fetched.body) if fetched.body is not None else None,
+                    body_hash=fetched.digest,
                     feed_hint=int(hint.total_seconds()) if hint else None,
                 )
                 .returning(feeds.c.id)
