@@ -50,7 +50,8 @@ def insert_new_rows(
     returning: Sequence[Column[Any]] = (),
 ) -> list[Any]:
     """Insert ``rows`` (dicts with the same keys), skipping those whose ``unique`` columns
-    are already there; with ``returning``, those columns of the rows inserted.
+    are already there (none: every row); with ``returning``, those columns of the rows
+    inserted.
 
     These are the many small rows of new entries (the entries, their keys, story keys and
     bands: a dozen for each entry), so they go straight to the driver, each value through its
@@ -66,7 +67,7 @@ def insert_new_rows(
     one_row = f"({', '.join([mark] * len(names))})"
     # Identifiers only, from our own table definitions (table.c[name] below checks them).
     head = f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) VALUES "  # noqa: S608
-    tail = f" ON CONFLICT ({', '.join(quote(c.name) for c in unique)}) DO NOTHING"
+    tail = f" ON CONFLICT ({', '.join(quote(c.name) for c in unique)}) DO NOTHING" if unique else ""
     params = list(
         zip(
             *(_bound(table.c[name], [row[name] for row in rows], dialect) for name in names),
@@ -203,14 +204,8 @@ def assign_stories(
     if fresh:
         # New stories are empty and alike: any new id serves any placeholder, so the ids need
         # not come back in order (asking for the order made SQLite insert them one by one).
-        created = (
-            conn.execute(
-                insert(stories).returning(stories.c.id),
-                [{"created_at": now} for _ in range(fresh)],
-            )
-            .scalars()
-            .all()
-        )
+        rows = [{"created_at": now}] * fresh
+        created = [row.id for row in insert_new_rows(conn, stories, (), rows, [stories.c.id])]
         story_of = [created[-s - 1] if s < 0 else s for s in story_of]
     return story_of
 

@@ -576,22 +576,20 @@ class SqlStore:
     ) -> SaveCounts:
         churned = sum(1 for item in again if item.churned)
         with self._writing() as conn:
+            values = {
+                "title": title or None,
+                "etag": fetched.etag,
+                "last_modified": fetched.last_modified,
+                "last_status": "ok",
+                "last_http_status": fetched.status,
+                "last_warning": warning,
+                **_healthy(now, next_fetch, fetched),
+                "body_hash": fetched.digest,
+                "feed_hint": int(hint.total_seconds()) if hint else None,
+            }
             feed_id = conn.execute(
-                update(feeds)
-                .where(feeds.c.url == url)
-                .values(
-                    title=title or None,
-                    etag=fetched.etag,
-                    last_modified=fetched.last_modified,
-                    last_status="ok",
-                    last_http_status=fetched.status,
-                    last_warning=warning,
-                    **_healthy(now, next_fetch, fetched),
-                    guid_churn=feeds.c.guid_churn + churned,
-                    body_hash=fetched.digest,
-                    feed_hint=int(hint.total_seconds()) if hint else None,
-                )
-                .returning(feeds.c.id)
+                _SAVE_SUCCESS,
+                {"feed_url": url, "churned": churned, **{f"new_{k}": v for k, v in values.items()}},
             ).scalar_one()
             new_entries, new_matches = insert_new(conn, feed_id, items, delivering, clustering, now)
             changed, rematched = update_known(conn, feed_id, again, delivering, now)
@@ -1221,6 +1219,29 @@ def _quiet_params(fetch: QuietFetch) -> dict[str, Any]:
         "http_status": fetch.fetched.status,
         **{f"new_{column}": value for column, value in healthy.items()},
     }
+
+
+# Built once, with a parameter for each value: building it for every feed cost more than
+# running it.
+_SAVE_SUCCESS = (
+    update(feeds)
+    .where(feeds.c.url == bindparam("feed_url"))
+    .values(
+        {
+            **{
+                name: bindparam(f"new_{name}", type_=feeds.c[name].type)
+                for name in (
+                    "title", "etag", "last_modified", "last_status", "last_http_status",
+                    "last_warning", "last_bytes", "last_duration_ms", "last_fetch_at",
+                    "last_ok_at", "last_error", "failures", "failing_since", "paused_at",
+                    "next_fetch_at", "body_hash", "feed_hint",
+                )
+            },
+            "guid_churn": feeds.c.guid_churn + bindparam("churned"),
+        }
+    )
+    .returning(feeds.c.id)
+)  # fmt: skip
 
 
 def _healthy(

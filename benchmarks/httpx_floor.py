@@ -1,0 +1,43 @@
+"""The least a one-shot round can cost on the design's fixed dependencies: a process that
+imports httpx and SQLAlchemy and sends the same requests as ``watcher run --once`` (conditional
+when it holds validators), keeping the validators in a JSON file and parsing nothing.
+
+    python benchmarks/httpx_floor.py STATE.json URLS.txt
+
+``benchmarks/peers.py`` runs it beside the tools, as a floor rather than a peer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+import httpx
+import sqlalchemy  # noqa: F401  (importing it is part of every round of a tool built on it)
+
+CONCURRENCY = 4  # as feed-watcher's benchmark config
+
+
+async def main(state_path: Path, urls: list[str]) -> None:
+    state = json.loads(state_path.read_text()) if state_path.exists() else {}
+    limit = asyncio.Semaphore(CONCURRENCY)
+    async with httpx.AsyncClient(limits=httpx.Limits(max_connections=CONCURRENCY)) as client:
+
+        async def get(url: str) -> None:
+            etag, modified = state.get(url, (None, None))
+            headers = {"If-None-Match": etag} if etag else {}
+            if modified:
+                headers["If-Modified-Since"] = modified
+            async with limit:
+                response = await client.get(url, headers=headers)
+            if response.status_code == 200:
+                state[url] = (response.headers.get("etag"), response.headers.get("last-modified"))
+
+        await asyncio.gather(*(get(url) for url in urls))
+    state_path.write_text(json.dumps(state))
+
+
+if __name__ == "__main__":
+    asyncio.run(main(Path(sys.argv[1]), Path(sys.argv[2]).read_text().split()))
