@@ -307,7 +307,6 @@ def test_stories_across_feeds(database_url: str) -> None:
             (Match("tiktok", (Hit("TikTok", "title", 0, 6),)),),
             (key,),
             (f"url:{link}",) if link else (),
-            words,
             tuple(bands(signature(words))),
         )
 

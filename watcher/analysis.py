@@ -23,8 +23,7 @@ Parser = Callable[[str, bytes, str | None, Sequence[str]], ParsedFeed]
 class Analysis:
     matches: tuple[Match, ...]
     story_keys: tuple[str, ...]
-    shingles: frozenset[str] = frozenset()  # empty: too few words to be compared
-    bands: tuple[int, ...] = ()
+    bands: tuple[int, ...] = ()  # empty: too few words to be compared
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +49,7 @@ def analyse(entry: Entry, matches: Sequence[Match], cluster: bool) -> Analysis:
     words = shingles(entry.title, entry.summary) if cluster else frozenset()
     if len(words) < MIN_WORDS:
         return Analysis(tuple(matches), story_keys(entry))
-    return Analysis(tuple(matches), story_keys(entry), words, tuple(bands(signature(words))))
+    return Analysis(tuple(matches), story_keys(entry), tuple(bands(signature(words))))
 
 
 @dataclass(frozen=True, slots=True)

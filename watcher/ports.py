@@ -30,7 +30,6 @@ class NewItem:
     matches: tuple[Match, ...]
     keys: tuple[str, ...] = ()  # identity keys in this feed; the primary key when empty
     story_keys: tuple[str, ...] = ()
-    shingles: frozenset[str] = frozenset()
     bands: tuple[int, ...] = ()
     backlog: bool = False  # old news when first seen: stored and matched, not notified
     content_hash: str = ""  # watcher.identity.content_hash, when the caller has it

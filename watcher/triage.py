@@ -53,7 +53,6 @@ def triage(
                     found.matches,
                     entry_keys,
                     found.story_keys,
-                    found.shingles,
                     found.bands,
                     is_backlog(entry),
                     digest,

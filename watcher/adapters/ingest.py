@@ -190,7 +190,7 @@ def assign_stories(
     candidates = _band_candidates(conn, items, clustering, now) if clustering else {}
     story_of: list[int] = []
     fresh = 0
-    recent: list[tuple[int, frozenset[str], set[int]]] = []  # this batch, for each other
+    recent: list[tuple[int, NewItem, set[int]]] = []  # this batch, for each other
     for item in items:
         story = next((by_key[k] for k in item.story_keys if k in by_key), None)
         if story is None and clustering is not None:
@@ -200,7 +200,7 @@ def assign_stories(
             story = -fresh  # a placeholder until the new stories have ids
         story_of.append(story)
         by_key.update(dict.fromkeys(item.story_keys, story))
-        recent.append((story, item.shingles, set(item.bands)))
+        recent.append((story, item, set(item.bands)))
     if fresh:
         # New stories are empty and alike: any new id serves any placeholder, so the ids need
         # not come back in order (asking for the order made SQLite insert them one by one).
@@ -272,18 +272,27 @@ def _band_candidates(
 def _nearest(
     item: NewItem,
     candidates: dict[int, list[tuple[int, frozenset[str]]]],
-    recent: list[tuple[int, frozenset[str], set[int]]],
+    recent: list[tuple[int, NewItem, set[int]]],
     threshold: float,
 ) -> int | None:
     """The story of the most similar candidate at or above the threshold."""
     pool = {c for band in item.bands for c in candidates.get(band, ())}
-    pool |= {(story, words) for story, words, bands in recent if bands & set(item.bands)}
+    pool |= {(story, _words(other)) for story, other, bands in recent if bands & set(item.bands)}
+    if not pool:
+        return None
+    # The words are worked out again here, for the few entries with candidates, rather than
+    # carried from the parser processes for every entry.
+    own = _words(item)
     best, best_score = None, threshold
     for story, words in pool:
-        score = jaccard(item.shingles, words)
+        score = jaccard(own, words)
         if score >= best_score:
             best, best_score = story, score
     return best
+
+
+def _words(item: NewItem) -> frozenset[str]:
+    return shingles(item.entry.title, item.entry.summary)
 
 
 def _join_concurrent_stories(
