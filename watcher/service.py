@@ -56,7 +56,7 @@ _POOL_FROM = 8  # feeds in a cycle from which parsing goes to worker processes
 _QUIET_BATCH = 500  # quiet fetches recorded per transaction
 _GROUP = 20  # feeds written per transaction at most
 _CONFLICT_RETRIES = 3  # a group's transaction is tried this often before feeds go one by one
-_IN_FLIGHT = 3 * _GROUP  # feeds fetched but not yet written, at most
+_IN_FLIGHT = 2 * _GROUP  # feeds fetched but not yet written, at most
 MOVE_AFTER = 3  # fetches in a row permanently redirected to one place before the feed moves
 PARSE_TIMEOUT = 60.0  # seconds one document may take in a worker process
 _ALL = 1_000_000  # "every delivery" as a query limit
@@ -165,29 +165,38 @@ class Service:
             parsed = await self._parse_elsewhere(pool, feed, fetched) if pool else None
             return await writing.write((feed, fetched, parsed))
 
-        # Back-pressure: when writing is the slowest step (a round where everything is new),
-        # at most this many feeds are between fetched and written, so memory does not grow
-        # with the number of feeds.
-        in_flight = asyncio.Semaphore(max(_IN_FLIGHT, 2 * self.config.concurrency))
-
         async def one(feed: Feed) -> FeedOutcome | None:
-            async with in_flight:
-                feed, fetched = await fetch(feed)
-                outcome = None if fetched is None else await handle(feed, fetched)
+            feed, fetched = await fetch(feed)
+            outcome = None if fetched is None else await handle(feed, fetched)
             if self.on_progress is not None:
                 self.on_progress()
             return outcome
 
+        # Back-pressure: when writing is the slowest step (a round where everything is new),
+        # at most this many feeds are between fetched and written, so memory does not grow
+        # with the number of feeds. So many runners take the feeds in turn: a task for every
+        # feed, all made at once, would itself grow with them (8 MB for 5,000 feeds).
+        waiting = enumerate(feeds)
+        results: list[FeedOutcome | Exception | None] = [None] * len(feeds)
+
+        async def runner() -> None:
+            for index, feed in waiting:
+                try:
+                    results[index] = await one(feed)
+                except Exception as exc:  # raised below, once every feed has run
+                    results[index] = exc
+
+        runners = min(len(feeds), max(_IN_FLIGHT, 2 * self.config.concurrency))
         try:
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="writer") as writer:
                 writing = _GroupWriter(writer, self._process_together)
                 # Every feed runs to its end even when one fails (a database error): none is
                 # left behind writing to a closed writer; then the first failure is raised.
-                results = await asyncio.gather(*(one(f) for f in feeds), return_exceptions=True)
-                failures = [r for r in results if isinstance(r, BaseException)]
+                await asyncio.gather(*(runner() for _ in range(runners)))
+                failures = [r for r in results if isinstance(r, Exception)]
                 if failures:
                     raise failures[0]
-                outcomes = [r for r in results if not isinstance(r, BaseException)]
+                outcomes = [r for r in results if not isinstance(r, Exception)]
                 await loop.run_in_executor(writer, self._record_quiet)
         finally:
             if pool is not None:
