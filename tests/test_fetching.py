@@ -265,3 +265,25 @@ def test_a_write_conflict_is_retried_and_stores_each_entry_once(
     assert report.new_entries == 3 and report.new_matches == 3
     with store.engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM deliveries")).scalar_one() == 3
+
+
+def test_a_cycle_holds_a_bounded_number_of_feeds_whatever_their_number(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    """A cycle does not make a task for every feed at once (5,000 of them held 8 MB): a fixed
+    number of runners take the feeds in turn. The outcomes still come in the feeds' order."""
+    urls = [feed_server.serve(f"/f{n}.xml", FEED) for n in range(300)]
+    app, _ = open_watcher(tmp_path, urls, extra="per_host = 8")
+    tasks_alive: list[int] = []
+
+    async def run() -> CycleReport:
+        async with app.fetcher() as fetcher:
+            service = app.service(fetcher)
+            service.on_progress = lambda: tasks_alive.append(len(asyncio.all_tasks()))
+            return await service.run_cycle(app.config.feeds)
+
+    report = asyncio.run(run())
+    assert [outcome.url for outcome in report.outcomes] == urls
+    assert {outcome.status for outcome in report.outcomes} == {"ok"}
+    assert len(tasks_alive) == 300
+    assert max(tasks_alive) <= 50  # 40 runners, the cycle's own task and a few helpers
