@@ -13,6 +13,7 @@ from typing import Any
 from click.testing import Result
 
 from tests.servers import FeedServer
+from watcher.clustering import bands, shingles, signature
 
 Cli = Callable[..., Result]
 PUB = "Mon, 15 Sep 2025 10:00:00 GMT"
@@ -325,3 +326,14 @@ def test_first_sight_is_backlog(tmp_path: Path, feed_server: FeedServer, run_cli
     feed_server.serve("/f.xml", rss([fresh, stale, *old]))
     assert [line.split(" —")[0] for line in run(run_cli, path)] == ["[tiktok] TikTok news today"]
     assert counts(tmp_path)["entries"] == 5
+
+
+def test_band_keys_do_not_change_between_versions() -> None:
+    """Bands are stored: a version that computed other keys for the same words would miss
+    every near-duplicate stored before the upgrade. These were computed by the first version
+    (a tuple of ints per word, before the cache held arrays)."""
+    words = shingles(
+        "TikTok deal framework agreed ahead of deadline in Madrid talks",
+        "Negotiators from both sides agreed on a framework for the sale of the app",
+    )
+    assert bands(signature(words))[:2] == [7406639933109937454, 3540677059551200137]
