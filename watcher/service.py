@@ -174,7 +174,7 @@ class Service:
 
         # Back-pressure: when writing is the slowest step (a round where everything is new),
         # at most this many feeds are between fetched and written, so memory does not grow
-        # with the number of feeds. So many runners take the feeds in turn: a task for every
+        # with the number of feeds. That many runners take the feeds in turn: a task for every
         # feed, all made at once, would itself grow with them (8 MB for 5,000 feeds).
         waiting = enumerate(feeds)
         results: list[FeedOutcome | Exception | None] = [None] * len(feeds)

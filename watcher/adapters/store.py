@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -588,7 +589,7 @@ class SqlStore:
                 "feed_hint": int(hint.total_seconds()) if hint else None,
             }
             feed_id = conn.execute(
-                _SAVE_SUCCESS,
+                _feed_update(tuple(values)),
                 {"feed_url": url, "churned": churned, **{f"new_{k}": v for k, v in values.items()}},
             ).scalar_one()
             new_entries, new_matches = insert_new(conn, feed_id, items, delivering, clustering, now)
@@ -1221,27 +1222,21 @@ def _quiet_params(fetch: QuietFetch) -> dict[str, Any]:
     }
 
 
-# Built once, with a parameter for each value: building it for every feed cost more than
-# running it.
-_SAVE_SUCCESS = (
-    update(feeds)
-    .where(feeds.c.url == bindparam("feed_url"))
-    .values(
-        {
-            **{
-                name: bindparam(f"new_{name}", type_=feeds.c[name].type)
-                for name in (
-                    "title", "etag", "last_modified", "last_status", "last_http_status",
-                    "last_warning", "last_bytes", "last_duration_ms", "last_fetch_at",
-                    "last_ok_at", "last_error", "failures", "failing_since", "paused_at",
-                    "next_fetch_at", "body_hash", "feed_hint",
-                )
-            },
-            "guid_churn": feeds.c.guid_churn + bindparam("churned"),
-        }
+@functools.cache
+def _feed_update(names: tuple[str, ...]) -> Any:
+    """UPDATE of one feed (``feed_url``) setting ``names`` from ``new_<name>`` parameters and
+    adding ``churned`` to its guid churn; returns its id. Built once for each set of names:
+    building it for every feed cost more than running it."""
+    values: dict[str, Any] = {
+        name: bindparam(f"new_{name}", type_=feeds.c[name].type) for name in names
+    }
+    values["guid_churn"] = feeds.c.guid_churn + bindparam("churned")
+    return (
+        update(feeds)
+        .where(feeds.c.url == bindparam("feed_url"))
+        .values(values)
+        .returning(feeds.c.id)
     )
-    .returning(feeds.c.id)
-)  # fmt: skip
 
 
 def _healthy(
