@@ -242,10 +242,12 @@ async def _pass(app: App, watch: _Watch, service: Service, wake_delivery: asynci
         return True
     feeds = await asyncio.to_thread(app.feeds)  # `watcher feeds add` needs no reload
     watch.feeds = len(feeds)
+    next_due: dict[str, datetime | None] | None = None  # one worker: the schedules it read
     if app.store.cooperative:
         due = await _claim(app, watch, feeds, started)
     else:
-        due = due_feeds(feeds, await asyncio.to_thread(_next_due, app), started)
+        next_due = await asyncio.to_thread(_next_due, app)
+        due = due_feeds(feeds, next_due, started)
     if due:
         try:
             report = await _cycle(service, due, control.stop, app.config.stop_timeout)
@@ -260,7 +262,9 @@ async def _pass(app: App, watch: _Watch, service: Service, wake_delivery: asynci
     await _pass_done(app, watch)
     if not (app.store.cooperative and len(due) == _claim_batch(app.config)):
         # (A full batch claimed: more may be due, so the next pass comes at once.)
-        await _sleep_until_due(app, await asyncio.to_thread(_next_wakeup, app, feeds), watch)
+        # A cycle moved its feeds' schedules; without one, those read above still hold.
+        wake = await asyncio.to_thread(_next_wakeup, app, feeds, None if due else next_due)
+        await _sleep_until_due(app, wake, watch)
     return False
 
 
@@ -408,14 +412,17 @@ def _next_due(app: App) -> dict[str, datetime | None]:
     }
 
 
-def _next_wakeup(app: App, feeds: Sequence[Feed]) -> datetime | None:
+def _next_wakeup(
+    app: App, feeds: Sequence[Feed], next_due: dict[str, datetime | None] | None = None
+) -> datetime | None:
     """When the next feed falls due. Several workers ask the database for the one soonest
     feed no other worker holds (one row, however many feeds); one worker reads every
-    schedule, since it also needs them to pick the due feeds."""
+    schedule (unless given ``next_due``, still current), since it also needs them to pick
+    the due feeds."""
     now = app.clock()
     if app.store.cooperative:
         return app.store.next_due_at(now)
-    return next_wakeup(feeds, _next_due(app), now)
+    return next_wakeup(feeds, _next_due(app) if next_due is None else next_due, now)
 
 
 async def _sleep_until_due(app: App, wake: datetime | None, watch: _Watch) -> None:

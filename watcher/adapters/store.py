@@ -1087,15 +1087,16 @@ class SqlStore:
         """When the soonest feed not leased by a live worker falls due (``now`` for one never
         fetched); None when there is none."""
         with self.engine.connect() as conn:
-            never = conn.execute(
-                select(feeds.c.id).where(_unleased(now), feeds.c.next_fetch_at.is_(None)).limit(1)
+            soonest = conn.execute(
+                select(feeds.c.next_fetch_at)
+                .where(_unleased(now))
+                .order_by(feeds.c.next_fetch_at.nulls_first())
+                .limit(1)
             ).first()
-            if never is not None:
-                return now
-            soonest: datetime | None = conn.execute(
-                select(func.min(feeds.c.next_fetch_at)).where(_unleased(now))
-            ).scalar()
-            return soonest
+        if soonest is None:
+            return None
+        due: datetime | None = soonest.next_fetch_at
+        return due or now
 
     def release_feeds(self, worker: str, urls: Sequence[str] | None = None) -> None:
         """Give up ``worker``'s leases (all of them when ``urls`` is None)."""
