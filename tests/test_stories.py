@@ -12,6 +12,7 @@ from typing import Any
 
 from click.testing import Result
 
+from tests.conftest import SmtpSink
 from tests.servers import FeedServer
 from watcher.clustering import bands, shingles, signature
 
@@ -337,3 +338,68 @@ def test_band_keys_do_not_change_between_versions() -> None:
         "Negotiators from both sides agreed on a framework for the sale of the app",
     )
     assert bands(signature(words))[:2] == [7406639933109937454, 3540677059551200137]
+
+
+def test_highlights_follow_the_words_after_a_revision(
+    tmp_path: Path, feed_server: FeedServer, smtp_server: SmtpSink, run_cli: Cli
+) -> None:
+    """A title rewritten under the same guid moves the matched word: the digest (every
+    format), ``show``, the "(updated)" email and the JSON evidence all mark "TikTok" in the new
+    title, never the characters where it stood in the old one."""
+    old, new = (
+        "Deadline extended again for TikTok sale",
+        "Trump extends the deadline once more for the TikTok sale to Oracle",
+    )
+    item = {"guid": "g-1", "link": "https://news.example/tt", "pubDate": PUB,
+            "description": "Talks continue."}  # fmt: skip
+    url = feed_server.serve("/f.xml", rss([{**item, "title": old}]))
+    path = config(tmp_path, [url], "query = 'TikTok'\nnotify_on = ['new', 'changed']")
+    with path.open("a") as file:
+        file.write(f'[targets.desk]\nurl = "{smtp_server.url()}"\n')
+    assert run_cli("run", "--once", "--config", str(path)).exit_code == 0
+    feed_server.serve("/f.xml", rss([{**item, "title": new}]))
+    second = run_cli("run", "--once", "--config", str(path))
+    assert second.exit_code == 0, second.output
+
+    at = new.index("TikTok")
+    data = json.loads(run_cli("digest", "--format", "json", "--config", str(path)).stdout)
+    [story] = data["stories"]
+    assert story["title"] == new
+    assert story["matches"] == [{"field": "title", "start": at, "end": at + 6, "term": "TikTok"}]
+    markdown = run_cli("digest", "--format", "markdown", "--config", str(path)).stdout
+    assert "the **TikTok** sale to Oracle" in markdown and "**nce mo**" not in markdown
+    page = run_cli("digest", "--format", "html", "--config", str(path)).stdout
+    assert "<b>TikTok</b>" in page and "<b>nce mo</b>" not in page
+    plain = run_cli("digest", "--config", str(path)).stdout
+    assert "the [TikTok] sale to Oracle" in plain and "o[nce mo]re" not in plain
+    shown = run_cli("show", "1", "--format", "json", "--config", str(path)).stdout
+    [match] = json.loads(shown)["matches"]
+    assert match["hits"] == [{"field": "title", "start": at, "end": at + 6, "term": "TikTok"}]
+
+    first, updated = smtp_server.messages
+    assert updated["Subject"] == f"[tiktok] (updated) {new}"
+    body = updated.get_body(("html",))
+    assert body is not None
+    content = body.get_content()
+    assert "the <b>TikTok</b> sale to Oracle" in content
+    assert content.count("<b>") == 1  # only the word itself, never ": the " or a stale span
+
+
+def test_a_rule_the_new_version_no_longer_matches_keeps_no_stale_evidence(
+    tmp_path: Path, feed_server: FeedServer, run_cli: Cli
+) -> None:
+    """The match stays (it was notified) with the terms it was made on, but no offsets: the
+    old ones would mark arbitrary characters of the new title."""
+    item = {"guid": "g-2", "pubDate": PUB, "description": "Talks continue."}
+    url = feed_server.serve("/f.xml", rss([{**item, "title": "TikTok sale deadline extended"}]))
+    path = config(tmp_path, [url])
+    assert len(run(run_cli, path)) == 1
+    feed_server.serve("/f.xml", rss([{**item, "title": "App sale deadline extended once more"}]))
+    assert run(run_cli, path) == []
+    [story] = json.loads(run_cli("digest", "--format", "json", "--config", str(path)).stdout)[
+        "stories"
+    ]
+    assert (story["matches"], story["terms"]) == ([], ["TikTok"])
+    plain = run_cli("digest", "--config", str(path)).stdout
+    [line] = [line for line in plain.splitlines() if "#1" in line]
+    assert "App sale deadline extended once more (changed)" in line and "[" not in line

@@ -189,10 +189,13 @@ class DigestRow:
     revision: int = 0  # how many times the entry changed after it was first seen
     members: tuple[StoryMember, ...] = ()  # every entry of the story, first reported first
     deliveries: tuple[DeliveryMark, ...] = ()
+    # The terms it matched on when it was made: an entry revised so that the rule no longer
+    # matches keeps its match but has no evidence in the text it now holds.
+    matched_terms: tuple[str, ...] = ()
 
     @property
     def terms(self) -> tuple[str, ...]:
-        return distinct_terms(self.hits)
+        return distinct_terms(self.hits) or self.matched_terms
 
 
 @dataclass(frozen=True, slots=True)

@@ -358,7 +358,7 @@ def insert_matches(
             "rule": match.rule,
             "terms": list(match.terms),
             "fields": list(match.fields),
-            "hits": [[h.field, h.start, h.end, h.term] for h in match.hits],
+            "hits": _stored_hits(match),
             "matched_at": now,
         }
         for entry_id, _, match in found
@@ -480,24 +480,59 @@ def _rematch(
     now: datetime,
 ) -> int:
     """A rule that matches the new version for the first time is a new match; a rule that
-    matched before notifies the change when the rule asks for changes."""
+    matched before notifies the change when the rule asks for changes. Either way the stored
+    evidence is the new version's: its offsets point into the text the entry now holds, which
+    is what every renderer shows them with."""
     before = {
-        (row.entry_id, row.rule): row.id
+        (row.entry_id, row.rule): (row.id, bool(row.silent))
         for row in conn.execute(
-            select(matches.c.id, matches.c.entry_id, matches.c.rule).where(
-                matches.c.entry_id.in_([item.entry_id for item in changed]),
-                matches.c.silent == 0,
+            select(matches.c.id, matches.c.entry_id, matches.c.rule, matches.c.silent).where(
+                matches.c.entry_id.in_([item.entry_id for item in changed])
             )
         )
     }
-    fresh, notices = [], []
+    fresh, notices, evidence = [], [], []
     for item in changed:
         revision = old[item.entry_id].revision + 1
+        current = {match.rule: match for match in item.matches}
+        for (entry_id, rule), (match_id, _) in before.items():
+            if entry_id == item.entry_id and rule not in current:
+                # It matched an earlier version only: no word of this text is its evidence.
+                evidence.append({"match": match_id, "hits": []})
         for match in item.matches:
-            match_id = before.get((item.entry_id, match.rule))
-            if match_id is None:
+            known = before.get((item.entry_id, match.rule))
+            if known is None:
                 fresh.append((item.entry_id, old[item.entry_id].story_id, match))
-            elif match.rule in delivering.on_change:
+                continue
+            match_id, silent = known
+            evidence.append(
+                {
+                    "match": match_id,
+                    "hits": _stored_hits(match),
+                    "terms": list(match.terms),
+                    "fields": list(match.fields),
+                }
+            )
+            if not silent and match.rule in delivering.on_change:
                 notices.append((match_id, match.rule, revision))
+    _restate_evidence(conn, evidence)
     queue(conn, notices, delivering, now)
     return insert_matches(conn, fresh, delivering, now)
+
+
+def _stored_hits(match: Match) -> list[list[Any]]:
+    """Evidence as the matches table holds it: [[field, start, end, term], ...]."""
+    return [[h.field, h.start, h.end, h.term] for h in match.hits]
+
+
+def _restate_evidence(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Give stored matches the evidence found in their entry's new version."""
+    for columns in ({"hits"}, {"hits", "terms", "fields"}):
+        group = [row for row in rows if set(row) - {"match"} == columns]
+        if group:
+            conn.execute(
+                update(matches)
+                .where(matches.c.id == bindparam("match"))
+                .values({name: bindparam(name) for name in sorted(columns)}),
+                group,
+            )

@@ -714,6 +714,7 @@ class SqlStore:
                 when.label("time"),
                 matches.c.rule,
                 matches.c.hits,
+                matches.c.terms,
                 entries.c.title,
                 entries.c.link,
                 entries.c.summary,
@@ -762,6 +763,7 @@ class SqlStore:
                 revision=row.revision,
                 members=members.get(row.story_id, ()),
                 deliveries=sent.get(row.match_id, ()),
+                matched_terms=tuple(row.terms),
             )
             for row in rows
         ]

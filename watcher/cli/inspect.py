@@ -101,7 +101,9 @@ def _detail_json(detail: EntryDetail) -> dict[str, Any]:
             for r in detail.revisions
         ],
         "matches": [
-            {"rule": m.rule, "terms": list(m.terms), "silent": silent}
+            {"rule": m.rule, "terms": list(m.terms), "silent": silent,
+             "hits": [{"field": h.field, "start": h.start, "end": h.end, "term": h.term}
+                      for h in m.hits]}
             for m, silent in detail.matches
         ],
         "deliveries": [
