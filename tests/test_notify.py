@@ -219,7 +219,7 @@ def test_failed_deliveries_are_listed_and_requeued(
     url = feed_server.serve("/f.xml", rss("Wire", [ITEM]))
     desk = {"url": smtp_server.url(), "retry_attempts": 2, "retry_backoff": "0s"}
     path = write_config(tmp_path / "w.toml", [url], {"tiktok": ["TikTok"]}, {"desk": desk})
-    run_cli("run", "--once", "--config", str(path))
+    assert run_cli("run", "--once", "--config", str(path)).exit_code == 1
     pending = json.loads(run_cli("deliveries", "--format", "json", "--config", str(path)).stdout)
     assert [(d["status"], d["attempts"]) for d in pending] == [("pending", 1)]
     run_cli("run", "--once", "--config", str(path))
@@ -232,7 +232,7 @@ def test_failed_deliveries_are_listed_and_requeued(
     smtp_server.code = "250 OK"
     requeued = run_cli("deliveries", "retry", "--all-failed", "--config", str(path))
     assert (requeued.exit_code, requeued.stdout) == (0, "re-queued 1 deliveries\n")
-    run_cli("run", "--once", "--config", str(path))
+    assert run_cli("run", "--once", "--config", str(path)).exit_code == 0
     assert len(smtp_server.messages) == 1
     assert json.loads(run_cli("deliveries", "--format", "json", "--config", str(path)).stdout) == []
     nothing = run_cli("deliveries", "retry", "--all-failed", "--config", str(path))
@@ -256,6 +256,8 @@ def test_a_failing_target_does_not_hold_back_another(
     )
     result = run_cli("run", "--once", "--config", str(path))
     assert "2 notifications sent, 1 failed" in result.stderr
+    # Every feed was read, but a delivery failed: a timer must show the run as failed.
+    assert result.exit_code == 1
     assert len(smtp_server.messages) == 2
     waiting = json.loads(run_cli("deliveries", "--format", "json", "--config", str(path)).stdout)
     assert {(d["target"], d["status"]) for d in waiting} == {("down", "pending")}

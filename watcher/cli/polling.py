@@ -24,8 +24,9 @@ from watcher.model import CycleReport
 def run(config_path: str | None, once: bool, force: bool) -> None:
     """Run the watcher: poll each feed on its interval until stopped (SIGINT/SIGTERM).
 
-    With --once, fetch every feed a single time and exit: 0 if all feeds were read,
-    1 if any failed (a per-feed summary goes to stderr). Paused feeds and feeds backing off
+    With --once, fetch every feed a single time, deliver what is due, and exit: 0 if every
+    feed was read and every delivery attempted was accepted, 1 if a feed or a delivery failed
+    (a per-feed summary goes to stderr). Paused feeds and feeds backing off
     after failures are skipped (and listed) unless --force.
     """
     config = load(config_path, REDACTOR)
@@ -41,7 +42,7 @@ def run(config_path: str | None, once: bool, force: bool) -> None:
             with progress("fetching", len(app.feeds()) - len(skip)) as advance:
                 report = asyncio.run(run_once(app, skip, lambda: advance(1)))
             _print_cycle_summary(report)
-            sys.exit(1 if report.failed else 0)
+            sys.exit(1 if report.failed or report.delivery_failures else 0)
         asyncio.run(run_forever(app))
     finally:
         app.close()
