@@ -23,10 +23,12 @@ from tests.servers import FeedServer, rss
 from watcher.app import open_app
 from watcher.config import Config, load_config
 from watcher.daemon import run_once
+from watcher.errors import ConfigError
 from watcher.model import Entry, FetchResult, Hit, Match
 from watcher.ports import Delivering, NewItem
 from watcher.redact import Redactor
 from watcher.service import Service
+from watcher.templates import Templates
 
 SLACK_URL = "slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7"
 SLACK_HOOK = "https://hooks.slack.com/services/T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7"
@@ -459,12 +461,64 @@ def test_templates_are_checked_and_sandboxed(tmp_path: Path, run_cli: Cli) -> No
     result = run_cli("check-config", "--config", str(path))
     assert result.exit_code == 2 and "targets.d.body_template:" in result.stderr
 
-    from watcher.cli.configuration import SAMPLE
-    from watcher.templates import TemplateProblem, Templates
+    from watcher.templates import SAMPLE, TemplateProblem, Templates
 
     evil = Templates(body="{{ rule.__class__.__mro__[1].__subclasses__() }}")
     with pytest.raises(TemplateProblem):
         evil.render(SAMPLE, "text")
+
+
+@pytest.mark.parametrize(
+    ("template", "problem"),
+    [
+        ("{{ rule.__class__.__mro__ }}", "access to attribute '__class__'"),
+        ("{% if updated %}{{ changes.__class__.__mro__ }}{% endif %}", "is unsafe"),
+        ("{{ link.upper() if link else undefined_name() }}", "'undefined_name' is undefined"),
+    ],
+)
+def test_a_template_the_sandbox_refuses_is_refused_with_the_config(
+    tmp_path: Path, run_cli: Cli, template: str, problem: str
+) -> None:
+    """Templates are rendered against sample alerts (new, updated, bare) in every style when
+    the config is read: check-config, run and a reload refuse the file, naming the target and
+    the template, instead of the first delivery failing."""
+    path = write_config(tmp_path / "w.toml", [], targets={"d": "json://127.0.0.1:9/x"})
+    with path.open("a") as file:
+        file.write(f"body_template = {json.dumps(template)}\n")
+    for command in (["check-config"], ["run", "--once"], ["notify-test", "--render"]):
+        result = run_cli(*command, "--config", str(path))
+        assert result.exit_code == 2, (command, result.output)
+        assert f"{path}: targets.d.body_template: " in result.stderr
+        assert problem in result.stderr
+    assert not (tmp_path / "w.db").exists()  # refused before anything was written
+
+    good = write_config(tmp_path / "good.toml", [], targets={"d": "json://127.0.0.1:9/x"})
+    app = open_app(load_config(good, {}), Redactor())
+    try:
+        good.write_text(path.read_text())
+        with pytest.raises(ConfigError, match=r"targets\.d\.body_template"):
+            app.reloaded()
+    finally:
+        app.close()
+
+
+def test_notify_test_render_reports_a_failing_template_and_goes_on(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A target whose template fails at render time (it passed the check at load but data
+    made it fail) is that target's error; the other targets are still rendered."""
+    from watcher.adapters.notify import AppriseNotifier
+    from watcher.cli.configuration import render_samples
+
+    evil = Templates(body="{{ rule.__class__.__mro__ }}")
+    notifiers = {
+        "bad": AppriseNotifier("bad", "json://127.0.0.1:9/x", Redactor(), evil),
+        "good": AppriseNotifier("good", "json://127.0.0.1:9/y", Redactor()),
+    }
+    assert render_samples(notifiers, None) == 1
+    out, err = capsys.readouterr()
+    assert "bad: FAILED: template: access to attribute '__class__'" in err
+    assert "--- good ---\n[tiktok] TikTok gets 90 more days" in out
 
 
 def test_three_hundred_old_matches_make_at_most_one_summary(

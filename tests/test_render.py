@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from watcher.cli.configuration import SAMPLE
 from watcher.render import format_alert_body, format_digest_body, highlight
-from watcher.templates import VARIABLES, variables
+from watcher.templates import SAMPLE, VARIABLES, variables
 
 README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
 

@@ -377,6 +377,7 @@ def test_highlights_follow_the_words_after_a_revision(
     assert match["hits"] == [{"field": "title", "start": at, "end": at + 6, "term": "TikTok"}]
 
     first, updated = smtp_server.messages
+    assert first["Subject"] == f"[tiktok] {old}"
     assert updated["Subject"] == f"[tiktok] (updated) {new}"
     body = updated.get_body(("html",))
     assert body is not None

@@ -27,6 +27,7 @@ def format_time(value: datetime | None) -> str:
 
 
 Style = Literal["text", "html", "slack", "markdown", "brackets"]
+STYLES: tuple[Style, ...] = ("text", "html", "slack")  # what notification targets are sent
 _SLACK_SPECIAL = re.compile(r"([*_~`])")
 _SPACE_RUN = re.compile(r"\s+")
 

@@ -4,11 +4,13 @@ the target's format, so that a template cannot be tricked by feed text nor reach
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from watcher.model import Alert
+from watcher.model import Alert, Entry, Hit
 from watcher.render import (
+    STYLES,
     SUMMARY_LIMIT,
     Style,
     escape,
@@ -45,13 +47,18 @@ def _environment() -> SandboxedEnvironment:
 
 
 def check(text: str) -> None:
-    """Compile a template, raising TemplateProblem with the reason when it cannot."""
+    """Compile a template and render it against sample alerts (new, updated, bare) in every
+    style, raising TemplateProblem with the reason when it cannot: a template the sandbox
+    refuses is refused with the config, not found at the first delivery."""
     from jinja2 import TemplateSyntaxError
 
     try:
-        _environment().from_string(text)
+        _compiled(text)
     except TemplateSyntaxError as exc:
         raise TemplateProblem(f"{exc.message} (line {exc.lineno})") from None
+    for alert in SAMPLES:
+        for style in STYLES:
+            _render(text, variables(alert, style))
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,11 +76,16 @@ class Templates:
         )
 
 
+@functools.lru_cache(maxsize=64)
+def _compiled(text: str) -> Any:
+    return _environment().from_string(text)
+
+
 def _render(text: str, context: dict[str, Any]) -> str:
     from jinja2 import TemplateError
 
     try:
-        return _environment().from_string(text).render(context)
+        return str(_compiled(text).render(context))
     except TemplateError as exc:
         raise TemplateProblem(str(exc)) from None
 
@@ -104,3 +116,39 @@ def variables(alert: Alert, style: Style) -> dict[str, Any]:
         "default_title": format_alert_title(alert),
         "default_body": format_alert_body(alert, style),
     }
+
+
+_SAMPLE_TITLE = "TikTok gets 90 more days: deadline moves to December"
+SAMPLE = Alert(
+    delivery_id=0,
+    target="",
+    rule="tiktok",
+    hits=tuple(
+        Hit(word, "title", _SAMPLE_TITLE.index(word), _SAMPLE_TITLE.index(word) + len(word))
+        for word in ("TikTok", "deadline")
+    ),
+    entry=Entry(
+        key="sample",
+        title=_SAMPLE_TITLE,
+        link="https://news.example/2025/09/16/tiktok-deadline",
+        published=datetime(2025, 9, 16, 14, 0, tzinfo=UTC),
+        summary="The divestiture deadline moves to December as negotiators describe a "
+        "framework deal between ByteDance and a group of US investors.",
+    ),
+    feed_name="Example World",
+    feed_url="https://news.example/world/rss",
+)
+"""A match as ``watcher notify-test --render`` shows it, and templates are checked with."""
+
+# What a template is tried on before it is accepted: a new match, the alert for a revision
+# (``updated``, ``changes``), and a match with nothing but a title (no link, date or text).
+SAMPLES = (
+    SAMPLE,
+    replace(
+        SAMPLE,
+        revision=1,
+        previous=replace(SAMPLE.entry, title="TikTok gets more days"),
+        sources=("Example Business",),
+    ),
+    replace(SAMPLE, hits=(), entry=Entry(key="bare", title="", link=None)),
+)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping
 
 import click
 
@@ -14,9 +14,10 @@ from watcher.cli.common import REDACTOR, common_options
 from watcher.config import Config, Feed, StoredRule, Target
 from watcher.durations import format_duration
 from watcher.errors import DeliveryError
-from watcher.model import Alert, Entry, Hit
+from watcher.ports import Notifier
 from watcher.redact import mask_url
 from watcher.schedule import WEEKDAYS
+from watcher.templates import SAMPLE
 
 
 @click.command("check-config")
@@ -112,44 +113,41 @@ def notify_test(config_path: str | None, target: str | None, render: bool) -> No
     if target is not None and target not in notifiers:
         known = ", ".join(notifiers) or "none"
         raise click.BadParameter(f"unknown target {target!r} (targets: {known})")
+    if render:
+        sys.exit(1 if render_samples(notifiers, target) else 0)
+    title = "feed-watcher test notification"
+    body = f"This is a test from feed-watcher {__version__} (config {config.source})."
+    sys.exit(1 if _each_target(notifiers, target, lambda _, n: n.send_message(title, body)) else 0)
+
+
+def render_samples(notifiers: Mapping[str, Notifier], target: str | None) -> int:
+    """Print what the sample match would send to each target; how many could not render."""
+
+    def show(name: str, notifier: Notifier) -> None:
+        title, body = notifier.render(SAMPLE)
+        click.echo(f"--- {name} ---\n{title}\n\n{body}\n")
+
+    return _each_target(notifiers, target, show, report_ok=False)
+
+
+def _each_target(
+    notifiers: Mapping[str, Notifier],
+    target: str | None,
+    act: Callable[[str, Notifier], None],
+    report_ok: bool = True,
+) -> int:
+    """``act`` on each target (or only ``target``); a target's failure (its template, its
+    server) is reported as its own and the others go on. Returns the number that failed."""
     failures = 0
     for name, notifier in notifiers.items():
         if target is not None and name != target:
             continue
-        if render:
-            title, body = notifier.render(SAMPLE)
-            click.echo(f"--- {name} ---\n{title}\n\n{body}\n")
-            continue
         try:
-            notifier.send_message(
-                "feed-watcher test notification",
-                f"This is a test from feed-watcher {__version__} (config {config.source}).",
-            )
+            act(name, notifier)
         except DeliveryError as exc:
             failures += 1
             click.echo(f"{name}: FAILED: {exc.reason}", err=True)
         else:
-            click.echo(f"{name}: sent", err=True)
-    sys.exit(1 if failures else 0)
-
-
-_SAMPLE_TITLE = "TikTok gets 90 more days: deadline moves to December"
-SAMPLE = Alert(
-    delivery_id=0,
-    target="",
-    rule="tiktok",
-    hits=tuple(
-        Hit(word, "title", _SAMPLE_TITLE.index(word), _SAMPLE_TITLE.index(word) + len(word))
-        for word in ("TikTok", "deadline")
-    ),
-    entry=Entry(
-        key="sample",
-        title=_SAMPLE_TITLE,
-        link="https://news.example/2025/09/16/tiktok-deadline",
-        published=datetime(2025, 9, 16, 14, 0, tzinfo=UTC),
-        summary="The divestiture deadline moves to December as negotiators describe a "
-        "framework deal between ByteDance and a group of US investors.",
-    ),
-    feed_name="Example World",
-    feed_url="https://news.example/world/rss",
-)
+            if report_ok:
+                click.echo(f"{name}: sent", err=True)
+    return failures
