@@ -33,6 +33,8 @@ CORE = [
     "ports",
     "service",
     "locations",
+    "xmlsafe",
+    "opml",
 ]
 FORBIDDEN = (
     "httpx",

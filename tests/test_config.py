@@ -3,14 +3,18 @@ environment; relative feed paths; the shipped configs load."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from click.testing import Result
 
 from watcher.config import load_config
 from watcher.errors import ConfigError
 from watcher.locations import default_database_url, find_config, shipped_config
+
+Cli = Callable[..., Result]
 
 ROOT = Path(__file__).parent.parent
 
@@ -235,3 +239,36 @@ def test_targets_can_subscribe_to_some_rules(tmp_path: Path) -> None:
     assert config.targets_for(config.rules[1]) == ("desk", "slack")
     found = problems(tmp_path, path.read_text().replace('rules = ["b"]', 'rules = ["c"]'))
     assert found == ["targets.slack.rules: unknown rule 'c'"]
+
+
+def test_every_problem_is_reported_in_one_run(tmp_path: Path, run_cli: Cli) -> None:
+    """Mistakes of every kind (structure, a query, a rule naming an unknown target, an unset
+    variable, an apprise URL nobody understands) are all listed by one check-config, each
+    located by file and key; the parts that were valid were still checked."""
+    path = tmp_path / "w.toml"
+    path.write_text(
+        '[watcher]\ninterval = "soon"\ncolour = "blue"\n'
+        '[[feeds]]\nurl = "ftp://example.org/feed"\n'
+        '[[feeds]]\nurl_env = "NO_SUCH_FEED_VARIABLE"\n'
+        '[[rules]]\nname = "broken"\nquery = "TikTok AND ("\n'
+        '[[rules]]\nname = "lost"\nquery = "tariffs"\nnotify = ["nobody"]\n'
+        '[[rules]]\nname = "fine"\nquery = "chips"\nnotify = ["bad-mode"]\n'
+        '[targets.nonsense]\nurl = "notaservice://x"\n'
+        '[targets.bad-mode]\nurl = "json://127.0.0.1:9/x"\nmode = "sometimes"\n'
+    )
+    result = run_cli("check-config", "--config", str(path))
+    assert result.exit_code == 2
+    problems = [line for line in result.stderr.splitlines() if line.startswith(f"{path}: ")]
+    keys = [line.removeprefix(f"{path}: ").split(":")[0] for line in problems]
+    assert keys == [
+        "watcher.interval",
+        "watcher.colour",
+        "feeds[0].url",
+        "targets.bad-mode.mode",
+        "feeds[1].url_env",
+        "rules[1].notify",
+        "rules[0].query",
+        "targets.nonsense.url",
+    ]
+    # A rule that names a target which is declared but invalid is not told it is unknown.
+    assert "rules[2]" not in result.stderr

@@ -149,6 +149,21 @@ htmlUrl="https://tech.example/" description=""></outline>
 """
 
 
+def test_opml_entities_are_never_expanded() -> None:
+    """An internal entity in an attribute stays the literal text ``&x;`` (lxml would expand
+    it even with resolve_entities off); an external one is not fetched; nothing fails."""
+    from watcher.opml import read_opml
+
+    data = (
+        b'<?xml version="1.0"?>\n<!DOCTYPE opml [<!ENTITY x "Evil Name">'
+        b'<!ENTITY ext SYSTEM "file:///etc/passwd">]>\n<opml version="2.0"><body>'
+        b'<outline text="&x;" xmlUrl="https://a.example/f"/>'
+        b'<outline text="&ext; &amp; co" xmlUrl="https://b.example/f"/></body></opml>'
+    )
+    titles = [outline.title for outline in read_opml(data)]
+    assert titles == ["&x;", "&ext; & co"]
+
+
 def test_import_nested_odd_and_hostile_opml(tmp_path: Path, run_cli: Cli) -> None:
     wire, post = "https://wire.example/rss", "https://post.example/atom"
     opml = tmp_path / "feeds.opml"

@@ -52,9 +52,14 @@ def utcnow() -> datetime:
 def load(explicit: str | None, redactor: Redactor) -> Config:
     """Find and validate the config; its secrets are registered with ``redactor`` at once."""
     path = find_config(explicit)
-    config = load_config(Path(path))
-    redactor.add(target.url for target in config.targets)
+    config = load_config(Path(path), url_check=url_is_valid)
+    _register_secrets(config, redactor)
     return config
+
+
+def _register_secrets(config: Config, redactor: Redactor) -> None:
+    redactor.add(target.url for target in config.targets)
+    redactor.add_feeds(feed.url for feed in config.feeds)
 
 
 def check_targets(config: Config) -> None:
@@ -118,9 +123,8 @@ class App:
         """This app with its config file read again: new and removed feeds, rules and targets
         take effect; the database stays (changing it needs a restart). Raises ConfigError,
         naming the problem, when the file is no longer valid."""
-        config = load_config(Path(self.config.source))
-        self.redactor.add(target.url for target in config.targets)
-        check_targets(config)
+        config = load_config(Path(self.config.source), url_check=url_is_valid)
+        _register_secrets(config, self.redactor)
         if config.database != self.config.database:
             log.warning("the database setting changed: it takes effect at the next restart")
             config = dataclasses.replace(config, database=self.config.database)
@@ -200,4 +204,6 @@ def open_store(config: Config, redactor: Redactor, now: datetime | None = None) 
     store = SqlStore(connect(url), lease=config.lease)
     migrate(store.engine)
     store.sync_feeds(config.feeds, now or utcnow())
+    # Feeds added from the command line, or once in the file, may carry credentials too.
+    redactor.add_feeds(store.feed_urls())
     return store

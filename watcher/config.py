@@ -11,7 +11,7 @@ import json
 import os
 import re
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import time as dt_time
 from datetime import timedelta
@@ -33,6 +33,7 @@ from watcher.durations import format_duration, parse_duration, parse_rate, parse
 from watcher.errors import ConfigError
 from watcher.identity import TRACKING_PARAMS
 from watcher.matching.query import And, Node, Not, QueryError, keywords_query, parse_query
+from watcher.redact import mask_feed_url
 from watcher.schedule import WEEKDAYS, DigestSchedule, RetryPolicy
 from watcher.templates import Templates
 from watcher.templates import check as check_template
@@ -91,7 +92,11 @@ class WatcherSection(_Strict):
 
 
 class FeedConfig(_Strict):
-    url: str
+    url: str | None = None
+    # A URL that carries a credential (user:password@, ?token=) kept out of the file: read
+    # from the environment or from a systemd credential, like a target's.
+    url_env: str | None = None
+    url_credential: str | None = None
     name: str | None = None
     interval: Duration | None = None
     min_interval: Duration | None = None
@@ -99,10 +104,16 @@ class FeedConfig(_Strict):
 
     @field_validator("url")
     @classmethod
-    def _url(cls, value: str) -> str:
-        if not value.lower().startswith(_SCHEMES):
-            raise ValueError("must be an http://, https:// or file:// URL, or a file path")
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None:
+            check_feed_url(value)
         return value
+
+    @model_validator(mode="after")
+    def _one_source(self) -> FeedConfig:
+        if sum(v is not None for v in (self.url, self.url_env, self.url_credential)) != 1:
+            raise ValueError("give exactly one of 'url', 'url_env' or 'url_credential'")
+        return self
 
     @field_validator("interval", "min_interval", "max_interval")
     @classmethod
@@ -110,6 +121,12 @@ class FeedConfig(_Strict):
         if value is not None and value.total_seconds() < 1:
             raise ValueError("must be at least 1s")
         return value
+
+
+def check_feed_url(value: str) -> None:
+    """Raise ValueError unless ``value`` is a URL feed-watcher can fetch."""
+    if not value.lower().startswith(_SCHEMES):
+        raise ValueError("must be an http://, https:// or file:// URL, or a file path")
 
 
 class RuleConfig(_Strict):
@@ -316,8 +333,13 @@ class Config:
         )
 
 
-def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
-    """Read, validate and resolve the config file at ``path``."""
+def load_config(
+    path: Path,
+    environ: Mapping[str, str] | None = None,
+    url_check: Callable[[str], bool] | None = None,
+) -> Config:
+    """Read, validate and resolve the config file at ``path`` (``url_check``: whether a
+    target URL can be used, see ``config_from_dict``)."""
     source = str(path)
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -327,21 +349,33 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
         raise ConfigError(source, [f"cannot read: {exc}"]) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(source, [f"not valid TOML: {exc}"]) from None
-    return config_from_dict(raw, source, path.parent, os.environ if environ is None else environ)
+    environ = os.environ if environ is None else environ
+    return config_from_dict(raw, source, path.parent, environ, url_check)
 
 
 def config_from_dict(
-    raw: dict[str, Any], source: str, base_dir: Path, environ: Mapping[str, str]
+    raw: dict[str, Any],
+    source: str,
+    base_dir: Path,
+    environ: Mapping[str, str],
+    url_check: Callable[[str], bool] | None = None,
 ) -> Config:
-    """Validate already-parsed TOML; relative feed paths are resolved against ``base_dir``."""
+    """Validate already-parsed TOML; relative feed paths are resolved against ``base_dir``;
+    ``url_check`` says whether a target URL can be used (the notifier's own judgement).
+
+    Every problem the file has is reported at once: the parts that are valid go on to the
+    later checks (queries, names, environment, target URLs) while the invalid ones are
+    reported, so a file with several kinds of mistakes needs one run to see them all.
+    """
     raw = _resolve_feed_paths(raw, base_dir)
-    try:
-        model = ConfigModel.model_validate(raw)
-    except ValidationError as exc:
-        raise ConfigError(source, [_describe(error) for error in exc.errors()]) from None
-    problems = _cross_check(model)
-    rules, rule_problems = _build_rules(model)
-    targets, target_problems = _resolve_targets(model, environ)
+    model, problems, at = _validate(raw)
+    feed_urls, feed_problems = _resolve_feeds(model, environ, at)
+    problems += feed_problems
+    problems += _cross_check(
+        model, feed_urls, _declared(raw, "rules"), _declared(raw, "targets"), at
+    )
+    rules, rule_problems = _build_rules(model, at)
+    targets, target_problems = _resolve_targets(model, environ, url_check)
     problems += rule_problems + target_problems
     if problems:
         raise ConfigError(source, problems)
@@ -368,15 +402,132 @@ def config_from_dict(
         stop_timeout=section.stop_timeout,
         lease=section.lease,
         http=listen_address(section.http) if section.http else None,
-        feeds=tuple(_feed(f, section) for f in model.feeds),
+        feeds=tuple(_feed(f, url, section) for f, url in zip(model.feeds, feed_urls, strict=True)),
         rules=rules,
         targets=targets,
     )
 
 
-def _feed(feed: FeedConfig, section: WatcherSection) -> Feed:
+Positions = dict[str, list[int]]  # "feeds", "rules": each kept item's index in the file
+
+
+def _validate(raw: dict[str, Any]) -> tuple[ConfigModel, list[str], Positions]:
+    """The model of ``raw``, its structural problems, and where each of its feeds and rules
+    stands in the file. With problems, the model is built from what is left once the invalid
+    feeds, rules, targets and keys are set aside."""
+    try:
+        model = ConfigModel.model_validate(raw)
+        return model, [], _positions(raw, {})
+    except ValidationError as exc:
+        errors = exc.errors()
+    problems = [_describe(error) for error in errors]
+    kept, dropped = _set_aside(raw, errors)
+    try:
+        return ConfigModel.model_validate(kept), problems, _positions(raw, dropped)
+    except ValidationError:
+        return ConfigModel(), problems, {}
+
+
+def _positions(raw: dict[str, Any], dropped: dict[str, set[Any]]) -> Positions:
+    found: Positions = {}
+    for section in ("feeds", "rules"):
+        items = raw.get(section)
+        count = len(items) if isinstance(items, list) else 0
+        found[section] = [i for i in range(count) if i not in dropped.get(section, set())]
+    return found
+
+
+def _set_aside(
+    raw: dict[str, Any], errors: Sequence[Any]
+) -> tuple[dict[str, Any], dict[str, set[Any]]]:
+    """``raw`` without the parts the ``errors`` are about: the whole feed, rule or target,
+    or the one key of [watcher] (whose default then stands in); and what was set aside."""
+    dropped: dict[str, set[Any]] = {}
+    top: set[str] = set()
+    for error in errors:
+        loc = error["loc"]
+        if len(loc) >= 2 and loc[0] in ("feeds", "rules", "targets", "watcher"):
+            dropped.setdefault(str(loc[0]), set()).add(loc[1])
+        elif loc:
+            top.add(str(loc[0]))
+    kept: dict[str, Any] = {}
+    for key, value in raw.items():
+        gone = dropped.get(key, set())
+        if key in top:
+            continue
+        if isinstance(value, list):
+            kept[key] = [item for index, item in enumerate(value) if index not in gone]
+        elif isinstance(value, dict):
+            kept[key] = {name: item for name, item in value.items() if name not in gone}
+        else:
+            kept[key] = value
+    return kept, dropped
+
+
+def _declared(raw: dict[str, Any], section: str) -> set[str]:
+    """The names of the rules or targets the file declares, valid or not: a reference to an
+    invalid one is not reported again as unknown."""
+    value = raw.get(section)
+    if isinstance(value, dict):
+        return set(value)
+    if isinstance(value, list):
+        return {str(item["name"]) for item in value if isinstance(item, dict) and "name" in item}
+    return set()
+
+
+def _resolve_feeds(
+    model: ConfigModel, environ: Mapping[str, str], at: Positions
+) -> tuple[list[str | None], list[str]]:
+    """Each feed's URL, from the file, the environment or a credential (None: not found)."""
+    urls: list[str | None] = []
+    problems = []
+    for index, feed in zip(at.get("feeds", ()), model.feeds, strict=True):
+        key = f"feeds[{index}]"
+        url, problem = _secret_url(key, feed.url, feed.url_env, feed.url_credential, environ)
+        if url is not None and problem is None:
+            try:
+                check_feed_url(url)
+            except ValueError as exc:
+                # Never the URL itself: it is kept out of the file because it is a secret.
+                problem = f"{key}.{_url_key(feed)}: the URL it holds {exc}"
+        if problem is not None:
+            problems.append(problem)
+            url = None
+        urls.append(url)
+    return urls, problems
+
+
+def _secret_url(
+    key: str,
+    url: str | None,
+    env: str | None,
+    credential: str | None,
+    environ: Mapping[str, str],
+) -> tuple[str | None, str | None]:
+    """A URL given in the file (``url``), by an environment variable or by a credential; or
+    the problem, located at ``key``."""
+    if env is not None:
+        value = environ.get(env, "").strip()
+        if not value:
+            return None, f"{key}.url_env: environment variable {env} is not set"
+        return value, None
+    if credential is not None:
+        try:
+            return read_credential(credential, environ), None
+        except ValueError as exc:
+            return None, f"{key}.url_credential: {exc}"
+    return url, None
+
+
+def _url_key(part: FeedConfig | TargetConfig) -> str:
+    """Which key gave a feed's or target's URL."""
+    return "url_env" if part.url_env else "url_credential" if part.url_credential else "url"
+
+
+def _feed(feed: FeedConfig, url: str | None, section: WatcherSection) -> Feed:
+    assert url is not None  # a feed without a URL is a problem reported before this
     return Feed(
-        feed.url,
+        url,
         feed.name,
         feed.interval or section.interval,
         feed.min_interval or section.min_interval,
@@ -409,9 +560,9 @@ def with_added_rules(config: Config, stored: Sequence[StoredRule]) -> tuple[Conf
     return dataclasses.replace(config, rules=(*config.rules, *rules)), problems
 
 
-def _build_rules(model: ConfigModel) -> tuple[tuple[Rule, ...], list[str]]:
+def _build_rules(model: ConfigModel, at: Positions) -> tuple[tuple[Rule, ...], list[str]]:
     rules, problems = [], []
-    for index, raw in enumerate(model.rules):
+    for index, raw in zip(at.get("rules", ()), model.rules, strict=True):
         try:
             rules.append(
                 make_rule(
@@ -453,13 +604,19 @@ def _resolve_feed_paths(raw: dict[str, Any], base_dir: Path) -> dict[str, Any]:
     return {**raw, "feeds": resolved}
 
 
-def _cross_check(model: ConfigModel) -> list[str]:
+def _cross_check(
+    model: ConfigModel,
+    feed_urls: Sequence[str | None],
+    declared_rules: set[str],
+    declared_targets: set[str],
+    at: Positions,
+) -> list[str]:
     problems = []
     seen_urls: set[str] = set()
-    for index, feed in enumerate(model.feeds):
-        if feed.url in seen_urls:
-            problems.append(f"feeds[{index}].url: {feed.url!r} is listed twice")
-        seen_urls.add(feed.url)
+    for index, feed, url in zip(at.get("feeds", ()), model.feeds, feed_urls, strict=True):
+        if url is not None and url in seen_urls:
+            problems.append(f"feeds[{index}].url: {mask_feed_url(url)!r} is listed twice")
+        seen_urls.add(url or "")
         lowest = feed.min_interval or model.watcher.min_interval
         highest = feed.max_interval or model.watcher.max_interval
         if lowest is not None and lowest > highest:
@@ -468,13 +625,13 @@ def _cross_check(model: ConfigModel) -> list[str]:
                 f"max_interval ({format_duration(highest)})"
             )
     seen_rules: set[str] = set()
-    for index, rule in enumerate(model.rules):
+    for index, rule in zip(at.get("rules", ()), model.rules, strict=True):
         if rule.name in seen_rules:
             problems.append(f"rules[{index}].name: another rule is already named {rule.name!r}")
         seen_rules.add(rule.name)
         for name in rule.notify or ():
-            if name not in model.targets:
-                known = ", ".join(sorted(model.targets)) or "none are configured"
+            if name not in declared_targets:
+                known = ", ".join(sorted(declared_targets)) or "none are configured"
                 problems.append(
                     f"rules[{index}].notify: unknown target {name!r} (targets: {known})"
                 )
@@ -482,48 +639,51 @@ def _cross_check(model: ConfigModel) -> list[str]:
         if not NAME.fullmatch(name):
             problems.append(f"targets.{name}: target names use letters, digits, '-', '_' or '.'")
         for wanted in target.rules or ():
-            if wanted not in seen_rules:
+            if wanted not in declared_rules:
                 problems.append(f"targets.{name}.rules: unknown rule {wanted!r}")
     return problems
 
 
 def _resolve_targets(
-    model: ConfigModel, environ: Mapping[str, str]
+    model: ConfigModel,
+    environ: Mapping[str, str],
+    url_check: Callable[[str], bool] | None = None,
 ) -> tuple[tuple[Target, ...], list[str]]:
     targets, problems = [], []
     for name, target in model.targets.items():
-        url = target.url
-        if target.url_env is not None:
-            url = environ.get(target.url_env, "").strip() or None
-            if url is None:
-                problems.append(
-                    f"targets.{name}.url_env: environment variable {target.url_env} is not set"
-                )
-                continue
-        if target.url_credential is not None:
-            try:
-                url = read_credential(target.url_credential, environ)
-            except ValueError as exc:
-                problems.append(f"targets.{name}.url_credential: {exc}")
-                continue
-        if url:
-            retry = RetryPolicy(target.retry_attempts, target.retry_backoff, target.retry_max)
-            gap = target.rate if target.rate is not None else default_gap(url)
-            digest = DigestSchedule(
-                tuple(dt_time.fromisoformat(f"{t:0>5}") for t in target.at),
-                target.timezone,
-                frozenset(WEEKDAYS.index(day) for day in target.days),
+        key = f"targets.{name}"
+        url, problem = _secret_url(key, target.url, target.url_env, target.url_credential, environ)
+        if problem is not None:
+            problems.append(problem)
+            continue
+        if not url:
+            problems.append(f"{key}.url: must not be empty")
+            continue
+        if url_check is not None and not url_check(url):
+            source = (
+                "url_env"
+                if target.url_env
+                else "url_credential"
+                if target.url_credential
+                else "url"
             )
-            targets.append(
-                Target(
-                    name, url, retry, gap, target.max_burst, target.mode, target.every,
-                    digest if target.mode == "digest" else None, target.send_empty,
-                    Templates(target.title_template, target.body_template),
-                    tuple(target.rules or ()),
-                )
-            )  # fmt: skip
-        else:
-            problems.append(f"targets.{name}.url: must not be empty")
+            problems.append(f"{key}.{source}: apprise does not understand this URL")
+            continue
+        retry = RetryPolicy(target.retry_attempts, target.retry_backoff, target.retry_max)
+        gap = target.rate if target.rate is not None else default_gap(url)
+        digest = DigestSchedule(
+            tuple(dt_time.fromisoformat(f"{t:0>5}") for t in target.at),
+            target.timezone,
+            frozenset(WEEKDAYS.index(day) for day in target.days),
+        )
+        targets.append(
+            Target(
+                name, url, retry, gap, target.max_burst, target.mode, target.every,
+                digest if target.mode == "digest" else None, target.send_empty,
+                Templates(target.title_template, target.body_template),
+                tuple(target.rules or ()),
+            )
+        )  # fmt: skip
     return tuple(targets), problems
 
 

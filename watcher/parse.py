@@ -7,7 +7,6 @@ files named by bytes that look like paths.
 from __future__ import annotations
 
 import io
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -20,25 +19,9 @@ from watcher.model import Entry, ParsedFeed
 from watcher.normalise import feed_time, normalised_entry
 from watcher.schedule import feed_hint
 from watcher.text import html_to_text, one_line, plain_to_text
+from watcher.xmlsafe import strip_doctype
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
-
-
-# A DOCTYPE in a feed only serves to declare entities, and entity expansion is how a small
-# document becomes gigabytes ("billion laughs", quadratic blowup): it is removed before parsing.
-_DOCTYPE = re.compile(rb"<!DOCTYPE[^\[>]*(\[.*?\])?\s*>", re.IGNORECASE | re.DOTALL)
-_PROLOG = 4096  # a DOCTYPE, if any, stands in the first bytes
-
-
-def strip_doctype(body: bytes) -> bytes:
-    """``body`` without its DOCTYPE declaration (and the entities it declares)."""
-    head = body[:_PROLOG]
-    if b"<!" not in head.upper() or b"DOCTYPE" not in head.upper():
-        return body
-    match = _DOCTYPE.search(body, 0, len(body))
-    if match is None or match.start() > _PROLOG:
-        return body
-    return body[: match.start()] + body[match.end() :]
 
 
 def parse_feed(

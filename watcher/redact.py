@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 MASK = "****"
 # Query keys whose values are not secret and help a person recognise the target.
@@ -90,6 +90,75 @@ def secret_parts(url: str) -> set[str]:
     return {value for value in found if len(value) >= _MIN_SECRET}
 
 
+# Query keys of a feed URL that carry a credential (Google Alerts' token, signed URLs, API keys);
+# the other parameters of a feed URL are public and left as they are.
+_SECRET_QUERY_KEYS = frozenset(
+    {
+        "token", "key", "apikey", "api_key", "api-key", "access_token", "auth", "auth_token",
+        "sig", "signature", "secret", "password", "passwd", "pass", "pw", "session", "sid",
+        "x-amz-signature", "x-amz-credential", "x-amz-security-token",
+    }
+)  # fmt: skip
+_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s<>\"']+")
+
+
+def _secret_query_key(key: str) -> bool:
+    return key.lower() in _SECRET_QUERY_KEYS
+
+
+def mask_feed_url(url: str) -> str:
+    """A feed URL as it may be shown or exported: a password in it (``user:****@``), a bare
+    user part (often a token: ``****@``) and the values of query keys that carry credentials
+    (``token=****``) masked; the rest, which is public and tells feeds apart, kept as written.
+    Anything that is not such a URL (a feed's name) comes back unchanged, so it serves for a
+    name that falls back to the URL."""
+    if "://" not in url:
+        return url
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url.split(":", 1)[0] + "://" + MASK
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, host = netloc.rsplit("@", 1)
+        user, has_password, _ = userinfo.partition(":")
+        netloc = f"{user}:{MASK}@{host}" if has_password else f"{MASK}@{host}"
+    query = "&".join(
+        f"{piece.split('=', 1)[0]}={MASK}"
+        if _secret_query_key(unquote(piece.split("=", 1)[0]))
+        else piece
+        for piece in parts.query.split("&")
+    )
+    masked = f"{parts.scheme}://{netloc}{parts.path}" + (f"?{query}" if query else "")
+    return masked + (f"#{parts.fragment}" if parts.fragment else "")
+
+
+def mask_feed_urls(text: str) -> str:
+    """``text`` with every feed URL in it masked (an error message that quotes one)."""
+    return _URL_IN_TEXT.sub(lambda found: mask_feed_url(found.group()), text)
+
+
+def feed_secrets(url: str) -> set[str]:
+    """The credentials a feed URL carries (its password, a bare user part, secret query
+    values), for a Redactor to scrub from logs."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return {url}
+    found: set[str] = set()
+    if parts.password:
+        found.add(parts.password)
+    elif parts.username:
+        found.add(parts.username)
+    found.update(
+        value
+        for key, value in parse_qsl(parts.query, keep_blank_values=True)
+        if _secret_query_key(key)
+    )
+    found |= {unquote(value) for value in found} | {quote(value) for value in found}
+    return {value for value in found if len(value) >= _MIN_SECRET}
+
+
 class Redactor:
     """Replaces every known secret fragment in a text with ``****``."""
 
@@ -105,6 +174,13 @@ class Redactor:
             # Longest first, so a whole URL is replaced before its pieces.
             ordered = sorted(self._secrets, key=len, reverse=True)
             self._pattern = re.compile("|".join(re.escape(s) for s in ordered), re.IGNORECASE)
+
+    def add_feeds(self, urls: Iterable[str]) -> None:
+        """Register the credentials some feed URLs carry (the rest of a feed URL is public)."""
+        for url in urls:
+            for secret in feed_secrets(url):
+                self._secrets.add(secret)
+        self.add(())
 
     def add_secret(self, value: str | None) -> None:
         """Register a raw secret (a database password, say)."""

@@ -89,6 +89,8 @@ from watcher.ports import (
     SaveCounts,
     SeenAgain,
 )
+from watcher.redact import mask_feed_url as shown
+from watcher.redact import mask_feed_urls
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 _CONFLICTS = ("40P01", "40001")  # PostgreSQL: deadlock detected, serialization failure
@@ -295,6 +297,11 @@ class SqlStore:
                 .where(feeds.c.url.not_in(urls), feeds.c.origin == "config")
                 .values(configured=0)
             )
+
+    def feed_urls(self) -> list[str]:
+        """Every feed the database knows, configured or not."""
+        with self.engine.connect() as conn:
+            return list(conn.scalars(select(feeds.c.url)))
 
     def cli_feeds(self) -> list[tuple[str, str | None, timedelta | None]]:
         """The feeds added from the command line and not removed: (url, name, interval)."""
@@ -650,7 +657,7 @@ class SqlStore:
         return [
             replace(
                 _alert(row),
-                sources=_sources(row.feed_name, members.get(row.story_id, ()))[1:],
+                sources=_sources(shown(row.feed_name), members.get(row.story_id, ()))[1:],
             )
             for row in rows
         ]
@@ -702,6 +709,8 @@ class SqlStore:
             )
 
     # --- reading for the CLI -------------------------------------------------------------
+    # What is read here is shown to people (and sent to targets): a feed's URL, and its name
+    # where that falls back to the URL, come out with their credentials masked.
 
     def digest(self, wanted: DigestQuery) -> list[DigestRow]:
         """Stored matches, newest first (by publication time, else update, else first sight),
@@ -755,11 +764,11 @@ class SqlStore:
                 hits=_hits(row.hits),
                 title=row.title,
                 link=row.link,
-                feed_name=row.feed_name,
+                feed_name=shown(row.feed_name),
                 summary=row.summary,
                 story_id=row.story_id,
-                sources=_sources(row.feed_name, members.get(row.story_id, ())),
-                feed_url=row.feed_url,
+                sources=_sources(shown(row.feed_name), members.get(row.story_id, ())),
+                feed_url=shown(row.feed_url),
                 revision=row.revision,
                 members=members.get(row.story_id, ()),
                 deliveries=sent.get(row.match_id, ()),
@@ -789,7 +798,7 @@ class SqlStore:
             )
             for row in rows:
                 found.setdefault(row.story_id, []).append(
-                    StoryMember(row.id, row.title, row.link, row.name, row.time)
+                    StoryMember(row.id, row.title, row.link, shown(row.name), row.time)
                 )
         return {story: tuple(members) for story, members in found.items()}
 
@@ -868,20 +877,20 @@ class SqlStore:
         with self.engine.connect() as conn:
             return [
                 FeedStatus(
-                    url=row.url,
-                    name=row.display,
+                    url=shown(row.url),
+                    name=shown(row.display),
                     configured=bool(row.configured),
                     last_fetch=row.last_fetch_at,
                     last_status=row.last_status,
                     entries=row.n,
-                    last_error=row.last_error,
+                    last_error=row.last_error and mask_feed_urls(row.last_error),
                     warning=row.last_warning,
                     guid_churn=row.guid_churn,
                     failures=row.failures,
                     failing_since=row.failing_since,
                     next_fetch=row.next_fetch_at,
                     paused=row.paused_at is not None,
-                    moved_to=row.moved_to,
+                    moved_to=row.moved_to and shown(row.moved_to),
                     last_bytes=row.last_bytes,
                     last_duration_ms=row.last_duration_ms,
                 )
@@ -916,8 +925,8 @@ class SqlStore:
         return EntryDetail(
             entry_id=row.id,
             entry=_entry(row),
-            feed_name=row.feed_name,
-            feed_url=row.feed_url,
+            feed_name=shown(row.feed_name),
+            feed_url=shown(row.feed_url),
             first_seen=row.first_seen_at,
             revision=row.revision,
             pruned=row.pruned_at is not None,
@@ -949,7 +958,10 @@ class SqlStore:
             .where(entries.c.story_id == story_id, entries.c.id != but)
             .order_by(entries.c.first_seen_at, entries.c.id)
         )
-        return tuple(StoredEntry(r.id, _entry(r), r.feed_name, r.feed_url, r.time) for r in rows)
+        return tuple(
+            StoredEntry(r.id, _entry(r), shown(r.feed_name), shown(r.feed_url), r.time)
+            for r in rows
+        )
 
     def prune(self, now: datetime, retention: timedelta | None, window: timedelta) -> PruneReport:
         """Remove the bodies and revisions of entries older than ``retention`` (their identity
@@ -1340,8 +1352,8 @@ def _alert(row: Row[Any]) -> Alert:
         rule=row.rule,
         hits=_hits(row.hits),
         entry=entry,
-        feed_name=row.feed_name,
-        feed_url=row.feed_url,
+        feed_name=shown(row.feed_name),
+        feed_url=shown(row.feed_url),
         attempts=row.attempts,
         revision=row.delivery_revision,
         previous=None

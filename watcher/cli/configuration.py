@@ -15,7 +15,7 @@ from watcher.config import Config, Feed, StoredRule, Target
 from watcher.durations import format_duration
 from watcher.errors import DeliveryError
 from watcher.ports import Notifier
-from watcher.redact import mask_url
+from watcher.redact import mask_feed_url, mask_url
 from watcher.schedule import WEEKDAYS
 from watcher.templates import SAMPLE
 
@@ -50,7 +50,9 @@ def _describe_config(config: Config, added: tuple[list[Feed], list[StoredRule]] 
     ]
     for feed in config.feeds:
         name = f"{feed.name}: " if feed.name else ""
-        lines.append(f"  - {name}{feed.url} (every {format_duration(feed.interval)})")
+        lines.append(
+            f"  - {name}{mask_feed_url(feed.url)} (every {format_duration(feed.interval)})"
+        )
     feeds, rules = added if added is not None else ([], [])
     if added is None:
         lines.append("feeds added with `watcher feeds add`: (no database yet)")
@@ -58,7 +60,9 @@ def _describe_config(config: Config, added: tuple[list[Feed], list[StoredRule]] 
         lines.append(f"feeds added with `watcher feeds add` ({len(feeds)}):")
         for feed in feeds:
             name = f"{feed.name}: " if feed.name else ""
-            lines.append(f"  - {name}{feed.url} (every {format_duration(feed.interval)})")
+            lines.append(
+                f"  - {name}{mask_feed_url(feed.url)} (every {format_duration(feed.interval)})"
+            )
     lines.append(f"rules ({len(config.rules)}):")
     for rule in config.rules:
         targets = ", ".join(config.targets_for(rule)) or "console"
@@ -81,6 +85,11 @@ def _describe_config(config: Config, added: tuple[list[Feed], list[StoredRule]] 
     if not config.targets:
         lines.append("  (none: matches are printed to standard output)")
     return "\n".join(lines)
+
+
+def _feed_line(feed: Feed) -> str:
+    name = f"{feed.name}: " if feed.name else ""
+    return f"  - {name}{mask_feed_url(feed.url)} (every {format_duration(feed.interval)})"
 
 
 def _delivery(target: Target) -> str:

@@ -23,6 +23,7 @@ from watcher.cli.reading import feeds
 from watcher.durations import parse_duration
 from watcher.errors import FeedError
 from watcher.model import ParsedFeed
+from watcher.redact import mask_feed_url
 
 
 def _interval(value: str | None) -> timedelta | None:
@@ -65,20 +66,22 @@ def add(config_path: str | None, url: str, name: str | None, interval: str | Non
     feed, then polled by `watcher run` from its next pass on (no restart needed)."""
     every = _interval(interval)
     url = _feed_url(url)
+    REDACTOR.add_feeds([url])
+    shown = mask_feed_url(url)
     app = open_app(load(config_path, REDACTOR), REDACTOR)
     try:
         try:
             parsed = asyncio.run(_read(app, url))
         except FeedError as exc:
-            click.echo(f"not added: {url}: {exc.reason}", err=True)
+            click.echo(f"not added: {shown}: {REDACTOR(exc.reason)}", err=True)
             sys.exit(1)
         known = app.store.add_feeds([(url, name, every)], utcnow())
     finally:
         app.close()
     if known:
-        click.echo(f"already watched: {url}")
+        click.echo(f"already watched: {shown}")
         return
-    click.echo(f"added {url}: {parsed.title or '(untitled)'}, {len(parsed.entries)} items")
+    click.echo(f"added {shown}: {parsed.title or '(untitled)'}, {len(parsed.entries)} items")
     if parsed.warning:
         click.echo(f"warning: {parsed.warning}", err=True)
 
@@ -98,9 +101,14 @@ def remove(config_path: str | None, feed: str, purge: bool) -> None:
         sys.exit(1)
     url, origin = removed
     if origin == "config":
-        click.echo(f"{url} is declared in {config.source}: remove it there", err=True)
+        click.echo(
+            f"{mask_feed_url(url)} is declared in {config.source}: remove it there", err=True
+        )
         sys.exit(2)
-    click.echo(f"removed {url}" + (" and its entries" if purge else " (its entries are kept)"))
+    click.echo(
+        f"removed {mask_feed_url(url)}"
+        + (" and its entries" if purge else " (its entries are kept)")
+    )
 
 
 @feeds.command("import")

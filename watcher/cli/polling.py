@@ -10,7 +10,8 @@ import click
 from watcher.app import load, open_app
 from watcher.cli.common import REDACTOR, common_options, hold_database, progress
 from watcher.daemon import held_back, run_forever, run_once
-from watcher.model import CycleReport
+from watcher.model import CycleReport, FeedOutcome
+from watcher.redact import mask_feed_url
 
 
 @click.command()
@@ -36,8 +37,9 @@ def run(config_path: str | None, once: bool, force: bool) -> None:
         if once:
             skip = [] if force else held_back(app)
             for feed in skip:
+                shown = mask_feed_url(feed.url)
                 click.echo(
-                    f"SKIPPED {feed.name or feed.url} ({feed.url}): paused or backing off", err=True
+                    f"SKIPPED {feed.name or shown} ({shown}): paused or backing off", err=True
                 )
             with progress("fetching", len(app.feeds()) - len(skip)) as advance:
                 report = asyncio.run(run_once(app, skip, lambda: advance(1)))
@@ -50,12 +52,17 @@ def run(config_path: str | None, once: bool, force: bool) -> None:
             lock.release()
 
 
+def _feed(outcome: FeedOutcome) -> str:
+    """``name (url)``, credentials masked."""
+    return f"{mask_feed_url(outcome.name)} ({mask_feed_url(outcome.url)})"
+
+
 def _print_cycle_summary(report: CycleReport) -> None:
     for outcome in report.failed:
-        click.echo(f"FAILED  {outcome.name} ({outcome.url}): {outcome.error}", err=True)
+        click.echo(f"FAILED  {_feed(outcome)}: {REDACTOR(outcome.error or '')}", err=True)
     for outcome in report.outcomes:
         if outcome.warning:
-            click.echo(f"WARNING {outcome.name} ({outcome.url}): {outcome.warning}", err=True)
+            click.echo(f"WARNING {_feed(outcome)}: {REDACTOR(outcome.warning)}", err=True)
     ok = sum(1 for o in report.outcomes if o.status == "ok")
     not_modified = sum(1 for o in report.outcomes if o.status == "not-modified")
     same = sum(1 for o in report.outcomes if o.status == "unchanged")

@@ -38,6 +38,7 @@ from watcher.digest import (
 from watcher.matching.matcher import Matcher
 from watcher.matching.query import QueryError
 from watcher.model import DigestQuery, DigestRow, FeedStatus
+from watcher.redact import mask_feed_url
 from watcher.render import format_time, highlight, spans_of
 
 
@@ -254,7 +255,7 @@ def resume(config_path: str | None, feed: str) -> None:
         click.echo(f"no feed {feed!r}", err=True)
         sys.exit(1)
     for url in urls:
-        click.echo(f"resumed {url}")
+        click.echo(f"resumed {mask_feed_url(url)}")
 
 
 def _feed_json(status: FeedStatus) -> dict[str, Any]:

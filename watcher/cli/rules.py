@@ -25,6 +25,7 @@ from watcher.config import NAME, Config, Rule, make_rule
 from watcher.matching.matcher import Matcher
 from watcher.matching.query import QueryError
 from watcher.model import Entry, Hit, Match, StoredEntry
+from watcher.redact import mask_feed_url
 from watcher.render import format_time, highlight, spans_of
 
 
@@ -240,7 +241,7 @@ def _stored_json(hits: list[tuple[StoredEntry, Match]], scanned: int) -> dict[st
             {
                 "entry_id": stored.entry_id,
                 "time": stored.time.isoformat(),
-                "source": stored.feed_name,
+                "source": mask_feed_url(stored.feed_name),
                 "title": stored.entry.title,
                 "link": stored.entry.link,
                 "hits": _hits_json(stored.entry, match.hits),
