@@ -233,12 +233,49 @@ def test_failed_deliveries_are_listed_and_requeued(
 
     smtp_server.code = "250 OK"
     requeued = run_cli("deliveries", "retry", "--all-failed", "--config", str(path))
-    assert (requeued.exit_code, requeued.stdout) == (0, "re-queued 1 deliveries\n")
+    assert (requeued.exit_code, requeued.stdout) == (0, "re-queued 1 delivery\n")
     assert run_cli("run", "--once", "--config", str(path)).exit_code == 0
     assert len(smtp_server.messages) == 1
     assert json.loads(run_cli("deliveries", "--format", "json", "--config", str(path)).stdout) == []
     nothing = run_cli("deliveries", "retry", "--all-failed", "--config", str(path))
     assert nothing.exit_code == 1
+
+
+def test_deliveries_to_a_removed_target_are_orphaned_once_and_can_come_back(
+    tmp_path: Path, feed_server: FeedServer, smtp_server: SmtpSink, run_cli: Cli
+) -> None:
+    """A target taken out of the config while a delivery to it waits: on load its delivery is
+    marked orphaned with the reason (once, not retried to exhaustion), listed with the failed
+    ones, and re-queued by ``deliveries retry`` once the target is back."""
+    smtp_server.code = "550 mailbox unavailable"
+    url = feed_server.serve("/f.xml", rss("Wire", [ITEM]))
+    path = write_config(
+        tmp_path / "w.toml", [url], {"tiktok": ["TikTok"]}, {"desk": smtp_server.url()}
+    )
+    with_desk = path.read_text()
+    assert run_cli("run", "--once", "--config", str(path)).exit_code == 1
+    write_config(path, [url], {"tiktok": ["TikTok"]})
+    first = run_cli("run", "--once", "--config", str(path))
+    assert first.exit_code == 0, first.output
+    assert "1 pending delivery to 'desk', which is no longer in the config" in first.stderr
+    again = run_cli("run", "--once", "--config", str(path))
+    assert "no longer in the config" not in again.stderr  # said once
+    [item] = json.loads(
+        run_cli("deliveries", "--failed", "--format", "json", "--config", str(path)).stdout
+    )
+    assert (item["status"], item["attempts"], item["target"]) == ("orphaned", 1, "desk")
+    assert item["last_error"] == "target 'desk' is no longer in the config"
+    status = run_cli("status", "--config", str(path)).stdout
+    assert "desk: 0 pending, 0 failed, 1 orphaned (not in the config)" in status
+    not_yet = run_cli("deliveries", "retry", "--all-failed", "--config", str(path))
+    assert not_yet.exit_code == 1  # its target is still missing: it stays orphaned
+
+    path.write_text(with_desk)
+    smtp_server.code = "250 OK"
+    requeued = run_cli("deliveries", "retry", "--all-failed", "--config", str(path))
+    assert (requeued.exit_code, requeued.stdout) == (0, "re-queued 1 delivery\n")
+    assert run_cli("run", "--once", "--config", str(path)).exit_code == 0
+    assert len(smtp_server.messages) == 1
 
 
 def test_a_failing_target_does_not_hold_back_another(

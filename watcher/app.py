@@ -77,6 +77,11 @@ def database_url(config: Config) -> str:
     return config.database or default_database_url()
 
 
+def target_names(config: Config) -> list[str]:
+    """The names deliveries are addressed to: the targets, or the console when none."""
+    return [target.name for target in config.targets] or [CONSOLE]
+
+
 def build_notifiers(
     config: Config, redactor: Redactor, console: TextIO | None = None
 ) -> dict[str, Notifier]:
@@ -158,6 +163,14 @@ def _assemble(
     """The app for a config and its open store, with the rules added from the CLI."""
     config, stored = with_stored_rules(config, store)
     notifiers = build_notifiers(config, redactor, console)
+    for target, count in store.orphan_deliveries(target_names(config)).items():
+        log.warning(
+            "%d pending %s to %r, which is no longer in the config, marked orphaned "
+            "(`watcher deliveries retry` re-queues them once it is back)",
+            count,
+            "delivery" if count == 1 else "deliveries",
+            target,
+        )
     return App(config, store, notifiers, clock, redactor, stored)
 
 

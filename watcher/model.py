@@ -250,6 +250,11 @@ class EntryDetail:
     story: tuple[StoredEntry, ...]  # the other entries of its story
 
 
+# Deliveries that are not tried again until `watcher deliveries retry` re-queues them: their
+# attempts ran out ("failed"), or their target left the config ("orphaned").
+GAVE_UP = ("failed", "orphaned")
+
+
 @dataclass(frozen=True, slots=True)
 class DeliveryRow:
     """A delivery as ``watcher deliveries`` lists it."""

@@ -38,7 +38,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from watcher.adapters.ingest import batches, insert_new, update_known, upsert
 from watcher.adapters.tables import (
@@ -59,6 +59,7 @@ from watcher.adapters.tables import (
 from watcher.config import Feed
 from watcher.errors import WriteConflict
 from watcher.model import (
+    GAVE_UP,
     Alert,
     CycleRecord,
     DeliveryMark,
@@ -1038,13 +1039,17 @@ class SqlStore:
                 for row in conn.execute(query)
             ]
 
-    def requeue(self, ids: Sequence[int] | None, now: datetime) -> int:
-        """Make deliveries due now with a fresh set of attempts: the given ones (failed or
-        waiting to retry), or with ``ids=None`` every failed one. Returns how many."""
-        if ids is None:
-            where = deliveries.c.status == "failed"
-        else:
-            where = deliveries.c.id.in_(ids) & deliveries.c.status.in_(("failed", "pending"))
+    def requeue(
+        self, ids: Sequence[int] | None, now: datetime, targets: Sequence[str] | None = None
+    ) -> int:
+        """Make deliveries due now with a fresh set of attempts: the given ones (failed,
+        orphaned or waiting to retry), or with ``ids=None`` every failed or orphaned one; with
+        ``targets``, only those to these targets. Returns how many."""
+        where: ColumnElement[bool] = deliveries.c.status.in_(GAVE_UP)
+        if ids is not None:
+            where = deliveries.c.id.in_(ids) & deliveries.c.status.in_((*GAVE_UP, "pending"))
+        if targets is not None:
+            where = where & deliveries.c.target.in_(targets)
         with self.engine.begin() as conn:
             return int(
                 conn.execute(
@@ -1199,17 +1204,43 @@ class SqlStore:
             )
 
     def delivery_backlog(self) -> dict[str, dict[str, int]]:
-        """Per target, how many deliveries are pending and how many failed for good."""
+        """Per target, how many deliveries are pending, failed for good, and orphaned (their
+        target left the config)."""
         query = (
             select(deliveries.c.target, deliveries.c.status, func.count())
-            .where(deliveries.c.status.in_(("pending", "failed")))
+            .where(deliveries.c.status.in_(("pending", *GAVE_UP)))
             .group_by(deliveries.c.target, deliveries.c.status)
         )
         backlog: dict[str, dict[str, int]] = {}
         with self.engine.connect() as conn:
             for target, status, count in conn.execute(query):
-                backlog.setdefault(str(target), {"pending": 0, "failed": 0})[str(status)] = count
+                counts = backlog.setdefault(str(target), {"pending": 0, "failed": 0})
+                counts[str(status)] = count
         return backlog
+
+    def orphan_deliveries(self, targets: Sequence[str]) -> dict[str, int]:
+        """Mark the pending deliveries to any target but ``targets`` (those the config has)
+        orphaned, with the reason; how many, per target. Once: only pending ones change, and
+        ``requeue`` brings them back should the target return."""
+        absent = deliveries.c.status == "pending"
+        if targets:
+            absent &= deliveries.c.target.not_in(targets)
+        with self.engine.begin() as conn:
+            found = conn.execute(
+                select(deliveries.c.target, func.count())
+                .where(absent)
+                .group_by(deliveries.c.target)
+            ).all()
+            for target, _ in found:
+                conn.execute(
+                    update(deliveries)
+                    .where(absent & (deliveries.c.target == target))
+                    .values(
+                        status="orphaned",
+                        last_error=f"target {target!r} is no longer in the config",
+                    )
+                )
+        return {str(target): int(count) for target, count in found}
 
     def delivery_counts(self) -> dict[str, int]:
         with self.engine.connect() as conn:

@@ -9,13 +9,18 @@ import click
 from rich.table import Table
 from rich.text import Text
 
-from watcher.app import load, utcnow
+from watcher.app import load, target_names, utcnow
 from watcher.cli.common import REDACTOR, common_options, console, format_option, opened_store
+from watcher.model import GAVE_UP
 from watcher.render import format_time
 
 
 @click.group(invoke_without_command=True)
-@click.option("--failed", is_flag=True, help="Only deliveries that used up their attempts.")
+@click.option(
+    "--failed",
+    is_flag=True,
+    help="Only deliveries that gave up: attempts used up, or target no longer in the config.",
+)
 @click.option("--pending", is_flag=True, help="Only deliveries waiting to be sent or retried.")
 @format_option("table", "json")
 @common_options
@@ -23,11 +28,11 @@ from watcher.render import format_time
 def deliveries(
     ctx: click.Context, config_path: str | None, failed: bool, pending: bool, fmt: str
 ) -> None:
-    """List the deliveries not yet sent: pending (due or waiting to retry) and failed, with
-    their attempts and last error."""
+    """List the deliveries not yet sent: pending (due or waiting to retry), failed (attempts
+    used up) and orphaned (their target left the config), with attempts and last error."""
     if ctx.invoked_subcommand is not None:
         return
-    statuses = ["failed"] * failed + ["pending"] * pending or ["pending", "failed"]
+    statuses = [*GAVE_UP] * failed + ["pending"] * pending or ["pending", *GAVE_UP]
     with opened_store(load(config_path, REDACTOR)) as store:
         rows = store.deliveries(statuses)
     if fmt == "json":
@@ -49,7 +54,7 @@ def deliveries(
         table.add_row(
             str(r.delivery_id),
             Text(r.target),
-            Text(r.status, style="red" if r.status == "failed" else ""),
+            Text(r.status, style="red" if r.status in GAVE_UP else ""),
             str(r.attempts),
             format_time(r.next_attempt) if r.status == "pending" else "",
             Text(f"{r.rule}: #{r.entry_id} {r.title}"),
@@ -60,14 +65,16 @@ def deliveries(
 
 @deliveries.command("retry")
 @click.argument("ids", type=int, nargs=-1)
-@click.option("--all-failed", is_flag=True, help="Re-queue every failed delivery.")
+@click.option("--all-failed", is_flag=True, help="Re-queue every failed (or orphaned) delivery.")
 @common_options
 def retry(config_path: str | None, ids: tuple[int, ...], all_failed: bool) -> None:
     """Re-queue deliveries (by ID, or --all-failed) with a fresh set of attempts; the daemon
-    or the next ``watcher run --once`` sends them."""
+    or the next ``watcher run --once`` sends them. Only deliveries to targets the config has
+    are re-queued: an orphaned one waits until its target is back."""
     if bool(ids) == all_failed:
         raise click.UsageError("give delivery IDs or --all-failed (one of them)")
-    with opened_store(load(config_path, REDACTOR)) as store:
-        count = store.requeue(None if all_failed else list(ids), utcnow())
-    click.echo(f"re-queued {count} deliveries")
+    config = load(config_path, REDACTOR)
+    with opened_store(config) as store:
+        count = store.requeue(None if all_failed else list(ids), utcnow(), target_names(config))
+    click.echo(f"re-queued {count} {'delivery' if count == 1 else 'deliveries'}")
     sys.exit(0 if count else 1)

@@ -126,7 +126,11 @@ def _status_text(reading: _Reading) -> str:
     if backlog:
         lines.append("Deliveries waiting:")
         for target, counts in sorted(backlog.items()):
-            lines.append(f"  {target}: {counts['pending']} pending, {counts['failed']} failed")
+            orphaned = counts.get("orphaned", 0)
+            lines.append(
+                f"  {target}: {counts['pending']} pending, {counts['failed']} failed"
+                + (f", {orphaned} orphaned (not in the config)" if orphaned else "")
+            )
     else:
         lines.append("Deliveries waiting: none")
     if last is None:
