@@ -120,7 +120,7 @@ def test_broken_feeds_fail_alone(tmp_path: Path, feed_server: FeedServer, run_cl
     config = write_config(tmp_path / "w.toml", [*bad.values(), good, *others], RULES)
     result = run_cli("run", "--once", "--config", str(config))
     assert result.exit_code == 1
-    assert "9 feeds: 4 ok, 0 not modified, 5 failed" in result.stderr
+    assert "9 feeds: 4 ok, 0 not modified, 0 unchanged, 5 failed" in result.stderr
     assert "[tiktok] ByteDance’s TikTok" in result.stdout
 
     feeds = json.loads(run_cli("feeds", "--format", "json", "--config", str(config)).stdout)
@@ -185,15 +185,15 @@ def test_two_hundred_feeds(tmp_path: Path, feed_server: FeedServer, run_cli: Cli
     first = run_cli("run", "--once", "--config", str(config))
     assert first.exit_code == 0, first.stderr
     assert (
-        "200 feeds: 200 ok" in first.stderr and "1000 new entries, 100 new matches" in first.stderr
+        "200 feeds: 200 ok" in first.stderr and "1000 new entries, 0 changed, 100 new matches" in first.stderr
     )
     assert len(first.stdout.splitlines()) == 100
     digest = json.loads(run_cli("digest", "--format", "json", "--config", str(config)).stdout)
     assert len(digest["stories"]) == 100
 
     second = run_cli("run", "--once", "--config", str(config))
-    assert "200 feeds: 0 ok, 200 not modified" in second.stderr
-    assert "0 new entries, 0 new matches; 0 notifications sent" in second.stderr
+    assert "200 feeds: 0 ok, 200 not modified, 0 unchanged" in second.stderr
+    assert "0 new entries, 0 changed, 0 new matches; 0 notifications sent" in second.stderr
     assert second.stdout == ""
 
 
@@ -204,9 +204,14 @@ def test_a_body_served_again_is_not_parsed(
     their fingerprint, nothing is parsed or stored; a changed body is read as usual."""
     url = feed_server.serve("/f.xml", rss("Wire", [("a", "TikTok one", "x")]), etag=False)
     config = write_config(tmp_path / "w.toml", [url], RULES)
-    assert "1 feeds: 1 ok" in run_cli("run", "--once", "--config", str(config)).stderr
+    assert "1 feed: 1 ok" in run_cli("run", "--once", "--config", str(config)).stderr
     again = run_cli("run", "--once", "--config", str(config))
-    assert "1 feeds: 0 ok, 0 not modified, 1 unchanged, 0 failed" in again.stderr
+    said = "1 feed: 0 ok, 0 not modified, 1 unchanged, 0 failed; 0 new entries"
+    assert said in again.stderr
+    # The same cycle in the same words from `watcher status`, and the same counts as JSON.
+    assert said in run_cli("status", "--config", str(config)).stdout
+    status = json.loads(run_cli("status", "--json", "--config", str(config)).stdout)
+    assert (status["last_cycle"]["not_modified"], status["last_cycle"]["unchanged"]) == (0, 1)
     assert "if-none-match" not in feed_server.requests[-1].headers
     [feed] = json.loads(run_cli("feeds", "--format", "json", "--config", str(config)).stdout)
     assert feed["last_status"] == "unchanged"
@@ -214,7 +219,7 @@ def test_a_body_served_again_is_not_parsed(
         "/f.xml", rss("Wire", [("a", "TikTok one", "x"), ("b", "TikTok two", "y")]), etag=False
     )
     changed = run_cli("run", "--once", "--config", str(config))
-    assert "1 new entries" in changed.stderr and "[tiktok] TikTok two" in changed.stdout
+    assert "1 new entry," in changed.stderr and "[tiktok] TikTok two" in changed.stdout
 
 
 def test_failing_feeds_back_off_and_gone_feeds_pause(

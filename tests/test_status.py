@@ -67,8 +67,8 @@ def test_watcher_status_reports_feeds_deliveries_and_the_last_cycle(
     assert "HTTP 404" in lines[1] and "; next try 2026" in lines[1]
     assert "desk: 1 pending, 0 failed" in shown.output
     assert re.search(
-        r"Last cycle: \S+ \S+ UTC \(\d+\.\ds\): 2 feeds, 1 read, 0 not modified, 1 failed; "
-        r"1 new entries, 0 changed, 1 new matches",
+        r"Last cycle: \S+ \S+ UTC \(\d+\.\ds\): 2 feeds: 1 ok, 0 not modified, 0 unchanged, "
+        r"1 failed; 1 new entry, 0 changed, 1 new match",
         shown.output,
     ), shown.output
 

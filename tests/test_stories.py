@@ -281,7 +281,7 @@ def test_retention_prunes_bodies_but_not_identity(
         conn.execute("UPDATE entries SET first_seen_at = '2020-01-01 00:00:00.000000'")
     pruned = run_cli("prune", "--config", str(path))
     assert pruned.exit_code == 0
-    assert pruned.stdout.startswith("pruned 1 entry bodies, 0 revisions")
+    assert pruned.stdout.startswith("pruned 1 entry body, 0 revisions")
     assert "database" in pruned.stdout and "→" in pruned.stdout
     with sqlite3.connect(tmp_path / "w.db") as conn:
         assert conn.execute("SELECT summary, pruned_at IS NOT NULL FROM entries").fetchone() == (

@@ -239,7 +239,7 @@ def test_db_migrate_copies_sqlite_into_postgresql(
     password_url = postgres_url.replace("postgres@", "postgres:s3cret@")
     copied = watcher("db", "migrate", "--to", password_url)
     assert copied.returncode == 0, copied.stderr
-    assert "copied " in copied.stdout and "(1 feeds, 2 entries, 1 deliveries)" in copied.stdout
+    assert "copied " in copied.stdout and "(1 feed, 2 entries, 1 delivery)" in copied.stdout
     assert "s3cret" not in copied.stdout + copied.stderr
     again = watcher("db", "migrate", "--to", postgres_url)
     assert again.returncode == 1 and "already holds feeds" in again.stderr
@@ -251,7 +251,7 @@ def test_db_migrate_copies_sqlite_into_postgresql(
     feed_server.serve("/f.xml", rss("Wire", items))
     later = watcher("run", "--once", config=moved)
     assert later.returncode == 0, later.stderr
-    assert "1 new entries, 1 new matches; 1 notifications sent" in later.stderr
+    assert "1 new entry, 0 changed, 1 new match; 1 notification sent" in later.stderr
     assert later.stdout.count("ByteDance news") == 1 and "TikTok deal" not in later.stdout
 
 

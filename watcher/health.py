@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from watcher.model import CycleRecord
+from watcher.render import counted
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,16 +63,11 @@ def status_line(snapshot: Snapshot) -> str:
     last = snapshot.last
     cycle = (
         f"last cycle {last.finished_at:%H:%M:%S}, {last.new_entries} new, "
-        f"{last.new_matches} {_plural(last.new_matches, 'match', 'matches')}"
+        f"{counted(last.new_matches, 'match', 'matches')}"
         if last
         else "no cycle yet"
     )
     return (
-        f"{snapshot.feeds} {_plural(snapshot.feeds, 'feed', 'feeds')}, {snapshot.failing} "
-        f"failing; {cycle}; {snapshot.pending} pending "
-        f"{_plural(snapshot.pending, 'delivery', 'deliveries')}"
+        f"{counted(snapshot.feeds, 'feed')}, {snapshot.failing} failing; {cycle}; "
+        f"{counted(snapshot.pending, 'pending delivery', 'pending deliveries')}"
     )
-
-
-def _plural(count: int, one: str, many: str) -> str:
-    return one if count == 1 else many

@@ -376,6 +376,10 @@ class CycleReport:
     def new_matches(self) -> int:
         return sum(o.new_matches for o in self.outcomes)
 
+    @property
+    def changed(self) -> int:
+        return sum(o.changed for o in self.outcomes)
+
 
 @dataclass(frozen=True, slots=True)
 class CycleRecord:
@@ -385,11 +389,12 @@ class CycleRecord:
     finished_at: datetime
     feeds: int
     ok: int  # fetched and read
-    not_modified: int  # a 304, or the same body as last time
+    not_modified: int  # a 304
     failed: int
     new_entries: int
     changed: int
     new_matches: int
+    unchanged: int = 0  # the same body as last time
 
     @classmethod
     def of(cls, report: CycleReport, started: datetime, finished: datetime) -> CycleRecord:
@@ -399,11 +404,12 @@ class CycleRecord:
             finished,
             feeds=len(statuses),
             ok=statuses.count("ok"),
-            not_modified=statuses.count("not-modified") + statuses.count("unchanged"),
+            not_modified=statuses.count("not-modified"),
             failed=statuses.count("failed"),
             new_entries=report.new_entries,
-            changed=sum(outcome.changed for outcome in report.outcomes),
+            changed=report.changed,
             new_matches=report.new_matches,
+            unchanged=statuses.count("unchanged"),
         )
 
 

@@ -13,12 +13,35 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from watcher.diff import changed, word_diff
-from watcher.model import Alert, Hit
+from watcher.model import Alert, CycleRecord, Hit
 from watcher.text import one_line
 
 SUMMARY_LIMIT = 400
 # Feed text only ever appears mid-line here, so line-start markers ("-", "1.", "#") are inert.
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()!|<>~])")
+
+
+def counted(number: int, one: str, many: str | None = None) -> str:
+    """``1 feed``, ``2 feeds``: a number with a noun that agrees with it."""
+    return f"{number} {one if number == 1 else many or one + 's'}"
+
+
+def state_words(state: str) -> str:
+    """A feed state (``not-modified``, as JSON spells it) as a person reads it."""
+    return state.replace("-", " ")
+
+
+def describe_cycle(record: CycleRecord) -> str:
+    """What a cycle did, in the words every output uses: a 304 is "not modified", the same
+    bytes again "unchanged", each counted on its own.
+    ``24 feeds: 21 ok, 1 not modified, 1 unchanged, 1 failed; 310 new entries, 2 changed,
+    1 new match``"""
+    return (
+        f"{counted(record.feeds, 'feed')}: {record.ok} ok, {record.not_modified} not modified, "
+        f"{record.unchanged} unchanged, {record.failed} failed; "
+        f"{counted(record.new_entries, 'new entry', 'new entries')}, {record.changed} changed, "
+        f"{counted(record.new_matches, 'new match', 'new matches')}"
+    )
 
 
 def format_time(value: datetime | None) -> str:
@@ -96,7 +119,7 @@ def format_diff(old: str, new: str, style: Style) -> str:
 def format_summary_title(alerts: Sequence[Alert]) -> str:
     """The subject of the one message sent instead of a burst."""
     rules = ", ".join(dict.fromkeys(alert.rule for alert in alerts))
-    return f"[feed-watcher] {len(alerts)} new matches ({rules})"
+    return f"[feed-watcher] {counted(len(alerts), 'new match', 'new matches')} ({rules})"
 
 
 def format_summary_body(alerts: Sequence[Alert], style: Style = "text") -> str:

@@ -127,7 +127,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-HEAD = "0011"  # the newest migration; tests/test_store.py checks it against alembic's
+HEAD = "0012"  # the newest migration; tests/test_store.py checks it against alembic's
 
 
 def migrate(engine: Engine) -> None:

@@ -234,11 +234,13 @@ cycles = Table(
     Column("finished_at", UTCDateTime, nullable=False),
     Column("feeds", Integer, nullable=False),
     Column("ok", Integer, nullable=False),
-    Column("not_modified", Integer, nullable=False),
+    Column("not_modified", Integer, nullable=False),  # a 304
     Column("failed", Integer, nullable=False),
     Column("new_entries", Integer, nullable=False),
     Column("changed", Integer, nullable=False),
     Column("new_matches", Integer, nullable=False),
+    # The same bytes as last time (the server ignored the conditional request).
+    Column("unchanged", Integer, nullable=False, server_default=text("0")),
 )
 
 # Rules added by `watcher rules add`, beside the config file's.

@@ -11,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from watcher.adapters.store import connect, copy_database, database_password, masked_database_url
 from watcher.app import database_url, load
 from watcher.cli.common import REDACTOR, common_options, hold_database, progress
+from watcher.render import counted
 
 
 @click.group()
@@ -53,8 +54,9 @@ def migrate_to(config_path: str | None, target_url: str) -> None:
             lock.release()
     total = sum(copied.values())
     click.echo(
-        f"copied {total} rows into {masked_database_url(target_url)} "
-        f"({copied.get('feeds', 0)} feeds, {copied.get('entries', 0)} entries, "
-        f"{copied.get('deliveries', 0)} deliveries)"
+        f"copied {counted(total, 'row')} into {masked_database_url(target_url)} "
+        f"({counted(copied.get('feeds', 0), 'feed')}, "
+        f"{counted(copied.get('entries', 0), 'entry', 'entries')}, "
+        f"{counted(copied.get('deliveries', 0), 'delivery', 'deliveries')})"
     )
     click.echo("now set [watcher] database to the new URL in the config and start watcher run")

@@ -12,7 +12,7 @@ from rich.text import Text
 from watcher.app import load, target_names, utcnow
 from watcher.cli.common import REDACTOR, common_options, console, format_option, opened_store
 from watcher.model import GAVE_UP
-from watcher.render import format_time
+from watcher.render import counted, format_time
 
 
 @click.group(invoke_without_command=True)
@@ -47,7 +47,7 @@ def deliveries(
         ]  # fmt: skip
         click.echo(json.dumps(listed, indent=2, ensure_ascii=False))
         return
-    table = Table(title=f"{len(rows)} deliveries ({', '.join(statuses)})")
+    table = Table(title=f"{counted(len(rows), 'delivery', 'deliveries')} ({', '.join(statuses)})")
     for column in ("ID", "Target", "Status", "Attempts", "Next attempt", "Rule / entry", "Error"):
         table.add_column(column, overflow="fold")
     for r in rows:
@@ -76,5 +76,5 @@ def retry(config_path: str | None, ids: tuple[int, ...], all_failed: bool) -> No
     config = load(config_path, REDACTOR)
     with opened_store(config) as store:
         count = store.requeue(None if all_failed else list(ids), utcnow(), target_names(config))
-    click.echo(f"re-queued {count} {'delivery' if count == 1 else 'deliveries'}")
+    click.echo(f"re-queued {counted(count, 'delivery', 'deliveries')}")
     sys.exit(0 if count else 1)

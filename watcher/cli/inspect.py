@@ -12,7 +12,7 @@ import click
 from watcher.app import load, utcnow
 from watcher.cli.common import REDACTOR, common_options, format_option, opened_store
 from watcher.model import EntryDetail
-from watcher.render import format_diff, format_time
+from watcher.render import counted, format_diff, format_time
 
 
 @click.command()
@@ -130,8 +130,9 @@ def prune(config_path: str | None) -> None:
     with opened_store(config) as store:
         report = store.prune(utcnow(), config.retention, config.cluster_window)
     click.echo(
-        f"pruned {report.bodies} entry bodies, {report.revisions} revisions, "
-        f"{report.bands} near-duplicate index rows; database "
+        f"pruned {counted(report.bodies, 'entry body', 'entry bodies')}, "
+        f"{counted(report.revisions, 'revision')}, "
+        f"{counted(report.bands, 'near-duplicate index row')}; database "
         f"{_size(report.size_before)} → {_size(report.size_after)}"
     )
 

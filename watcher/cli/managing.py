@@ -24,6 +24,7 @@ from watcher.durations import parse_duration
 from watcher.errors import FeedError
 from watcher.model import ParsedFeed
 from watcher.redact import mask_feed_url
+from watcher.render import counted
 
 
 def _interval(value: str | None) -> timedelta | None:
@@ -81,7 +82,9 @@ def add(config_path: str | None, url: str, name: str | None, interval: str | Non
     if known:
         click.echo(f"already watched: {shown}")
         return
-    click.echo(f"added {shown}: {parsed.title or '(untitled)'}, {len(parsed.entries)} items")
+    click.echo(
+        f"added {shown}: {parsed.title or '(untitled)'}, {counted(len(parsed.entries), 'item')}"
+    )
     if parsed.warning:
         click.echo(f"warning: {parsed.warning}", err=True)
 
@@ -133,8 +136,12 @@ def import_opml(config_path: str | None, file: str) -> None:
             known += store.add_feeds([(o.url, o.title, None) for o in batch], utcnow())
             advance(len(batch))
     click.echo(
-        f"imported {len(outlines) - len(known)} feeds from {file}"
-        + (f"; {len(known)} were already watched" if known else "")
+        f"imported {counted(len(outlines) - len(known), 'feed')} from {file}"
+        + (
+            f"; {len(known)} {'was' if len(known) == 1 else 'were'} already watched"
+            if known
+            else ""
+        )
     )
 
 

@@ -7,11 +7,12 @@ import sys
 
 import click
 
-from watcher.app import load, open_app
+from watcher.app import load, open_app, utcnow
 from watcher.cli.common import REDACTOR, common_options, hold_database, progress
 from watcher.daemon import held_back, run_forever, run_once
-from watcher.model import CycleReport, FeedOutcome
+from watcher.model import CycleRecord, CycleReport, FeedOutcome
 from watcher.redact import mask_feed_url
+from watcher.render import counted, describe_cycle
 
 
 @click.command()
@@ -63,14 +64,9 @@ def _print_cycle_summary(report: CycleReport) -> None:
     for outcome in report.outcomes:
         if outcome.warning:
             click.echo(f"WARNING {_feed(outcome)}: {REDACTOR(outcome.warning)}", err=True)
-    ok = sum(1 for o in report.outcomes if o.status == "ok")
-    not_modified = sum(1 for o in report.outcomes if o.status == "not-modified")
-    same = sum(1 for o in report.outcomes if o.status == "unchanged")
-    unchanged = f", {same} unchanged" if same else ""
+    now = utcnow()
     click.echo(
-        f"{len(report.outcomes)} feeds: {ok} ok, {not_modified} not modified{unchanged}, "
-        f"{len(report.failed)} failed; {report.new_entries} new entries, "
-        f"{report.new_matches} new matches; {report.delivered} notifications sent, "
-        f"{report.delivery_failures} failed",
+        f"{describe_cycle(CycleRecord.of(report, now, now))}; "
+        f"{counted(report.delivered, 'notification')} sent, {report.delivery_failures} failed",
         err=True,
     )

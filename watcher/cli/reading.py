@@ -39,7 +39,7 @@ from watcher.matching.matcher import Matcher
 from watcher.matching.query import QueryError
 from watcher.model import DigestQuery, DigestRow, FeedStatus
 from watcher.redact import mask_feed_url
-from watcher.render import format_time, highlight, spans_of
+from watcher.render import counted, format_time, highlight, spans_of
 
 
 @click.command()
@@ -210,7 +210,7 @@ def feeds(ctx: click.Context, config_path: str | None, fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps([_feed_json(s) for s in statuses], indent=2, ensure_ascii=False))
         return
-    table = Table(title=f"{len(statuses)} feeds")
+    table = Table(title=counted(len(statuses), "feed"))
     table.add_column("Name / URL", overflow="fold", ratio=2)
     table.add_column("Status", no_wrap=True)
     table.add_column("Last fetch", no_wrap=True)

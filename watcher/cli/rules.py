@@ -26,7 +26,7 @@ from watcher.matching.matcher import Matcher
 from watcher.matching.query import QueryError
 from watcher.model import Entry, Hit, Match, StoredEntry
 from watcher.redact import mask_feed_url
-from watcher.render import format_time, highlight, spans_of
+from watcher.render import counted, format_time, highlight, spans_of
 
 
 @click.group(invoke_without_command=True)
@@ -57,7 +57,7 @@ def rules(ctx: click.Context, config_path: str | None, fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps(listed, indent=2, ensure_ascii=False))
         return
-    table = Table(title=f"{len(listed)} rules")
+    table = Table(title=counted(len(listed), "rule"))
     table.add_column("Rule", no_wrap=True)
     table.add_column("Query", overflow="fold", ratio=3)
     table.add_column("Targets", overflow="fold")
@@ -228,7 +228,8 @@ def _try_stored(config_path: str | None, matcher: Matcher, since: str, as_json: 
             if stored.entry.link:
                 click.echo(f"    {stored.entry.link}")
         click.echo(
-            f"{len(hits)} of {scanned} entries stored since {format_time(start)} would match"
+            f"{len(hits)} of {counted(scanned, 'entry', 'entries')} stored since "
+            f"{format_time(start)} would match"
         )
     return bool(hits)
 

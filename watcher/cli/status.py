@@ -13,7 +13,7 @@ import click
 from watcher.app import load, utcnow
 from watcher.cli.common import REDACTOR, common_options, format_option, json_flag, opened_store
 from watcher.model import CycleRecord, FeedStatus, WorkerRow
-from watcher.render import format_time
+from watcher.render import counted, describe_cycle, format_time, state_words
 
 _TROUBLE = ("failing", "backing off", "paused")
 
@@ -82,6 +82,7 @@ def _status_json(reading: _Reading) -> dict[str, Any]:
             "feeds": last.feeds,
             "ok": last.ok,
             "not_modified": last.not_modified,
+            "unchanged": last.unchanged,
             "failed": last.failed,
             "new_entries": last.new_entries,
             "changed": last.changed,
@@ -108,7 +109,7 @@ def _status_text(reading: _Reading) -> str:
     states = Counter(f.state(now) for f in feeds)
     lines = [
         f"Feeds: {len(feeds)} ("
-        + ", ".join(f"{count} {state}" for state, count in sorted(states.items()))
+        + ", ".join(f"{count} {state_words(state)}" for state, count in sorted(states.items()))
         + ")"
     ]
     for feed in feeds:
@@ -120,7 +121,9 @@ def _status_text(reading: _Reading) -> str:
                 if feed.next_fetch and state != "paused"
                 else ""
             )
-            lines.append(f"  {state}{since}: {feed.name} — {feed.last_error or '?'}{retry}")
+            lines.append(
+                f"  {state_words(state)}{since}: {feed.name} — {feed.last_error or '?'}{retry}"
+            )
     next_due = _next_due(feeds, now)
     lines.append(f"Next fetch: {format_time(next_due) if next_due else 'none (all paused)'}")
     if backlog:
@@ -138,15 +141,12 @@ def _status_text(reading: _Reading) -> str:
     else:
         took = (last.finished_at - last.started_at).total_seconds()
         lines.append(
-            f"Last cycle: {format_time(last.finished_at)} ({took:.1f}s): {last.feeds} feeds, "
-            f"{last.ok} read, {last.not_modified} not modified, {last.failed} failed; "
-            f"{last.new_entries} new entries, {last.changed} changed, "
-            f"{last.new_matches} new matches"
+            f"Last cycle: {format_time(last.finished_at)} ({took:.1f}s): {describe_cycle(last)}"
         )
     lines.append(f"Workers: {len(reading.workers)}" if reading.workers else "Workers: none running")
     for w in reading.workers:
         lines.append(
             f"  {w.worker_id}: last heartbeat {w.heartbeat:%H:%M:%S} UTC, "
-            f"holding {w.feeds_held} feeds, up since {format_time(w.started)}"
+            f"holding {counted(w.feeds_held, 'feed')}, up since {format_time(w.started)}"
         )
     return "\n".join(lines)
