@@ -100,7 +100,9 @@ class App:
     redactor: Redactor
     added_rules: tuple[StoredRule, ...] = ()  # from `watcher rules add`, included in config
 
-    def service(self, fetcher: HttpFetcher) -> Service:
+    def service(self, fetcher: HttpFetcher, keep_pool: bool = False) -> Service:
+        """The service over ``fetcher``; ``keep_pool`` (the daemon): its parser processes
+        live across cycles and parse every document. Close it when done."""
         return Service(
             self.config,
             self.store,
@@ -109,6 +111,7 @@ class App:
             self.clock,
             after_send=_pause_after_send(),
             parse_pool=parse_pool,
+            keep_pool=keep_pool,
         )
 
     def fetcher(self) -> HttpFetcher:

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+from watcher.adapters.memory import release_free_memory
 from watcher.adapters.systemd import SystemdNotifier
 from watcher.app import App
 from watcher.config import Config, Feed
@@ -66,7 +67,10 @@ async def run_once(
     async with app.fetcher() as fetcher:
         service = app.service(fetcher)
         service.on_progress = on_progress
-        report = await service.run_cycle(feeds)
+        try:
+            report = await service.run_cycle(feeds)
+        finally:
+            await asyncio.to_thread(service.close)
     await asyncio.to_thread(app.store.record_cycle, CycleRecord.of(report, started, app.clock()))
     return report
 
@@ -206,25 +210,28 @@ async def _watch(app: App, watch: _Watch) -> None:
     )
     stall_after = int(os.environ.get("WATCHER_TEST_STALL_AFTER", "0") or 0)
     async with app.fetcher() as fetcher:
-        service = app.service(fetcher)
+        service = app.service(fetcher, keep_pool=True)
         service.on_progress = watch.heartbeat.beat
         wake_delivery = asyncio.Event()
         delivery = asyncio.create_task(_deliver_forever(service, wake_delivery, watch))
         outage: _Outage | None = None
-        while not (control.stop.is_set() or control.reload.is_set()):
-            if stall_after and watch.passes >= stall_after:
-                # For the watchdog tests only: the loop hangs, as a deadlock would.
-                log.warning("test hook: the scheduler loop stalls")
-                await control.stop.wait()
-                break
-            try:
-                if await _pass(app, watch, service, wake_delivery):
+        try:
+            while not (control.stop.is_set() or control.reload.is_set()):
+                if stall_after and watch.passes >= stall_after:
+                    # For the watchdog tests only: the loop hangs, as a deadlock would.
+                    log.warning("test hook: the scheduler loop stalls")
+                    await control.stop.wait()
                     break
-                outage = None
-            except _DATABASE_DOWN as exc:
-                outage = await _database_down(app, watch, outage, exc)
-        service.halt.set()  # senders stop between two messages; the one in flight is recorded
-        await delivery
+                try:
+                    if await _pass(app, watch, service, wake_delivery):
+                        break
+                    outage = None
+                except _DATABASE_DOWN as exc:
+                    outage = await _database_down(app, watch, outage, exc)
+            service.halt.set()  # senders stop between two messages; the one in flight is kept
+            await delivery
+        finally:
+            await asyncio.to_thread(service.close)
 
 
 async def _pass(app: App, watch: _Watch, service: Service, wake_delivery: asyncio.Event) -> bool:
@@ -355,6 +362,9 @@ async def _cycle_done(app: App, watch: _Watch, report: CycleReport, started: dat
     watch.last = record
     if watch.metrics is not None:
         watch.metrics.cycle_done(report, took.total_seconds())
+    # What the cycle freed goes back to the system, not only to the allocator's free lists:
+    # spread over the threads' arenas, those would make the process grow for weeks.
+    release_free_memory()
     log.info(
         "cycle over %d feeds took %.1fs: %d new entries, %d new matches, %d failed",
         record.feeds,

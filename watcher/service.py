@@ -53,6 +53,9 @@ from watcher.triage import Triage, backlog_test, never, triage
 log = logging.getLogger(__name__)
 _DELIVERY_BATCH = 100
 _POOL_FROM = 8  # feeds in a cycle from which parsing goes to worker processes
+# A daemon's parser processes live across cycles and are replaced, between two cycles, after
+# this many documents: whatever a long-lived parser (libxml2, feedparser) keeps is handed back.
+RECYCLE_AFTER = 2_000
 _QUIET_BATCH = 500  # quiet fetches recorded per transaction
 _GROUP = 20  # feeds written per transaction at most
 _CONFLICT_RETRIES = 3  # a group's transaction is tried this often before feeds go one by one
@@ -95,6 +98,7 @@ class Service:
         sleep: Callable[[float], None] = time.sleep,
         after_send: Callable[[Alert], None] | None = None,
         parse_pool: Callable[[Matcher], Executor] | None = None,
+        keep_pool: bool = False,
     ) -> None:
         self.config = config
         self.store = store
@@ -119,6 +123,14 @@ class Service:
         self.after_send = after_send  # a test hook: runs between "sent" and "marked sent"
         # Makes worker processes for a cycle's parsing, each given the matcher when it starts.
         self.parse_pool = parse_pool
+        # A daemon keeps one pool across cycles and parses every document there (never in
+        # this long-lived process, whose native heap would keep what the parsers allocated);
+        # a one-shot run makes a pool for a cycle large enough to be worth it.
+        self.keep_pool = keep_pool
+        self._pool: Executor | None = None
+        self._parsed = 0  # documents sent to the kept pool since it was made
+        # The single writer: one thread for the service's life, not a new one each cycle.
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="writer")
         self.clustering = (
             Clustering(config.cluster_threshold, config.cluster_window)
             if config.clustering
@@ -148,11 +160,10 @@ class Service:
                     return feed, exc
 
         loop = asyncio.get_running_loop()
-        # Many feeds: parse them in worker processes, on every core. One thread writes, so the
-        # event loop keeps fetching meanwhile and the database sees a single writer.
-        pool = (
-            self.parse_pool(self.matcher) if self.parse_pool and len(feeds) >= _POOL_FROM else None
-        )
+        # Parse in worker processes, on every core. One thread writes, so the event loop keeps
+        # fetching meanwhile and the database sees a single writer.
+        pool = self._cycle_pool(len(feeds))
+        writer = self._writer
 
         async def handle(feed: Feed, fetched: FetchResult | FetchError) -> FeedOutcome:
             if (
@@ -188,22 +199,51 @@ class Service:
 
         runners = min(len(feeds), max(_IN_FLIGHT, 2 * self.config.concurrency))
         try:
-            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="writer") as writer:
-                writing = _GroupWriter(writer, self._process_together)
-                # Every feed runs to its end even when one fails (a database error): none is
-                # left behind writing to a closed writer; then the first failure is raised.
-                await asyncio.gather(*(runner() for _ in range(runners)))
-                failures = [r for r in results if isinstance(r, Exception)]
-                if failures:
-                    raise failures[0]
-                outcomes = [r for r in results if not isinstance(r, Exception)]
-                await loop.run_in_executor(writer, self._record_quiet)
+            writing = _GroupWriter(writer, self._process_together)
+            # Every feed runs to its end even when one fails (a database error): none is
+            # left behind writing to a closed writer; then the first failure is raised.
+            await asyncio.gather(*(runner() for _ in range(runners)))
+            failures = [r for r in results if isinstance(r, Exception)]
+            if failures:
+                raise failures[0]
+            outcomes = [r for r in results if not isinstance(r, Exception)]
+            await loop.run_in_executor(writer, self._record_quiet)
         finally:
-            if pool is not None:
-                pool.shutdown(wait=False, cancel_futures=True)
+            self._cycle_over(pool)
         delivery = await self.deliver_concurrently() if deliver else DeliveryReport()
         done = tuple(outcome for outcome in outcomes if outcome is not None)
         return CycleReport(done, delivery.sent, delivery.failed)
+
+    def _cycle_pool(self, feeds: int) -> Executor | None:
+        """The parser processes for a cycle of ``feeds`` feeds (None: parse here)."""
+        if self.parse_pool is None:
+            return None
+        if self.keep_pool:
+            if self._pool is None:
+                self._pool = self.parse_pool(self.matcher)
+            return self._pool
+        return self.parse_pool(self.matcher) if feeds >= _POOL_FROM else None
+
+    def _cycle_over(self, pool: Executor | None) -> None:
+        if pool is None:
+            return
+        if not self.keep_pool:
+            pool.shutdown(wait=False, cancel_futures=True)
+        elif self._parsed >= RECYCLE_AFTER:
+            # Between cycles nothing is in flight: the processes end and the next cycle
+            # starts new ones (the standard pool's max_tasks_per_child can deadlock).
+            self._close_pool()
+
+    def _close_pool(self, wait: bool = True) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=wait, cancel_futures=True)
+            self._pool, self._parsed = None, 0
+
+    def close(self) -> None:
+        """End the parser processes (a document in hand is not waited for: nothing would
+        write it) and the writer thread (after the transaction in hand)."""
+        self._close_pool(wait=False)
+        self._writer.shutdown(wait=True)
 
     def _process_together(self, jobs: Sequence[_Job]) -> list[FeedOutcome]:
         """The jobs in one transaction; when it keeps colliding with another worker's, one
@@ -244,6 +284,7 @@ class Service:
             self.clustering is not None,
             analyse_all=not self._schedule(feed).read,
         )
+        self._parsed += 1
         job = asyncio.get_running_loop().run_in_executor(pool, read_in_worker, self.parser, request)
         try:
             return await asyncio.wait_for(job, PARSE_TIMEOUT)
