@@ -185,7 +185,8 @@ def test_two_hundred_feeds(tmp_path: Path, feed_server: FeedServer, run_cli: Cli
     first = run_cli("run", "--once", "--config", str(config))
     assert first.exit_code == 0, first.stderr
     assert (
-        "200 feeds: 200 ok" in first.stderr and "1000 new entries, 0 changed, 100 new matches" in first.stderr
+        "200 feeds: 200 ok" in first.stderr
+        and "1000 new entries, 0 changed, 100 new matches" in first.stderr
     )
     assert len(first.stdout.splitlines()) == 100
     digest = json.loads(run_cli("digest", "--format", "json", "--config", str(config)).stdout)

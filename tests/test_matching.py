@@ -13,10 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from watcher.config import Rule, make_rule
 from watcher.matching.matcher import Matcher
 from watcher.matching.query import QueryError, parse_query
 from watcher.model import Entry
+from watcher.settings import Rule, make_rule
 
 CASES: list[dict[str, Any]] = tomllib.loads(
     (Path(__file__).parent / "data" / "match_cases.toml").read_text(encoding="utf-8")

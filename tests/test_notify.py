@@ -21,13 +21,14 @@ from click.testing import Result
 from tests.conftest import SmtpSink, free_port, write_config
 from tests.servers import FeedServer, rss
 from watcher.app import open_app
-from watcher.config import Config, load_config
+from watcher.config import load_config
 from watcher.daemon import run_once
 from watcher.errors import ConfigError
 from watcher.model import Entry, FetchResult, Hit, Match
 from watcher.ports import Delivering, NewItem
 from watcher.redact import Redactor
 from watcher.service import Service
+from watcher.settings import Config
 from watcher.templates import Templates
 
 SLACK_URL = "slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7"
@@ -457,7 +458,8 @@ def test_digest_mode_on_its_schedule(tmp_path: Path) -> None:
 def test_next_digest_time() -> None:
     from datetime import time as dt_time
 
-    from watcher.schedule import DigestSchedule, next_digest
+    from watcher.schedule import next_digest
+    from watcher.settings import DigestSchedule
 
     madrid = DigestSchedule((dt_time(8), dt_time(18)), "Europe/Madrid", frozenset({0}))  # Mondays
     monday_7 = datetime(2025, 9, 15, 5, 0, tzinfo=UTC)

@@ -17,7 +17,6 @@ from alembic.script import ScriptDirectory
 
 from watcher.adapters.store import HEAD, MIGRATIONS, SqlStore, connect, migrate
 from watcher.adapters.tables import metadata
-from watcher.config import Feed
 from watcher.errors import WriteConflict
 from watcher.model import (
     DigestQuery,
@@ -29,6 +28,7 @@ from watcher.model import (
     QuietFetch,
 )
 from watcher.ports import Delivering, NewItem, SaveCounts
+from watcher.settings import Feed
 
 NOW = datetime(2025, 9, 15, 12, 0, tzinfo=UTC)
 DAY = timedelta(days=1)

@@ -29,12 +29,12 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from watcher.adapters.memory import release_free_memory
 from watcher.adapters.systemd import SystemdNotifier
 from watcher.app import App
-from watcher.config import Config, Feed
 from watcher.errors import ConfigError
 from watcher.health import Health, Snapshot, status_line
 from watcher.model import CycleRecord, CycleReport
 from watcher.schedule import due_feeds, next_wakeup
 from watcher.service import DeliveryReport, Service
+from watcher.settings import Config, Feed
 
 if TYPE_CHECKING:  # the listener is imported only when the config turns it on
     from watcher.adapters.metrics import Listener, Metrics

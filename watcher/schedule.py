@@ -7,25 +7,13 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from datetime import time as dt_time
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-if TYPE_CHECKING:  # config imports this module for RetryPolicy
-    from watcher.config import Feed
+from watcher.settings import DigestSchedule, Feed, RetryPolicy
 
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """How a target's failed deliveries are retried: ``attempts`` in all, the first retry after
-    ``backoff``, each later one after twice the previous delay, at most ``ceiling`` apart."""
-
-    attempts: int = 10
-    backoff: timedelta = timedelta(seconds=30)
-    ceiling: timedelta = timedelta(hours=1)
+_DEFAULT_RETRY = RetryPolicy()
 
 
 def due_feeds(
@@ -171,7 +159,7 @@ def retry_after_moment(header: str | None, now: datetime) -> datetime | None:
 def delivery_retry_at(
     attempts_made: int,
     now: datetime,
-    policy: RetryPolicy = RetryPolicy(),
+    policy: RetryPolicy = _DEFAULT_RETRY,
     rng: random.Random | None = None,
 ) -> datetime | None:
     """When to try a delivery again after ``attempts_made`` failures; None once they are used up.
@@ -183,18 +171,6 @@ def delivery_retry_at(
     delay = _doubled(policy.backoff, attempts_made - 1, policy.ceiling)
     jitter: float = (rng or random.Random()).uniform(0.9, 1.1)
     return now + timedelta(seconds=delay.total_seconds() * jitter)
-
-
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-@dataclass(frozen=True, slots=True)
-class DigestSchedule:
-    """When a digest target sends: at these local times, on these weekdays (0 = Monday)."""
-
-    times: tuple[dt_time, ...]
-    timezone: str = "UTC"
-    days: frozenset[int] = frozenset(range(7))
 
 
 def next_digest(after: datetime, schedule: DigestSchedule) -> datetime:

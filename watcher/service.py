@@ -27,7 +27,6 @@ from watcher.analysis import (
     prepare,
     read_in_worker,
 )
-from watcher.config import Config, Feed, Rule, Target
 from watcher.errors import DeliveryError, FeedError, FetchError, ParseError, WriteConflict
 from watcher.matching.matcher import Matcher
 from watcher.model import (
@@ -42,12 +41,12 @@ from watcher.model import (
 )
 from watcher.ports import Clock, Clustering, Delivering, Fetcher, Notifier, Store
 from watcher.schedule import (
-    RetryPolicy,
     after_failure,
     after_success,
     delivery_retry_at,
     next_digest,
 )
+from watcher.settings import Config, Feed, RetryPolicy, Rule, Target
 from watcher.triage import Triage, backlog_test, never, triage
 
 log = logging.getLogger(__name__)

@@ -56,7 +56,6 @@ from watcher.adapters.tables import (
     target_state,
     workers,
 )
-from watcher.config import Feed
 from watcher.errors import WriteConflict
 from watcher.model import (
     GAVE_UP,
@@ -92,6 +91,7 @@ from watcher.ports import (
 )
 from watcher.redact import mask_feed_url as shown
 from watcher.redact import mask_feed_urls
+from watcher.settings import Feed
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 _CONFLICTS = ("40P01", "40001")  # PostgreSQL: deadlock detected, serialization failure

@@ -22,10 +22,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from watcher.adapters.dblock import DatabaseBusy, DatabaseLock, lock_database
 from watcher.adapters.store import SqlStore
 from watcher.app import database_url, open_store
-from watcher.config import Config
 from watcher.durations import parse_duration
 from watcher.errors import ConfigError
 from watcher.redact import RedactingFilter, Redactor
+from watcher.settings import Config
 
 REDACTOR = Redactor()  # every secret the command learns about is scrubbed from its output
 _QUIET = False  # -q: nothing but warnings and errors, so no progress bars either

@@ -11,12 +11,11 @@ from watcher import __version__
 from watcher.adapters.store import masked_database_url
 from watcher.app import build_notifiers, check_targets, database_url, load, stored_additions
 from watcher.cli.common import REDACTOR, common_options
-from watcher.config import Config, Feed, StoredRule, Target
 from watcher.durations import format_duration
 from watcher.errors import DeliveryError
 from watcher.ports import Notifier
 from watcher.redact import mask_feed_url, mask_url
-from watcher.schedule import WEEKDAYS
+from watcher.settings import WEEKDAYS, Config, Feed, StoredRule, Target
 from watcher.templates import SAMPLE
 
 

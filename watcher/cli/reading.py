@@ -23,7 +23,6 @@ from watcher.cli.common import (
     parse_since,
     write_atomically,
 )
-from watcher.config import make_rule
 from watcher.digest import (
     DigestPage,
     by_rule,
@@ -40,6 +39,7 @@ from watcher.matching.query import QueryError
 from watcher.model import DigestQuery, DigestRow, FeedStatus
 from watcher.redact import mask_feed_url
 from watcher.render import counted, format_time, highlight, spans_of
+from watcher.settings import make_rule
 
 
 @click.command()

@@ -21,12 +21,13 @@ from watcher.cli.common import (
     opened_store,
     parse_since,
 )
-from watcher.config import NAME, Config, Rule, make_rule
+from watcher.config import NAME
 from watcher.matching.matcher import Matcher
 from watcher.matching.query import QueryError
 from watcher.model import Entry, Hit, Match, StoredEntry
 from watcher.redact import mask_feed_url
 from watcher.render import counted, format_time, highlight, spans_of
+from watcher.settings import Config, Rule, make_rule
 
 
 @click.group(invoke_without_command=True)

@@ -16,10 +16,10 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from watcher.config import Rule
 from watcher.matching.fold import FieldWords, fold, plural_forms, word_set
 from watcher.matching.query import DEFAULT_FIELDS, FIELDS, And, Node, Not, Or, Pattern, Term
 from watcher.model import Entry, Hit, Match
+from watcher.settings import Rule
 
 log = logging.getLogger(__name__)
 REGEX_TIMEOUT = 0.05  # seconds one regular expression may spend on one field
