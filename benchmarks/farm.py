@@ -37,6 +37,13 @@ TOPICS = [
     "China launches anti-dumping probe into US analog chips",
     "New tariffs on steel imports take effect",
 ]
+# The four shipped topics as the benchmarks' keyword rules (name → TOML list of keywords).
+RULES = {
+    "tiktok": '["TikTok", "ByteDance"]',
+    "madrid-talks": '["Madrid talks", "talks in Madrid"]',
+    "analog-chips": '["analog chips", "anti-dumping probe"]',
+    "tariffs": '["tariff", "tariffs"]',
+}
 SECTIONS = "World Business Markets Technology Politics Economy Asia Americas Europe".split()
 
 

@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from benchmarks.farm import Farm, serve
+from benchmarks.farm import RULES, Farm, serve
 
 WORK = Path(__file__).resolve().parent / ".work"
 PEERS = {  # reader's vendored feedparser needs sgmllib, which reader does not declare
@@ -54,12 +54,6 @@ PEERS = {  # reader's vendored feedparser needs sgmllib, which reader does not d
     "feed2exec": ["feed2exec==0.23.0"],
 }
 ROUNDS = ("1: all new", "2: nothing changed", "3: 10% of feeds changed")
-RULES = {
-    "tiktok": '["TikTok", "ByteDance"]',
-    "madrid-talks": '["Madrid talks", "talks in Madrid"]',
-    "analog-chips": '["analog chips", "anti-dumping probe"]',
-    "tariffs": '["tariff", "tariffs"]',
-}
 
 
 @dataclass(frozen=True)

@@ -41,15 +41,9 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from benchmarks.farm import Farm, serve
+from benchmarks.farm import RULES, Farm, serve
 
 UNIT = Path(__file__).resolve().parent.parent / "systemd" / "feed-watcher.service"
-RULES = {
-    "tiktok": '["TikTok", "ByteDance"]',
-    "madrid-talks": '["Madrid talks", "talks in Madrid"]',
-    "analog-chips": '["analog chips", "anti-dumping probe"]',
-    "tariffs": '["tariff", "tariffs"]',
-}
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+from concurrent.futures import Executor
 from pathlib import Path
 
 import pytest
@@ -49,7 +50,7 @@ def test_a_daemon_keeps_one_parser_pool_and_recycles_it(
     config = load_config(write_config(tmp_path / "w.toml", [url]), {})
     app = open_app(config, Redactor())
 
-    async def cycles() -> list[tuple[object, int, object]]:
+    async def cycles() -> list[tuple[Executor | None, int, Executor]]:
         seen = []
         async with app.fetcher() as fetcher:
             service = app.service(fetcher, keep_pool=True)
