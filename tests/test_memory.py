@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -50,7 +50,7 @@ def test_a_daemon_keeps_one_parser_pool_and_recycles_it(
     config = load_config(write_config(tmp_path / "w.toml", [url]), {})
     app = open_app(config, Redactor())
 
-    async def cycles() -> list[tuple[Executor | None, int, Executor]]:
+    async def cycles() -> list[tuple[Executor | None, int, ThreadPoolExecutor]]:
         seen = []
         async with app.fetcher() as fetcher:
             service = app.service(fetcher, keep_pool=True)
