@@ -202,6 +202,32 @@ def test_a_parse_that_runs_out_of_memory_fails_that_feed_only(
     assert {o.error for o in report.outcomes} == {"the parser ran out of memory or crashed on it"}
 
 
+def test_a_daemon_replaces_its_parser_processes_after_one_dies(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    """The daemon keeps its parser processes from cycle to cycle; when a parse kills one (the
+    memory limit), that cycle's feeds fail alone and the next cycle has fresh processes."""
+    urls = [feed_server.serve(f"/f{n}.xml", FEED) for n in range(2)]
+    app, _ = open_watcher(tmp_path, urls)
+
+    async def run() -> list[CycleReport]:
+        async with app.fetcher() as fetcher:
+            service = app.service(fetcher, keep_pool=True)
+            normal = service.parser
+            try:
+                service.parser = hog
+                reports = [await service.run_cycle(app.config.feeds)]
+                service.parser = normal
+                reports.append(await service.run_cycle(app.config.feeds))
+            finally:
+                service.close()
+            return reports
+
+    broken, fresh = asyncio.run(run())
+    assert {o.error for o in broken.outcomes} == {"the parser ran out of memory or crashed on it"}
+    assert {(o.status, o.new_entries) for o in fresh.outcomes} == {("ok", 1)}
+
+
 def test_each_fetch_records_its_size_and_duration(tmp_path: Path, feed_server: FeedServer) -> None:
     url = feed_server.serve("/f.xml", FEED)
     app, _ = open_watcher(tmp_path, [url])

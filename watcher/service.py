@@ -128,6 +128,7 @@ class Service:
         self.keep_pool = keep_pool
         self._pool: Executor | None = None
         self._parsed = 0  # documents sent to the kept pool since it was made
+        self._broken = False  # a parser process died: the kept pool is replaced after the cycle
         # The single writer: one thread for the service's life, not a new one each cycle.
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="writer")
         self.clustering = (
@@ -228,7 +229,7 @@ class Service:
             return
         if not self.keep_pool:
             pool.shutdown(wait=False, cancel_futures=True)
-        elif self._parsed >= RECYCLE_AFTER:
+        elif self._broken or self._parsed >= RECYCLE_AFTER:
             # Between cycles nothing is in flight: the processes end and the next cycle
             # starts new ones (the standard pool's max_tasks_per_child can deadlock).
             self._close_pool()
@@ -236,7 +237,7 @@ class Service:
     def _close_pool(self, wait: bool = True) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=wait, cancel_futures=True)
-            self._pool, self._parsed = None, 0
+            self._pool, self._parsed, self._broken = None, 0, False
 
     def close(self) -> None:
         """End the parser processes (a document in hand is not waited for: nothing would
@@ -292,6 +293,7 @@ class Service:
         except TimeoutError:
             return ParseError(feed.url, f"took more than {PARSE_TIMEOUT:g}s to parse")
         except (BrokenProcessPool, MemoryError):
+            self._broken = True
             return ParseError(feed.url, "the parser ran out of memory or crashed on it")
 
     def process(
