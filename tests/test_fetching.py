@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import os
 import resource
+import signal
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -202,11 +204,17 @@ def test_a_parse_that_runs_out_of_memory_fails_that_feed_only(
     assert {o.error for o in report.outcomes} == {"the parser ran out of memory or crashed on it"}
 
 
+def crash(url: str, body: bytes, content_type: str | None, tracking: Sequence[str]) -> ParsedFeed:
+    """A parser whose process dies (as under the kernel's OOM killer, or a crash in C)."""
+    os.kill(os.getpid(), signal.SIGKILL)
+    raise ParseError(url, "unreachable")
+
+
 def test_a_daemon_replaces_its_parser_processes_after_one_dies(
     tmp_path: Path, feed_server: FeedServer
 ) -> None:
-    """The daemon keeps its parser processes from cycle to cycle; when a parse kills one (the
-    memory limit), that cycle's feeds fail alone and the next cycle has fresh processes."""
+    """The daemon keeps its parser processes from cycle to cycle; when a parse kills one,
+    that cycle's feeds fail alone and the next cycle has fresh processes."""
     urls = [feed_server.serve(f"/f{n}.xml", FEED) for n in range(2)]
     app, _ = open_watcher(tmp_path, urls)
 
@@ -215,7 +223,7 @@ def test_a_daemon_replaces_its_parser_processes_after_one_dies(
             service = app.service(fetcher, keep_pool=True)
             normal = service.parser
             try:
-                service.parser = hog
+                service.parser = crash
                 reports = [await service.run_cycle(app.config.feeds)]
                 service.parser = normal
                 reports.append(await service.run_cycle(app.config.feeds))
