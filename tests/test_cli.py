@@ -1,4 +1,4 @@
-"""The command line itself: config errors, help for every command, and a README that documents
+"""The command line itself: config errors, help for every command, and a manual that documents
 every command and option."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from click.testing import Result
 from tests.conftest import write_config
 from watcher.cli import cli
 
-README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+CLI_DOC = (Path(__file__).parent.parent / "docs" / "cli.md").read_text(encoding="utf-8")
 Cli = Callable[..., Result]
 
 
@@ -95,13 +95,13 @@ def test_every_command_and_option_has_help(command: str) -> None:
 
 
 @pytest.mark.parametrize("command", COMMANDS)
-def test_readme_documents_every_command_and_option(command: str) -> None:
-    """The README's CLI reference names each command and each of its options."""
-    assert re.search(rf"`watcher {re.escape(command)}\b", README), command
+def test_the_manual_documents_every_command_and_option(command: str) -> None:
+    """The CLI reference (docs/cli.md) names each command and each of its options."""
+    assert re.search(rf"`watcher {re.escape(command)}\b", CLI_DOC), command
     for param in ALL[command].params:
         if isinstance(param, click.Option):
             long = max(param.opts, key=len)
-            assert long in README, f"{command} {long} is not in the README"
+            assert long in CLI_DOC, f"{command} {long} is not in docs/cli.md"
 
 
 def test_every_command_and_option_has_help_text() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 from watcher.render import format_alert_body, format_digest_body, highlight
 from watcher.templates import SAMPLE, VARIABLES, variables
 
-README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+CONFIG_DOC = (Path(__file__).parent.parent / "docs" / "configuration.md").read_text("utf-8")
 
 
 def test_alert_body_names_the_other_sources_of_its_story() -> None:
@@ -32,4 +32,4 @@ def test_empty_digest_says_so() -> None:
 def test_template_variables_are_documented() -> None:
     assert set(variables(SAMPLE, "text")) == set(VARIABLES)
     for name in VARIABLES:
-        assert f"`{name}`" in README, name
+        assert f"`{name}`" in CONFIG_DOC, name

@@ -23,7 +23,7 @@ needs_analyze = pytest.mark.skipif(
     ANALYZE is None and os.environ.get("CI") != "true",
     reason="systemd-analyze is not installed (.ci/run installs Debian's systemd package)",
 )
-INSTALLED = "/opt/feed-watcher/bin/watcher"  # where the README installs it
+INSTALLED = "/opt/feed-watcher/bin/watcher"  # where docs/operations.md installs it
 
 
 @pytest.fixture
