@@ -67,6 +67,21 @@ def test_core_imports_point_inward(module: str) -> None:
     assert bad == set(), f"watcher/{module}.py imports {sorted(bad)}"
 
 
+@pytest.mark.parametrize(
+    ("library", "home"),
+    [("sqlalchemy", "adapters/"), ("alembic", "adapters/"), ("pydantic", "config.py")],
+)
+def test_each_library_has_one_home(library: str, home: str) -> None:
+    """SQLAlchemy and alembic stay in the adapters (which raise the project's own errors:
+    nothing above them catches a SQLAlchemy exception); pydantic stays in the config loader."""
+    users = {
+        path.relative_to(PACKAGE).as_posix()
+        for path in PACKAGE.rglob("*.py")
+        if library in {name.split(".")[0] for name in imports(str(path.relative_to(PACKAGE))[:-3])}
+    }
+    assert users and all(user.startswith(home) for user in users), sorted(users)
+
+
 def test_only_the_notify_adapter_imports_apprise() -> None:
     users = {
         path.relative_to(PACKAGE).as_posix()

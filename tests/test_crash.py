@@ -16,10 +16,13 @@ from tests.servers import FeedServer, rss
 
 
 def daemon(config: Path, pause: float = 0) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "WATCHER_TEST_PAUSE_AFTER_SEND": str(pause)}
+    """``watcher run``, pausing ``pause`` seconds between sending a message and recording it
+    (the fault is injected by the tests' own entry point, tests/faulty.py)."""
+    env = {**os.environ}
     env.pop("WATCHER_CONFIG", None)
+    command = ["run", "-q", "--config", str(config)]
     return subprocess.Popen(
-        [sys.executable, "-m", "watcher", "run", "-q", "--config", str(config)],
+        [sys.executable, "-m", "tests.faulty", "--pause-after-send", str(pause), *command],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=env,

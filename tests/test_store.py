@@ -413,3 +413,23 @@ def test_claims_leases_and_the_next_due_feed(database_url: str) -> None:
     claimed = store.claim_feeds("c:3", NOW + DAY, 10)
     assert sorted(claimed) == sorted([URL, other])  # other was never fetched: still due
     store.engine.dispose()
+
+
+def test_an_unreachable_database_is_store_unavailable() -> None:
+    """Nothing listens on port 1: the store says StoreUnavailable (which the daemon waits
+    out), with the driver's reason and no SQLAlchemy exception above the adapter."""
+    from watcher.errors import StoreUnavailable
+
+    store = SqlStore(connect("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2"))
+    try:
+        with pytest.raises(StoreUnavailable, match=r"127\.0\.0\.1"):
+            store.schedules()
+    finally:
+        store.engine.dispose()
+
+
+def test_a_database_url_that_cannot_be_used_is_a_store_error() -> None:
+    from watcher.errors import StoreError
+
+    with pytest.raises(StoreError, match="cannot use the database URL"):
+        connect("nosuchdb://x")

@@ -114,7 +114,7 @@ def wait_for(condition: Callable[[], object], timeout: float) -> None:
 def start_daemon(tmp_path: Path, systemd: FakeSystemd) -> Iterator[Callable[..., Daemon]]:
     started: list[Daemon] = []
 
-    def start(config: Path, **env: str) -> Daemon:
+    def start(config: Path, *faults: str, **env: str) -> Daemon:
         environ = {
             **os.environ,
             "PYTHONUNBUFFERED": "1",
@@ -123,8 +123,9 @@ def start_daemon(tmp_path: Path, systemd: FakeSystemd) -> Iterator[Callable[...,
             **env,
         }
         environ.pop("WATCHER_CONFIG", None)
+        entry = ["-m", "tests.faulty", *faults] if faults else ["-m", "watcher"]
         process = subprocess.Popen(
-            [sys.executable, "-m", "watcher", "run", "--config", str(config)],
+            [sys.executable, *entry, "run", "--config", str(config)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -182,7 +183,7 @@ def test_a_stalled_loop_stops_the_heartbeat_and_fails_the_health_check(
     port = free_port()
     extra = f'interval = "1s"\nhttp = "127.0.0.1:{port}"'
     config = write_config(tmp_path / "w.toml", [url], extra=extra)
-    daemon = start_daemon(config, WATCHER_TEST_STALL_AFTER="3")
+    daemon = start_daemon(config, "--stall-after", "3")
     base = f"http://127.0.0.1:{port}"
     wait_for(systemd.cycled, 20)
     healthy = httpx.get(f"{base}/healthz")

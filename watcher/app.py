@@ -7,14 +7,11 @@ import dataclasses
 import functools
 import logging
 import os
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
-
-from sqlalchemy.exc import SQLAlchemyError
 
 from watcher.adapters.http import HttpFetcher
 from watcher.adapters.notify import CONSOLE, AppriseNotifier, ConsoleNotifier, url_is_valid
@@ -27,7 +24,7 @@ from watcher.adapters.store import (
     migrate,
 )
 from watcher.config import load_config, with_added_rules
-from watcher.errors import ConfigError
+from watcher.errors import ConfigError, StoreError
 from watcher.locations import default_database_url, find_config
 from watcher.model import Alert
 from watcher.ports import Clock, Notifier
@@ -38,13 +35,19 @@ from watcher.settings import Config, Feed, StoredRule
 log = logging.getLogger(__name__)
 
 
-def _pause_after_send() -> Callable[[Alert], None] | None:
-    """For the crash tests only: $WATCHER_TEST_PAUSE_AFTER_SEND seconds of sleep between a
-    message being sent and being recorded as sent, so that a test can kill the process there."""
-    pause = float(os.environ.get("WATCHER_TEST_PAUSE_AFTER_SEND", "0") or 0)
-    if pause <= 0:
-        return None
-    return lambda alert: time.sleep(pause)
+@dataclass(frozen=True)
+class FaultHooks:
+    """Faults a test injects into a real ``watcher`` process: a seam the tests own, set only
+    by their own entry point (``tests/faulty.py``) before the command runs; never by
+    configuration or environment, so production code never looks for them."""
+
+    # Between a message being sent and being recorded as sent (a test kills the process there).
+    after_send: Callable[[Alert], None] | None = None
+    # The scheduler loop hangs after this many passes, as a deadlock would (0: never).
+    stall_after_passes: int = 0
+
+
+HOOKS = FaultHooks()  # what every App is built with
 
 
 def _kept_workers() -> int:
@@ -108,6 +111,7 @@ class App:
     clock: Clock
     redactor: Redactor
     added_rules: tuple[StoredRule, ...] = ()  # from `watcher rules add`, included in config
+    hooks: FaultHooks = dataclasses.field(default_factory=lambda: HOOKS)
 
     def service(self, fetcher: HttpFetcher, keep_pool: bool = False) -> Service:
         """The service over ``fetcher``; ``keep_pool`` (the daemon): its parser processes
@@ -118,7 +122,7 @@ class App:
             fetcher,
             self.notifiers,
             self.clock,
-            after_send=_pause_after_send(),
+            after_send=self.hooks.after_send,
             parse_pool=functools.partial(parse_pool, workers=_kept_workers())
             if keep_pool
             else parse_pool,
@@ -218,7 +222,7 @@ def stored_additions(config: Config) -> tuple[list[Feed], list[StoredRule]] | No
     store = SqlStore(connect(url))
     try:
         return added_feeds(config, store), store.cli_rules()
-    except SQLAlchemyError:
+    except StoreError:
         return None
     finally:
         store.engine.dispose()

@@ -24,12 +24,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.exc import InterfaceError, OperationalError
-
 from watcher.adapters.memory import release_free_memory
 from watcher.adapters.systemd import SystemdNotifier
 from watcher.app import App
-from watcher.errors import ConfigError
+from watcher.errors import ConfigError, StoreUnavailable
 from watcher.health import Health, Snapshot, status_line
 from watcher.model import CycleRecord, CycleReport
 from watcher.schedule import due_feeds, next_wakeup
@@ -43,7 +41,7 @@ log = logging.getLogger(__name__)
 MAX_SLEEP = timedelta(seconds=60)  # wake at least this often to retry due deliveries
 PRUNE_EVERY = timedelta(days=1)
 # The database is down, unreachable or locked: worth waiting out, unlike other errors (bugs).
-_DATABASE_DOWN = (OperationalError, InterfaceError)
+_DATABASE_DOWN = (StoreUnavailable,)
 
 
 def held_back(app: App) -> list[Feed]:
@@ -208,7 +206,7 @@ async def _watch(app: App, watch: _Watch) -> None:
         len(app.config.rules),
         app.config.source,
     )
-    stall_after = int(os.environ.get("WATCHER_TEST_STALL_AFTER", "0") or 0)
+    stall_after = app.hooks.stall_after_passes
     async with app.fetcher() as fetcher:
         service = app.service(fetcher, keep_pool=True)
         service.on_progress = watch.heartbeat.beat
@@ -218,8 +216,7 @@ async def _watch(app: App, watch: _Watch) -> None:
         try:
             while not (control.stop.is_set() or control.reload.is_set()):
                 if stall_after and watch.passes >= stall_after:
-                    # For the watchdog tests only: the loop hangs, as a deadlock would.
-                    log.warning("test hook: the scheduler loop stalls")
+                    log.warning("fault injected by a test: the scheduler loop stalls")
                     await control.stop.wait()
                     break
                 try:
@@ -282,8 +279,8 @@ class _Outage:
 
 
 def _reason(exc: Exception) -> str:
-    """A database error's first line, without SQLAlchemy's statement and parameters."""
-    return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    """A database error's first line (the store's errors carry nothing more)."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 async def _database_down(

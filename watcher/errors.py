@@ -6,7 +6,9 @@
     │   ├── FetchError     network, HTTP status, deadline, size cap
     │   └── ParseError     the body is not a usable RSS/Atom document
     ├── DeliveryError      a notification target refused or failed; retried later
-    └── WriteConflict      another worker's transaction collided with ours; retried
+    └── StoreError         the database failed an operation (the driver's reason, first line)
+        ├── StoreUnavailable   it cannot be reached, or stays locked: worth waiting out
+        └── WriteConflict      another worker's transaction collided with ours; retried
 
 A FeedError is an expected outcome: it becomes that feed's result and the cycle goes on.
 Anything else that escapes a cycle is a bug and propagates.
@@ -68,6 +70,16 @@ class DeliveryError(WatcherError):
         super().__init__(f"target {target!r}: {reason}")
 
 
-class WriteConflict(WatcherError):
+class StoreError(WatcherError):
+    """The database failed an operation; the message is the driver's reason, one line, with
+    neither statement nor parameters. The SQL adapter raises these, never its library's own."""
+
+
+class StoreUnavailable(StoreError):
+    """The database cannot be reached, or stays locked past the busy timeout: the daemon
+    waits it out rather than exit."""
+
+
+class WriteConflict(StoreError):
     """The database gave up a transaction because another worker's collided with it (a
     deadlock or a serialization failure). Nothing of it was written; doing it again is safe."""

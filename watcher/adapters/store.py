@@ -36,8 +36,14 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.engine import ExceptionContext, make_url
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    InterfaceError,
+    NoSuchModuleError,
+    OperationalError,
+)
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from watcher.adapters.ingest import batches, insert_new, update_known, upsert
@@ -56,7 +62,7 @@ from watcher.adapters.tables import (
     target_state,
     workers,
 )
-from watcher.errors import WriteConflict
+from watcher.errors import StoreError, StoreUnavailable, WriteConflict
 from watcher.model import (
     GAVE_UP,
     Alert,
@@ -99,15 +105,35 @@ _CYCLES_KEPT = 100
 
 
 def connect(url: str) -> Engine:
-    """An engine for ``url``; SQLite files get their directory, WAL and a busy timeout."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url)
-        event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    return create_engine(url, pool_pre_ping=True)
+    """An engine for ``url``; SQLite files get their directory, WAL and a busy timeout. What
+    the driver raises through it comes out as the project's own errors (``_our_error``)."""
+    try:
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "sqlite":
+            if parsed.database and parsed.database != ":memory:":
+                Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(url)
+            event.listen(engine, "connect", _sqlite_pragmas)
+        else:
+            engine = create_engine(url, pool_pre_ping=True)
+    except (ArgumentError, NoSuchModuleError, ImportError) as exc:
+        raise StoreError(f"cannot use the database URL: {exc}") from None
+    event.listen(engine, "handle_error", _our_error)
+    return engine
+
+
+def _our_error(context: ExceptionContext) -> StoreError | None:
+    """A driver's error as StoreUnavailable (unreachable, locked), WriteConflict (a deadlock or
+    serialization failure between workers) or StoreError; the first line of its reason."""
+    original = context.original_exception
+    reason = (str(original).strip().splitlines() or [type(original).__name__])[0]
+    if getattr(original, "sqlstate", None) in _CONFLICTS:
+        return WriteConflict(reason)
+    if isinstance(context.sqlalchemy_exception, (OperationalError, InterfaceError)):
+        return StoreUnavailable(reason)
+    if isinstance(context.sqlalchemy_exception, DBAPIError):
+        return StoreError(reason)
+    return None
 
 
 def database_exists(url: str) -> bool:
@@ -251,17 +277,12 @@ class SqlStore:
         """This thread's writes inside the block share one transaction: one commit for many
         feeds' worth (each feed's entries and deliveries stay atomic, just not alone). A
         collision with another worker's transaction raises WriteConflict."""
-        try:
-            with self.engine.begin() as conn:
-                self._shared.conn = conn
-                try:
-                    yield
-                finally:
-                    self._shared.conn = None
-        except DBAPIError as exc:
-            if getattr(exc.orig, "sqlstate", None) in _CONFLICTS:
-                raise WriteConflict(str(exc.orig).splitlines()[0]) from exc
-            raise
+        with self.engine.begin() as conn:
+            self._shared.conn = conn
+            try:
+                yield
+            finally:
+                self._shared.conn = None
 
     @contextlib.contextmanager
     def _writing(self) -> Iterator[Connection]:

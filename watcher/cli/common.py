@@ -17,13 +17,12 @@ from typing import Any, TextIO
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from sqlalchemy.exc import SQLAlchemyError
 
 from watcher.adapters.dblock import DatabaseBusy, DatabaseLock, lock_database
 from watcher.adapters.store import SqlStore
 from watcher.app import database_url, open_store
 from watcher.durations import parse_duration
-from watcher.errors import ConfigError
+from watcher.errors import ConfigError, StoreError
 from watcher.redact import RedactingFilter, Redactor
 from watcher.settings import Config
 
@@ -122,9 +121,8 @@ def common_options(command: Callable[..., None]) -> Callable[..., None]:
         except ConfigError as exc:
             click.echo(REDACTOR(str(exc)), err=True)
             sys.exit(2)
-        except SQLAlchemyError as exc:
-            reason = REDACTOR(str(getattr(exc, "orig", None) or exc))
-            click.echo(f"database error: {reason.strip()}", err=True)
+        except StoreError as exc:
+            click.echo(f"database error: {REDACTOR(str(exc)).strip()}", err=True)
             sys.exit(1)
 
     return wrapper

@@ -6,11 +6,11 @@ from __future__ import annotations
 import sys
 
 import click
-from sqlalchemy.exc import SQLAlchemyError
 
 from watcher.adapters.store import connect, copy_database, database_password, masked_database_url
 from watcher.app import database_url, load
 from watcher.cli.common import REDACTOR, common_options, hold_database, progress
+from watcher.errors import StoreError
 from watcher.render import counted
 
 
@@ -43,8 +43,8 @@ def migrate_to(config_path: str | None, target_url: str) -> None:
     except ValueError as exc:
         click.echo(f"{masked_database_url(target_url)}: {exc}", err=True)
         sys.exit(1)
-    except SQLAlchemyError as exc:
-        reason = REDACTOR(str(getattr(exc, "orig", None) or exc)).strip()
+    except StoreError as exc:
+        reason = REDACTOR(str(exc)).strip()
         click.echo(f"copy failed, nothing was committed to the target: {reason}", err=True)
         sys.exit(1)
     finally:
