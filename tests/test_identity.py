@@ -14,7 +14,7 @@ from watcher.identity import (
     alias_keys,
     content_hash,
     entry_key,
-    normalize_link,
+    normalise_link,
     story_keys,
     title_key,
 )
@@ -40,12 +40,12 @@ WHEN = datetime(2025, 9, 15, 10, 0, tzinfo=UTC)
         ("https://n.example/a%20b?q=a+b", "https://n.example/a%20b?q=a+b"),
     ],
 )
-def test_normalize_link(link: str, normal: str) -> None:
-    assert normalize_link(link) == normal
+def test_normalise_link(link: str, normal: str) -> None:
+    assert normalise_link(link) == normal
 
 
 def test_configured_tracking_parameters() -> None:
-    assert normalize_link("https://n.example/a?sr_share=1&x=2", ("sr_*",)) == (
+    assert normalise_link("https://n.example/a?sr_share=1&x=2", ("sr_*",)) == (
         "https://n.example/a?x=2"
     )
 
@@ -53,8 +53,8 @@ def test_configured_tracking_parameters() -> None:
 @given(urls())
 def test_normalizing_twice_changes_nothing(link: str) -> None:
     """Property: normalising a normalised link changes nothing."""
-    once = normalize_link(link)
-    assert normalize_link(once) == once
+    once = normalise_link(link)
+    assert normalise_link(once) == once
 
 
 def test_primary_key_guid_then_link_then_title_and_date() -> None:

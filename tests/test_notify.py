@@ -547,7 +547,7 @@ def test_notify_test_render_reports_a_failing_template_and_goes_on(
     """A target whose template fails at render time (it passed the check at load but data
     made it fail) is that target's error; the other targets are still rendered."""
     from watcher.adapters.notify import AppriseNotifier
-    from watcher.cli.configuration import render_samples
+    from watcher.cli.notify_test import render_samples
 
     evil = Templates(body="{{ rule.__class__.__mro__ }}")
     notifiers = {

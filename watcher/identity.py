@@ -32,7 +32,7 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 _SPACES = re.compile(r"\s+")
 
 
-def normalize_link(url: str, tracking: Sequence[str] = TRACKING_PARAMS) -> str:
+def normalise_link(url: str, tracking: Sequence[str] = TRACKING_PARAMS) -> str:
     """A canonical spelling of a link: scheme and host in lower case, no default port, no
     fragment, no tracking parameters, the remaining query sorted. Idempotent."""
     try:
@@ -113,7 +113,7 @@ def story_keys(entry: Entry) -> tuple[str, ...]:
     if entry.link:
         keys.append(_bounded("url:" + entry.link))
     if entry.guid and entry.guid.lower().startswith(("http://", "https://")):
-        keys.append(_bounded("url:" + normalize_link(entry.guid)))
+        keys.append(_bounded("url:" + normalise_link(entry.guid)))
     return tuple(dict.fromkeys(keys))
 
 

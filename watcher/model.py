@@ -53,11 +53,11 @@ class FetchResult:
     duration: float | None = None  # seconds, from sending the request to the last byte
     # The body's SHA-256: a server that ignores conditional requests and sends the same bytes
     # again is recognised by it. Worked out once, here: the cycle asks for it three times.
-    digest: str | None = None
+    body_hash: str | None = None
 
     def __post_init__(self) -> None:
-        if self.body is not None and self.digest is None:
-            object.__setattr__(self, "digest", hashlib.sha256(self.body).hexdigest())
+        if self.body is not None and self.body_hash is None:
+            object.__setattr__(self, "body_hash", hashlib.sha256(self.body).hexdigest())
 
     @property
     def not_modified(self) -> bool:

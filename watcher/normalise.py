@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from time import struct_time
 
-from watcher.identity import entry_key, normalize_link
+from watcher.identity import entry_key, normalise_link
 from watcher.model import Entry
 from watcher.text import one_line, plain_to_text, safe_link, strip_controls
 
@@ -41,7 +41,7 @@ def normalised_entry(
         content = ""
     safe = safe_link(link)
     if safe:
-        safe = normalize_link(safe, tracking)
+        safe = normalise_link(safe, tracking)
     guid = strip_controls(guid or "").strip() or None
     title = one_line(title)
     return Entry(

@@ -273,7 +273,7 @@ class Service:
         parse."""
         if isinstance(fetched, FetchError) or fetched.body is None:
             return None
-        if fetched.digest == self._last_bodies.get(feed.url):
+        if fetched.body_hash == self._last_bodies.get(feed.url):
             return None
         request = ReadRequest(
             feed.url,
@@ -313,7 +313,7 @@ class Service:
                 self._track_redirect(feed, fetched.moved_to)
             if fetched.body is None:
                 return self._quietly(feed, fetched, "not-modified")
-            if fetched.digest == self._last_bodies.get(feed.url):
+            if fetched.body_hash == self._last_bodies.get(feed.url):
                 # The same bytes as last time: nothing to parse, match or store.
                 return self._quietly(feed, fetched, "unchanged")
             if isinstance(read, ParseError):

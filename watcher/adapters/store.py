@@ -614,7 +614,7 @@ class SqlStore:
                 "last_http_status": fetched.status,
                 "last_warning": warning,
                 **_healthy(now, next_fetch, fetched),
-                "body_hash": fetched.digest,
+                "body_hash": fetched.body_hash,
                 "feed_hint": int(hint.total_seconds()) if hint else None,
             }
             feed_id = conn.execute(

@@ -10,15 +10,17 @@ from __future__ import annotations
 import click
 
 from watcher import __version__
-from watcher.cli import managing  # noqa: F401 (registers `feeds add`, `remove`, …)
+from watcher.cli.check_config import check_config
 from watcher.cli.completion import completion
-from watcher.cli.configuration import check_config, notify_test
 from watcher.cli.database import db
 from watcher.cli.deliveries import deliveries
-from watcher.cli.inspect import prune, show
-from watcher.cli.polling import run
-from watcher.cli.reading import digest, feeds
+from watcher.cli.digest import digest
+from watcher.cli.feeds import feeds
+from watcher.cli.notify_test import notify_test
+from watcher.cli.prune import prune
 from watcher.cli.rules import rules
+from watcher.cli.run import run
+from watcher.cli.show import show
 from watcher.cli.status import status
 
 

@@ -1,12 +1,9 @@
-"""Reading what was stored: ``watcher digest`` and ``watcher feeds``."""
+"""``watcher digest``: the stored matches, by rule and story, in a choice of formats."""
 
 from __future__ import annotations
 
-import json
-import sys
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Any
 
 import click
 from rich.table import Table
@@ -18,7 +15,6 @@ from watcher.cli.common import (
     common_options,
     console,
     format_option,
-    json_flag,
     opened_store,
     parse_since,
     write_atomically,
@@ -36,9 +32,8 @@ from watcher.digest import (
 )
 from watcher.matching.matcher import Matcher
 from watcher.matching.query import QueryError
-from watcher.model import DigestQuery, DigestRow, FeedStatus
-from watcher.redact import mask_feed_url
-from watcher.render import counted, format_time, highlight, spans_of
+from watcher.model import DigestQuery, DigestRow
+from watcher.render import format_time, highlight, spans_of
 from watcher.settings import make_rule
 
 
@@ -192,102 +187,3 @@ def _plain_text(page: DigestPage) -> str:
                 lines.append(f"      {row.link}")
         lines.append("")
     return "\n".join(lines)
-
-
-@click.group(invoke_without_command=True)
-@format_option("table", "json")
-@json_flag
-@common_options
-@click.pass_context
-def feeds(ctx: click.Context, config_path: str | None, fmt: str) -> None:
-    """Each feed: last fetch, last status, entries stored, last error, and its state (failing
-    and when it is tried next, or paused)."""
-    if ctx.invoked_subcommand is not None:
-        return
-    config = load(config_path, REDACTOR)
-    with opened_store(config) as store:
-        statuses = store.feed_statuses()
-    if fmt == "json":
-        click.echo(json.dumps([_feed_json(s) for s in statuses], indent=2, ensure_ascii=False))
-        return
-    table = Table(title=counted(len(statuses), "feed"))
-    table.add_column("Name / URL", overflow="fold", ratio=2)
-    table.add_column("Status", no_wrap=True)
-    table.add_column("Last fetch", no_wrap=True)
-    table.add_column("Entries", justify="right")
-    table.add_column("Last error / warning", overflow="fold", ratio=2)
-    for status in statuses:
-        state = status.last_status or "never fetched"
-        if not status.configured:
-            state += " (not in config)"
-        if status.paused:
-            state = "paused (resume: watcher feeds resume)"
-        elif status.failures:
-            state += (
-                f"\n×{status.failures} since {format_time(status.failing_since)}"
-                f"\nnext try {format_time(status.next_fetch)}"
-            )
-        if status.guid_churn:
-            state += f"\nguid churn ×{status.guid_churn}"
-        name = Text(status.name)
-        if status.name != status.url:
-            name.append("\n" + status.url, style="dim")
-        if status.moved_to:
-            name.append(f"\nmoved to {status.moved_to}", style="yellow")
-        table.add_row(
-            name,
-            Text(state, style="red" if status.last_status == "failed" else ""),
-            Text(format_time(status.last_fetch) + _size_and_time(status)),
-            Text(str(status.entries)),
-            Text(status.last_error or status.warning or ""),
-        )
-    console().print(table)
-
-
-@feeds.command("resume")
-@click.argument("feed")
-@common_options
-def resume(config_path: str | None, feed: str) -> None:
-    """Fetch a paused feed (FEED: its URL or name) again, from the next cycle on."""
-    with opened_store(load(config_path, REDACTOR)) as store:
-        urls = store.resume(feed, utcnow())
-    if not urls:
-        click.echo(f"no feed {feed!r}", err=True)
-        sys.exit(1)
-    for url in urls:
-        click.echo(f"resumed {mask_feed_url(url)}")
-
-
-def _feed_json(status: FeedStatus) -> dict[str, Any]:
-    return {
-        "url": status.url,
-        "name": status.name,
-        "configured": status.configured,
-        "last_fetch": status.last_fetch.isoformat() if status.last_fetch else None,
-        "last_status": status.last_status,
-        "entries": status.entries,
-        "last_error": status.last_error,
-        "warning": status.warning,
-        "guid_churn": status.guid_churn,
-        "failures": status.failures,
-        "failing_since": status.failing_since.isoformat() if status.failing_since else None,
-        "next_fetch": status.next_fetch.isoformat() if status.next_fetch else None,
-        "paused": status.paused,
-        "moved_to": status.moved_to,
-        "last_bytes": status.last_bytes,
-        "last_duration_ms": status.last_duration_ms,
-    }
-
-
-def _size_and_time(status: FeedStatus) -> str:
-    """What the last fetch brought and took: "\n48 KB in 120 ms"."""
-    parts = []
-    if status.last_bytes is not None:
-        parts.append(
-            f"{status.last_bytes / 1000:.0f} KB"
-            if status.last_bytes >= 1000
-            else f"{status.last_bytes} B"
-        )
-    if status.last_duration_ms is not None:
-        parts.append(f"{status.last_duration_ms} ms")
-    return "\n" + " in ".join(parts) if parts else ""

@@ -1,4 +1,4 @@
-"""One entry in full (``watcher show``), and the housekeeping (``watcher prune``)."""
+"""``watcher show ENTRY_ID``: one entry with its revisions, matches, deliveries and story."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from typing import Any
 
 import click
 
-from watcher.app import load, utcnow
+from watcher.app import load
 from watcher.cli.common import REDACTOR, common_options, format_option, opened_store
 from watcher.model import EntryDetail
-from watcher.render import counted, format_diff, format_time
+from watcher.render import format_diff, format_time
 
 
 @click.command()
@@ -119,25 +119,3 @@ def _detail_json(detail: EntryDetail) -> dict[str, Any]:
             for o in detail.story
         ],
     }  # fmt: skip
-
-
-@click.command()
-@common_options
-def prune(config_path: str | None) -> None:
-    """Remove the bodies and revisions of entries older than [watcher] retention (their
-    identity stays, so they never notify again) and print the database size before and after."""
-    config = load(config_path, REDACTOR)
-    with opened_store(config) as store:
-        report = store.prune(utcnow(), config.retention, config.cluster_window)
-    click.echo(
-        f"pruned {counted(report.bodies, 'entry body', 'entry bodies')}, "
-        f"{counted(report.revisions, 'revision')}, "
-        f"{counted(report.bands, 'near-duplicate index row')}; database "
-        f"{_size(report.size_before)} → {_size(report.size_after)}"
-    )
-
-
-def _size(value: int | None) -> str:
-    if value is None:
-        return "?"
-    return f"{value / 1e6:.1f} MB" if value >= 100_000 else f"{value / 1e3:.0f} kB"
