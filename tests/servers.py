@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -135,15 +135,31 @@ class FeedServer:
         self._httpd.server_close()
 
 
-def rss(title: str, items: list[tuple[str, str, str]]) -> str:
-    """A small RSS 2.0 document; ``items`` are (guid, title, description)."""
-    body = "".join(
-        f'<item><guid isPermaLink="false">{guid}</guid><title>{t}</title>'
-        f"<link>https://news.example/{guid}</link><description>{d}</description>"
-        f"<pubDate>Mon, 15 Sep 2025 10:00:00 GMT</pubDate></item>"
-        for guid, t, d in items
-    )
+Item = tuple[str, str, str] | Mapping[str, str]
+
+
+def rss(title: str, items: Sequence[Item], extra: str = "") -> str:
+    """The tests' one RSS 2.0 builder. An item is (guid, title, description), given a link of
+    its own and a fixed date, or a mapping of any of guid, link, title, description and pubDate,
+    written as given (so that a test can leave any of them out). ``extra``: attributes of
+    ``<rss>``, such as namespaces."""
+    body = "".join(_item(item) for item in items)
     return (
-        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
+        f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"{" " * bool(extra)}{extra}>'
+        "<channel>"
         f"<title>{title}</title><link>https://news.example/</link>{body}</channel></rss>"
     )
+
+
+def _item(item: Item) -> str:
+    if not isinstance(item, Mapping):
+        guid, title, description = item
+        item = {"guid": guid, "title": title, "link": f"https://news.example/{guid}",
+                "description": description, "pubDate": "Mon, 15 Sep 2025 10:00:00 GMT"}  # fmt: skip
+    parts = []
+    if "guid" in item:
+        parts.append(f'<guid isPermaLink="false">{item["guid"]}</guid>')
+    for tag in ("title", "link", "description", "pubDate"):
+        if tag in item:
+            parts.append(f"<{tag}>{item[tag]}</{tag}>")
+    return f"<item>{''.join(parts)}</item>"

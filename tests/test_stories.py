@@ -13,28 +13,11 @@ from typing import Any
 from click.testing import Result
 
 from tests.conftest import SmtpSink
-from tests.servers import FeedServer
+from tests.servers import FeedServer, rss
 from watcher.clustering import bands, shingles, signature
 
 Cli = Callable[..., Result]
 PUB = "Mon, 15 Sep 2025 10:00:00 GMT"
-
-
-def rss(items: list[dict[str, str]], title: str = "Wire", extra: str = "") -> str:
-    """An RSS 2.0 document; each item gives any of guid, link, title, description, pubDate."""
-    body = ""
-    for item in items:
-        parts = []
-        if "guid" in item:
-            parts.append(f'<guid isPermaLink="false">{item["guid"]}</guid>')
-        for tag in ("title", "link", "description", "pubDate"):
-            if tag in item:
-                parts.append(f"<{tag}>{item[tag]}</{tag}>")
-        body += f"<item>{''.join(parts)}</item>"
-    return (
-        f'<?xml version="1.0"?><rss version="2.0" {extra}><channel><title>{title}</title>'
-        f"<link>https://news.example/</link>{body}</channel></rss>"
-    )
 
 
 def config(
@@ -71,11 +54,11 @@ def test_guid_churn(tmp_path: Path, feed_server: FeedServer, run_cli: Cli) -> No
     """A feed that regenerates every guid on every fetch: the entry is recognised by its link,
     stored once, notified once, and the feed is flagged as churning."""
     item = {"title": "TikTok deal near", "link": "https://news.example/a", "pubDate": PUB}
-    url = feed_server.serve("/f.xml", rss([{**item, "guid": "g-1"}]))
+    url = feed_server.serve("/f.xml", rss("Wire", [{**item, "guid": "g-1"}]))
     path = config(tmp_path, [url])
     assert len(run(run_cli, path)) == 1
     for n in range(2, 5):
-        feed_server.serve("/f.xml", rss([{**item, "guid": f"g-{n}"}]))
+        feed_server.serve("/f.xml", rss("Wire", [{**item, "guid": f"g-{n}"}]))
         assert run(run_cli, path) == []
     assert counts(tmp_path)["entries"] == 1 and counts(tmp_path)["deliveries"] == 1
     [feed] = json.loads(run_cli("feeds", "--format", "json", "--config", str(path)).stdout)
@@ -87,11 +70,11 @@ def test_same_article_in_two_sections(
 ) -> None:
     """One outlet's article in its world and business feeds, with different utm_ parameters:
     two entries, one story, one notification."""
-    world = feed_server.serve("/world.xml", rss([{
+    world = feed_server.serve("/world.xml", rss("Wire", [{
         "guid": "w-1", "title": "TikTok sale approved", "pubDate": PUB,
         "link": "https://news.example/tiktok-sale?utm_source=world&amp;utm_medium=rss",
     }]))  # fmt: skip
-    business = feed_server.serve("/business.xml", rss([{
+    business = feed_server.serve("/business.xml", rss("Wire", [{
         "guid": "b-9", "title": "TikTok sale approved by regulators", "pubDate": PUB,
         "link": "https://news.example/tiktok-sale?utm_source=business&amp;fbclid=abc",
     }]))  # fmt: skip
@@ -123,6 +106,7 @@ def test_wire_story_in_five_outlets(tmp_path: Path, feed_server: FeedServer, run
         feed_server.serve(
             f"/o{n}.xml",
             rss(
+                f"Outlet {n}",
                 [
                     {
                         "guid": f"o{n}-1",
@@ -132,7 +116,6 @@ def test_wire_story_in_five_outlets(tmp_path: Path, feed_server: FeedServer, run
                         "link": f"https://outlet{n}.example/story-{n}",
                     }
                 ],
-                title=f"Outlet {n}",
             ),
         )
         for n, title in enumerate(headlines)
@@ -153,9 +136,10 @@ def test_unrelated_stories_stay_apart(
     tmp_path: Path, feed_server: FeedServer, run_cli: Cli
 ) -> None:
     urls = [
-        feed_server.serve("/a.xml", rss([{"guid": "a", "title": "TikTok deal agreed",
+        feed_server.serve("/a.xml", rss("Wire", [{"guid": "a", "title": "TikTok deal agreed",
                                           "description": WIRE, "pubDate": PUB}])),
-        feed_server.serve("/b.xml", rss([{"guid": "b", "title": "TikTok star launches a label",
+        feed_server.serve("/b.xml", rss("Wire", [{"guid": "b",
+                                          "title": "TikTok star launches a label",
                                           "description": "The singer announced a new record "
                                           "label for emerging artists in Seoul.",
                                           "pubDate": PUB}])),
@@ -181,11 +165,11 @@ def test_headline_rewritten_three_times(
         "TikTok talks resume",
         "TikTok deal reached",
     ]
-    url = feed_server.serve("/f.xml", rss(rewrite(feed_server, titles[:1])))
+    url = feed_server.serve("/f.xml", rss("Wire", rewrite(feed_server, titles[:1])))
     path = config(tmp_path, [url], "query = 'TikTok'\nnotify_on = ['new', 'changed']")
     printed = run(run_cli, path)
     for title in titles[1:]:
-        feed_server.serve("/f.xml", rss(rewrite(feed_server, [title])))
+        feed_server.serve("/f.xml", rss("Wire", rewrite(feed_server, [title])))
         printed += run(run_cli, path)
     assert counts(tmp_path) == {"entries": 1, "revisions": 3, "stories": 1, "deliveries": 4}
     assert [line.split(" —")[0] for line in printed] == [
@@ -205,10 +189,10 @@ def test_headline_rewritten_three_times(
 def test_changes_notify_only_when_asked(
     tmp_path: Path, feed_server: FeedServer, run_cli: Cli
 ) -> None:
-    url = feed_server.serve("/f.xml", rss(rewrite(feed_server, ["TikTok talks begin"])))
+    url = feed_server.serve("/f.xml", rss("Wire", rewrite(feed_server, ["TikTok talks begin"])))
     path = config(tmp_path, [url])
     assert len(run(run_cli, path)) == 1
-    feed_server.serve("/f.xml", rss(rewrite(feed_server, ["TikTok talks stall"])))
+    feed_server.serve("/f.xml", rss("Wire", rewrite(feed_server, ["TikTok talks stall"])))
     assert run(run_cli, path) == []
     assert counts(tmp_path)["revisions"] == 1
 
@@ -216,10 +200,10 @@ def test_changes_notify_only_when_asked(
 def test_a_change_that_makes_a_rule_match_is_a_new_match(
     tmp_path: Path, feed_server: FeedServer, run_cli: Cli
 ) -> None:
-    url = feed_server.serve("/f.xml", rss(rewrite(feed_server, ["Talks begin in Madrid"])))
+    url = feed_server.serve("/f.xml", rss("Wire", rewrite(feed_server, ["Talks begin in Madrid"])))
     path = config(tmp_path, [url])
     assert run(run_cli, path) == []
-    feed_server.serve("/f.xml", rss(rewrite(feed_server, ["TikTok talks begin in Madrid"])))
+    feed_server.serve("/f.xml", rss("Wire", rewrite(feed_server, ["TikTok talks begin in Madrid"])))
     assert [line.split(" —")[0] for line in run(run_cli, path)] == [
         "[tiktok] TikTok talks begin in Madrid"
     ]
@@ -230,14 +214,14 @@ def test_whitespace_and_markup_edits_are_not_revisions(
 ) -> None:
     item = {"guid": "w", "title": "TikTok deal", "pubDate": PUB,
             "description": "&lt;p&gt;The deal was agreed.&lt;/p&gt;"}  # fmt: skip
-    url = feed_server.serve("/f.xml", rss([item]))
+    url = feed_server.serve("/f.xml", rss("Wire", [item]))
     path = config(tmp_path, [url], "query = 'TikTok'\nnotify_on = ['new', 'changed']")
     run(run_cli, path)
     edited = {
         **item,
         "description": "&lt;div&gt;The  deal\n was &lt;b&gt;agreed.&lt;/b&gt;&lt;/div&gt;",
     }
-    feed_server.serve("/f.xml", rss([edited]))
+    feed_server.serve("/f.xml", rss("Wire", [edited]))
     assert run(run_cli, path) == []
     assert counts(tmp_path)["revisions"] == 0
 
@@ -245,10 +229,10 @@ def test_whitespace_and_markup_edits_are_not_revisions(
 def test_entry_without_guid_or_link(tmp_path: Path, feed_server: FeedServer, run_cli: Cli) -> None:
     """Identified by its title and date: stored once however often it is fetched."""
     item = {"title": "TikTok statement", "description": "Text", "pubDate": PUB}
-    url = feed_server.serve("/f.xml", rss([item]))
+    url = feed_server.serve("/f.xml", rss("Wire", [item]))
     path = config(tmp_path, [url])
     assert len(run(run_cli, path)) == 1
-    feed_server.serve("/f.xml", rss([item, {"title": "Other", "pubDate": PUB}]))
+    feed_server.serve("/f.xml", rss("Wire", [item, {"title": "Other", "pubDate": PUB}]))
     assert run(run_cli, path) == []
     assert counts(tmp_path)["entries"] == 2
 
@@ -274,7 +258,7 @@ def test_retention_prunes_bodies_but_not_identity(
 ) -> None:
     """After pruning, an old entry that reappears is not new: it never notifies again."""
     item = {"guid": "r", "title": "TikTok deal", "description": "Long body " * 50, "pubDate": PUB}
-    url = feed_server.serve("/f.xml", rss([item]))
+    url = feed_server.serve("/f.xml", rss("Wire", [item]))
     path = config(tmp_path, [url], watcher='retention = "90d"')
     assert len(run(run_cli, path)) == 1
     with sqlite3.connect(tmp_path / "w.db") as conn:  # as if it had been stored long ago
@@ -288,7 +272,7 @@ def test_retention_prunes_bodies_but_not_identity(
             "",
             1,
         )
-    feed_server.serve("/f.xml", rss([{**item, "description": "Edited body"}]) + " ")
+    feed_server.serve("/f.xml", rss("Wire", [{**item, "description": "Edited body"}]) + " ")
     assert run(run_cli, path) == []
 
 
@@ -311,7 +295,7 @@ def test_first_sight_is_backlog(tmp_path: Path, feed_server: FeedServer, run_cli
 
     now = datetime.now(UTC)
     old = [{"guid": f"old-{n}", "title": f"TikTok story {n}", "pubDate": PUB} for n in range(3)]
-    url = feed_server.serve("/f.xml", rss(old))
+    url = feed_server.serve("/f.xml", rss("Wire", old))
     path = tmp_path / "w.toml"
     path.write_text(
         f'[watcher]\ndatabase = "sqlite:///{tmp_path / "w.db"}"\n[[feeds]]\nurl = "{url}"\n'
@@ -324,7 +308,7 @@ def test_first_sight_is_backlog(tmp_path: Path, feed_server: FeedServer, run_cli
              "pubDate": format_datetime(now, usegmt=True)}  # fmt: skip
     stale = {"guid": "late", "title": "TikTok story from last week",
              "pubDate": format_datetime(now - timedelta(days=7), usegmt=True)}  # fmt: skip
-    feed_server.serve("/f.xml", rss([fresh, stale, *old]))
+    feed_server.serve("/f.xml", rss("Wire", [fresh, stale, *old]))
     assert [line.split(" —")[0] for line in run(run_cli, path)] == ["[tiktok] TikTok news today"]
     assert counts(tmp_path)["entries"] == 5
 
@@ -352,12 +336,12 @@ def test_highlights_follow_the_words_after_a_revision(
     )
     item = {"guid": "g-1", "link": "https://news.example/tt", "pubDate": PUB,
             "description": "Talks continue."}  # fmt: skip
-    url = feed_server.serve("/f.xml", rss([{**item, "title": old}]))
+    url = feed_server.serve("/f.xml", rss("Wire", [{**item, "title": old}]))
     path = config(tmp_path, [url], "query = 'TikTok'\nnotify_on = ['new', 'changed']")
     with path.open("a") as file:
         file.write(f'[targets.desk]\nurl = "{smtp_server.url()}"\n')
     assert run_cli("run", "--once", "--config", str(path)).exit_code == 0
-    feed_server.serve("/f.xml", rss([{**item, "title": new}]))
+    feed_server.serve("/f.xml", rss("Wire", [{**item, "title": new}]))
     second = run_cli("run", "--once", "--config", str(path))
     assert second.exit_code == 0, second.output
 
@@ -392,10 +376,14 @@ def test_a_rule_the_new_version_no_longer_matches_keeps_no_stale_evidence(
     """The match stays (it was notified) with the terms it was made on, but no offsets: the
     old ones would mark arbitrary characters of the new title."""
     item = {"guid": "g-2", "pubDate": PUB, "description": "Talks continue."}
-    url = feed_server.serve("/f.xml", rss([{**item, "title": "TikTok sale deadline extended"}]))
+    url = feed_server.serve(
+        "/f.xml", rss("Wire", [{**item, "title": "TikTok sale deadline extended"}])
+    )
     path = config(tmp_path, [url])
     assert len(run(run_cli, path)) == 1
-    feed_server.serve("/f.xml", rss([{**item, "title": "App sale deadline extended once more"}]))
+    feed_server.serve(
+        "/f.xml", rss("Wire", [{**item, "title": "App sale deadline extended once more"}])
+    )
     assert run(run_cli, path) == []
     [story] = json.loads(run_cli("digest", "--format", "json", "--config", str(path)).stdout)[
         "stories"
