@@ -117,6 +117,7 @@ def test_each_library_has_one_home(library: str, home: str) -> None:
 
 
 def test_only_the_notify_adapter_imports_apprise() -> None:
+    """apprise has one home: the notify adapter."""
     users = {
         path.relative_to(PACKAGE).as_posix()
         for path in PACKAGE.rglob("*.py")

@@ -42,6 +42,7 @@ def test_the_readme_is_a_front_door() -> None:
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda page: page.name)
 def test_each_page_has_a_table_of_contents_that_matches_its_headings(page: Path) -> None:
+    """Each page of the manual opens with a contents table that lists its headings, in order."""
     text = page.read_text(encoding="utf-8")
     listed = re.findall(r"^ *- \[(.*)\]\(#([\w\-]+)\)$", text, flags=re.M)
     sections = [(title, slug(title)) for _, title in headings(text) if title != "Contents"]
@@ -50,6 +51,7 @@ def test_each_page_has_a_table_of_contents_that_matches_its_headings(page: Path)
 
 @pytest.mark.parametrize("page", [ROOT / "README.md", *PAGES], ids=lambda page: page.name)
 def test_every_relative_link_and_anchor_exists(page: Path) -> None:
+    """Every link within the repository leads to a file that exists, and to a heading of it."""
     text = page.read_text(encoding="utf-8")
     for target in LINK.findall(text):
         if target.startswith(("http://", "https://", "mailto:")):

@@ -21,6 +21,8 @@ SECRETS = (PASSWORD, TOKEN, ENV_PASSWORD, ENV_TOKEN)
 
 
 def test_mask_feed_url() -> None:
+    """Passwords, bare user parts and credential query values are masked; public query
+    parameters and names are left as they are."""
     assert mask_feed_url("http://user:pw12@host/f.xml") == "http://user:****@host/f.xml"
     assert mask_feed_url("https://tok1234@host/f") == "https://****@host/f"
     assert (

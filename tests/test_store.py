@@ -429,6 +429,7 @@ def test_an_unreachable_database_is_store_unavailable() -> None:
 
 
 def test_a_database_url_that_cannot_be_used_is_a_store_error() -> None:
+    """An unknown database scheme is the store's own error, saying the URL cannot be used."""
     from watcher.errors import StoreError
 
     with pytest.raises(StoreError, match="cannot use the database URL"):
