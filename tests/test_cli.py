@@ -52,6 +52,7 @@ def test_broken_config_exits_2_and_writes_nothing(
 
 
 def test_missing_config_file(tmp_path: Path, run_cli: Cli) -> None:
+    """A config path that does not exist: exit 2, naming the file."""
     result = run_cli("check-config", "--config", str(tmp_path / "nope.toml"))
     assert result.exit_code == 2 and "nope.toml: file not found" in result.stderr
 
@@ -64,6 +65,8 @@ def test_config_from_environment(tmp_path: Path, run_cli: Cli) -> None:
 
 
 def test_check_config_prints_the_effective_config(tmp_path: Path, run_cli: Cli) -> None:
+    """check-config shows the database URL with its password masked, and each rule
+    with its targets."""
     config = write_config(
         tmp_path / "w.toml",
         ["https://a.example/rss"],
@@ -77,6 +80,7 @@ def test_check_config_prints_the_effective_config(tmp_path: Path, run_cli: Cli) 
 
 
 def test_unreachable_database_is_a_clear_error(tmp_path: Path, run_cli: Cli) -> None:
+    """A database nobody answers for: exit 1 with a one-line reason, and never its password."""
     config = write_config(
         tmp_path / "w.toml", [], database="postgresql+psycopg://u:pw1234@127.0.0.1:1/none"
     )
@@ -87,6 +91,7 @@ def test_unreachable_database_is_a_clear_error(tmp_path: Path, run_cli: Cli) -> 
 
 @pytest.mark.parametrize("command", COMMANDS)
 def test_every_command_and_option_has_help(command: str) -> None:
+    """Each command has help text, and so does each of its options."""
     cmd = ALL[command]
     assert cmd.help and cmd.help.strip()
     for param in cmd.params:
@@ -105,6 +110,7 @@ def test_the_manual_documents_every_command_and_option(command: str) -> None:
 
 
 def test_every_command_and_option_has_help_text() -> None:
+    """The same over every command at once, subcommands included."""
     for name, command in ALL.items():
         assert command.help, name
         for param in command.params:
@@ -135,6 +141,7 @@ def test_bad_query_in_config_points_at_the_column(tmp_path: Path, run_cli: Cli) 
 
 
 def test_bad_exclude_is_reported_under_its_own_key(tmp_path: Path, run_cli: Cli) -> None:
+    """A broken ``exclude`` query is reported at ``rules[N].exclude``, not at ``query``."""
     config = tmp_path / "w.toml"
     config.write_text('[[rules]]\nname = "t"\nquery = "TikTok"\nexclude = "dance AND"\n')
     result = run_cli("check-config", "--config", str(config))

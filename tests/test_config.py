@@ -44,6 +44,7 @@ def test_minimal_config_gets_defaults(tmp_path: Path) -> None:
 
 
 def test_feed_interval_overrides_the_default(tmp_path: Path) -> None:
+    """A feed's own interval wins; a feed without one gets ``[watcher] interval``."""
     path = tmp_path / "w.toml"
     path.write_text(
         '[watcher]\ninterval = "2h"\n'
@@ -107,11 +108,13 @@ def test_errors_name_the_key(tmp_path: Path, text: str, expected: str) -> None:
 
 
 def test_invalid_toml_reports_the_line(tmp_path: Path) -> None:
+    """TOML that does not parse is reported with the line of the mistake."""
     [problem] = problems(tmp_path, '[watcher\ninterval = "1m"\n')
     assert problem.startswith("not valid TOML") and "line 1" in problem
 
 
 def test_missing_file(tmp_path: Path) -> None:
+    """A config file that does not exist is a ConfigError saying so."""
     with pytest.raises(ConfigError, match="file not found"):
         load_config(tmp_path / "nope.toml", {})
 
@@ -146,6 +149,7 @@ def test_target_url_from_a_systemd_credential(tmp_path: Path) -> None:
 def test_credential_problems_name_the_key(
     tmp_path: Path, name: str, make: bool, expected: str
 ) -> None:
+    """Each way a systemd credential can be missing or unusable is reported at its key."""
     environ = {}
     if make:
         (tmp_path / "credentials").mkdir()
@@ -155,6 +159,7 @@ def test_credential_problems_name_the_key(
 
 
 def test_listener_address(tmp_path: Path) -> None:
+    """``http`` takes HOST:PORT (IPv6 in brackets); without it nothing listens."""
     path = tmp_path / "w.toml"
     path.write_text('[watcher]\nhttp = "[::1]:9187"\nstop_timeout = "5s"\n')
     config = load_config(path, {})
@@ -165,11 +170,13 @@ def test_listener_address(tmp_path: Path) -> None:
 
 
 def test_unset_environment_variable_is_an_error(tmp_path: Path) -> None:
+    """``url_env`` naming a variable that is not set is an error at that key."""
     found = problems(tmp_path, '[targets.desk]\nurl_env = "DESK_URL"\n')
     assert found == ["targets.desk.url_env: environment variable DESK_URL is not set"]
 
 
 def test_relative_feed_paths_resolve_against_the_config(tmp_path: Path) -> None:
+    """A feed given as a relative path is read from beside the config file."""
     (tmp_path / "sub").mkdir()
     path = tmp_path / "sub" / "w.toml"
     path.write_text('[[feeds]]\nurl = "feeds/a.xml"\n')
@@ -178,6 +185,7 @@ def test_relative_feed_paths_resolve_against_the_config(tmp_path: Path) -> None:
 
 
 def test_rule_without_notify_goes_to_every_target(tmp_path: Path) -> None:
+    """A rule without ``notify`` notifies every target; with it, only those named."""
     path = tmp_path / "w.toml"
     path.write_text(
         '[[rules]]\nname = "a"\nkeywords = ["x"]\n'
@@ -206,6 +214,7 @@ def test_shipped_config_is_found_last(tmp_path: Path) -> None:
 
 
 def test_config_search_order(tmp_path: Path) -> None:
+    """--config first, then $WATCHER_CONFIG, then the user's config directory."""
     user = tmp_path / "feed-watcher" / "watcher.toml"
     user.parent.mkdir()
     user.write_text("")
@@ -227,6 +236,7 @@ def test_default_database_location(tmp_path: Path) -> None:
 
 
 def test_targets_can_subscribe_to_some_rules(tmp_path: Path) -> None:
+    """A target's ``rules`` limits what it hears; an unknown rule there is an error."""
     path = tmp_path / "w.toml"
     path.write_text(
         '[[rules]]\nname = "a"\nkeywords = ["x"]\n'

@@ -119,6 +119,8 @@ def digest(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Digest]:
 
 
 def test_json_follows_its_schema(digest: Digest) -> None:
+    """The JSON digest validates against its schema: one object per story, its other outlets, its
+    revision and where it was delivered."""
     data = json.loads(digest.run("--format", "json").output)
     jsonschema.validate(data, SCHEMA, format_checker=jsonschema.FormatChecker())
     stories = data["stories"]
@@ -135,6 +137,8 @@ def test_json_follows_its_schema(digest: Digest) -> None:
 
 
 def test_csv_reads_back_one_row_per_story_and_rule(digest: Digest) -> None:
+    """The CSV reads back as one row per story and rule, in the JSON's order, hostile text
+    intact."""
     rows = list(csv.DictReader(io.StringIO(digest.run("--format", "csv").output)))
     stored = json.loads(digest.run("--format", "json").output)["stories"]
     assert [(r["id"], r["rule"]) for r in rows] == [(str(s["id"]), s["rule"]) for s in stored]
@@ -145,6 +149,7 @@ def test_csv_reads_back_one_row_per_story_and_rule(digest: Digest) -> None:
 
 
 def test_formula_cells_are_defused() -> None:
+    """A cell a spreadsheet would run as a formula gets a leading quote; others stay as they are."""
     from watcher.digest import _cell
 
     assert _cell("=HYPERLINK(1)") == "'=HYPERLINK(1)" and _cell("@SUM") == "'@SUM"
@@ -152,6 +157,7 @@ def test_formula_cells_are_defused() -> None:
 
 
 def test_atom_reads_back_in_feedparser(digest: Digest) -> None:
+    """The Atom digest is a valid feed: feedparser reads the same stories, rules and links back."""
     parsed = feedparser.parse(digest.run("--format", "atom").output)
     assert not parsed.bozo, parsed.get("bozo_exception")
     stored = json.loads(digest.run("--format", "json").output)["stories"]
@@ -177,6 +183,8 @@ class _Page(HTMLParser):
 
 
 def test_html_is_self_contained_and_defuses_feed_text(digest: Digest, tmp_path: Path) -> None:
+    """The HTML digest loads nothing from outside, links only over https, and shows feed markup as
+    text."""
     out = tmp_path / "digest.html"
     digest.run("--format", "html", "--output", str(out))
     page = _Page()
@@ -189,6 +197,8 @@ def test_html_is_self_contained_and_defuses_feed_text(digest: Digest, tmp_path: 
 
 
 def test_markdown_escapes_feed_text(digest: Digest) -> None:
+    """Markdown special characters from a feed are escaped: no link, emphasis or tag comes
+    through."""
     text = digest.run("--format", "markdown").output
     hostile = next(line for line in text.splitlines() if "script" in line)
     assert r"\*deal\*" in hostile and r"\[link\]\(javascript:" in hostile
@@ -197,6 +207,7 @@ def test_markdown_escapes_feed_text(digest: Digest) -> None:
 
 
 def test_output_replaces_the_file_atomically(digest: Digest, tmp_path: Path) -> None:
+    """--output replaces the file in one step and leaves no temporary file behind."""
     out = tmp_path / "digest.csv"
     out.write_text("old")
     digest.run("--format", "csv", "--output", str(out))
@@ -205,6 +216,9 @@ def test_output_replaces_the_file_atomically(digest: Digest, tmp_path: Path) -> 
 
 
 def test_filters(digest: Digest) -> None:
+    """--feed (by name or URL), --changed, --search and --limit each narrow the digest as
+    documented; a --search that does not parse is a usage error."""
+
     def ids(*args: str) -> list[tuple[int, str]]:
         data = json.loads(digest.run("--format", "json", *args).output)
         return [(s["id"], s["rule"]) for s in data["stories"]]

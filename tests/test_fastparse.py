@@ -44,6 +44,7 @@ def assert_same(fast: ParsedFeed, slow: ParsedFeed) -> None:
 
 @pytest.mark.parametrize("path", CORPUS, ids=lambda path: path.name)
 def test_real_feeds_read_alike(path: Path) -> None:
+    """Every real-world feed the fast path takes gives the same entries as feedparser."""
     parsed = both(path.read_bytes())
     if parsed:
         assert_same(*parsed)
@@ -141,6 +142,7 @@ def atom_documents(draw: st.DrawFn) -> bytes:
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rss_documents() | atom_documents())
 def test_generated_feeds_read_alike(body: bytes) -> None:
+    """So does every generated document the fast path takes (hypothesis)."""
     parsed = both(body)
     if parsed:
         assert_same(*parsed)
@@ -172,6 +174,7 @@ RSS_ITEM = (
     ],
 )  # fmt: skip
 def test_what_the_fast_path_declines(body: str | bytes, content_type: str | None) -> None:
+    """Documents the fast path cannot reproduce are declined, for feedparser to read."""
     data = body.encode() if isinstance(body, str) else body
     assert fast_parse(URL, data, content_type) is None
 

@@ -26,6 +26,8 @@ ITEMS = [("a", "TikTok deal talks resume", ""), ("b", "Weather", "")]
 def test_add_checks_the_feed_then_it_is_polled(
     tmp_path: Path, feed_server: FeedServer, run_cli: Cli
 ) -> None:
+    """feeds add fetches the feed once to check it, refuses a page, says when it is already watched,
+    and the next run polls it."""
     declared = feed_server.serve("/declared.xml", rss("Declared", []))
     extra = feed_server.serve("/extra.xml", rss("Extra Wire", ITEMS))
     page = feed_server.serve("/page.html", "<html><body>hello</body></html>")
@@ -56,6 +58,8 @@ def test_add_checks_the_feed_then_it_is_polled(
 def test_remove_keeps_entries_unless_purged(
     tmp_path: Path, feed_server: FeedServer, run_cli: Cli
 ) -> None:
+    """feeds remove (by URL or name) keeps the entries unless --purge, and refuses a feed the config
+    declares."""
     declared = feed_server.serve("/declared.xml", rss("Declared", []))
     extra = feed_server.serve("/extra.xml", rss("Extra Wire", ITEMS))
     other = feed_server.serve("/other.xml", rss("Other", [("c", "ByteDance files", "")]))
@@ -82,6 +86,8 @@ def test_remove_keeps_entries_unless_purged(
 
 
 def test_rules_added_from_the_cli(tmp_path: Path, feed_server: FeedServer, run_cli: Cli) -> None:
+    """rules add stores a rule beside the config's (checked, with its targets), and it matches from
+    the next run."""
     url = feed_server.serve("/f.xml", rss("Wire", [("a", "TikTok deal signed in Madrid", "")]))
     config = write_config(tmp_path / "w.toml", [url], targets={"desk": "json://127.0.0.1:9"})
     options = ["--config", str(config)]
@@ -165,6 +171,8 @@ def test_opml_entities_are_never_expanded() -> None:
 
 
 def test_import_nested_odd_and_hostile_opml(tmp_path: Path, run_cli: Cli) -> None:
+    """OPML at any depth, in any attribute case, with entities and non-feed outlines, imports each
+    feed once."""
     wire, post = "https://wire.example/rss", "https://post.example/atom"
     opml = tmp_path / "feeds.opml"
     opml.write_text(NESTED.format(wire=wire, post=post), encoding="utf-8")
@@ -188,6 +196,8 @@ def test_import_nested_odd_and_hostile_opml(tmp_path: Path, run_cli: Cli) -> Non
 def test_export_then_import_round_trips(
     tmp_path: Path, feed_server: FeedServer, run_cli: Cli
 ) -> None:
+    """An export imported elsewhere gives the same feeds with the same names (from a Miniflux
+    export)."""
     declared = feed_server.serve("/declared.xml", rss("Declared", []))
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
@@ -212,6 +222,7 @@ def test_export_then_import_round_trips(
 
 
 def test_shell_completion_completes_commands_and_choices(tmp_path: Path) -> None:
+    """The bash completion script completes command names and option choices, run for real."""
     script = subprocess.run(
         [sys.executable, "-m", "watcher", "completion", "bash"],
         capture_output=True, text=True, check=True,
@@ -233,6 +244,7 @@ def test_shell_completion_completes_commands_and_choices(tmp_path: Path) -> None
 def test_run_once_shows_progress_only_on_a_terminal(
     tmp_path: Path, feed_server: FeedServer
 ) -> None:
+    """run --once draws a progress bar on a terminal and nothing of the kind when piped."""
     url = feed_server.serve("/f.xml", rss("Wire", ITEMS))
     config = write_config(tmp_path / "w.toml", [url])
     env = {k: v for k, v in os.environ.items() if k != "WATCHER_CONFIG"}

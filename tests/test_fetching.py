@@ -79,6 +79,7 @@ def test_three_permanent_redirects_in_a_row_move_the_feed(
 
 
 def test_a_temporary_redirect_never_moves_the_feed(tmp_path: Path, feed_server: FeedServer) -> None:
+    """A 302 is followed each time but never counted toward moving the feed."""
     feed_server.serve("/new.xml", FEED)
     old = feed_server.serve("/old.xml", b"", status=302, headers={"Location": "/new.xml"})
     app, _ = open_watcher(tmp_path, [old])
@@ -91,6 +92,7 @@ def test_a_temporary_redirect_never_moves_the_feed(tmp_path: Path, feed_server: 
 def test_a_redirect_that_changes_its_mind_starts_the_count_again(
     tmp_path: Path, feed_server: FeedServer
 ) -> None:
+    """A permanent redirect to a new place starts the count of three again."""
     feed_server.serve("/a.xml", FEED)
     feed_server.serve("/b.xml", FEED)
     old = feed_server.serve("/old.xml", b"", status=301, headers={"Location": "/a.xml"})
@@ -146,6 +148,7 @@ def test_a_feed_and_its_server_set_how_often_it_is_read(
 
 
 def test_min_interval_above_max_interval_is_a_config_error(tmp_path: Path) -> None:
+    """A feed whose min_interval is above its max_interval is a config error at that key."""
     config = write_config(
         tmp_path / "w.toml", ["https://a.example/rss"], extra='min_interval = "2h"'
     )
@@ -237,6 +240,7 @@ def test_a_daemon_replaces_its_parser_processes_after_one_dies(
 
 
 def test_each_fetch_records_its_size_and_duration(tmp_path: Path, feed_server: FeedServer) -> None:
+    """A fetch records the body's size and how long it took; a 304 records the time only."""
     url = feed_server.serve("/f.xml", FEED)
     app, _ = open_watcher(tmp_path, [url])
     cycle(app)
