@@ -136,6 +136,8 @@ def test_broken_feeds_fail_alone(tmp_path: Path, feed_server: FeedServer, run_cl
 
 
 def test_digest_formats_and_filters(tmp_path: Path, feed_server: FeedServer, run_cli: Cli) -> None:
+    """After a run over the fixture feeds, the digest lists each story once, newest first, and
+    --rule narrows it."""
     config = write_config(tmp_path / "w.toml", serve_fixtures(feed_server), RULES)
     run_cli("run", "--once", "--config", str(config))
 

@@ -62,3 +62,18 @@ def test_every_relative_link_and_anchor_exists(page: Path) -> None:
         if anchor and linked.suffix == ".md":
             anchors = {slug(title) for _, title in headings(linked.read_text(encoding="utf-8"))}
             assert anchor in anchors, f"{page.name}: {target}"
+
+
+def test_every_test_says_what_it_proves() -> None:
+    """Each test function has a docstring saying which behaviour it proves."""
+    import ast
+
+    bare = [
+        f"{path.name}::{node.name}"
+        for path in sorted((ROOT / "tests").glob("test_*.py"))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.name.startswith("test_")
+        and not ast.get_docstring(node)
+    ]
+    assert bare == []

@@ -290,6 +290,7 @@ class ConflictingStore(SqlStore):
 def test_a_write_conflict_is_retried_and_stores_each_entry_once(
     tmp_path: Path, feed_server: FeedServer
 ) -> None:
+    """A transaction another worker collided with is done again, and every entry is stored once."""
     urls = [
         feed_server.serve(f"/{n}.xml", rss(f"Wire {n}", [(f"g{n}", f"TikTok {n}", "")]))
         for n in range(3)

@@ -41,6 +41,8 @@ def fetch(
 
 
 def test_200_returns_body_and_validators(feed_server: FeedServer) -> None:
+    """A 200 gives the body and the server's validators; the request names us and asks only for gzip
+    or deflate."""
     url = feed_server.serve("/f", BODY, headers={"Last-Modified": "Mon, 15 Sep 2025 10:00:00 GMT"})
     result = fetch(url)
     assert result.status == 200 and result.body == BODY
@@ -64,6 +66,7 @@ def test_conditional_get_gives_not_modified(feed_server: FeedServer) -> None:
     ("status", "reason"), [(500, "HTTP 500"), (404, "HTTP 404"), (410, "HTTP 410")]
 )
 def test_http_errors(feed_server: FeedServer, status: int, reason: str) -> None:
+    """Each HTTP error status fails the fetch with a reason that names it, and keeps the status."""
     url = feed_server.serve("/f", b"oops", status=status, etag=False)
     with pytest.raises(FetchError) as caught:
         fetch(url)
@@ -96,6 +99,7 @@ def test_slow_drip_is_cut_by_the_total_deadline(feed_server: FeedServer) -> None
 
 
 def test_body_cap(feed_server: FeedServer) -> None:
+    """A body larger than max_body fails the fetch, saying so."""
     url = feed_server.serve("/big", b"x" * 5000)
     with pytest.raises(FetchError, match="larger than 1000 bytes"):
         fetch(url, max_body=1000)
@@ -146,6 +150,7 @@ def test_an_endless_body_is_cut_at_the_cap(feed_server: FeedServer) -> None:
     ],
 )
 def test_compressed_bodies_are_inflated(feed_server: FeedServer, encoding: str, encode) -> None:  # type: ignore[no-untyped-def]
+    """gzip and deflate bodies come out inflated."""
     url = feed_server.serve("/z", encode(BODY), headers={"Content-Encoding": encoding})
     assert fetch(url).body == BODY
 
@@ -160,6 +165,8 @@ def test_unsupported_encodings_are_refused(feed_server: FeedServer, encoding: st
 
 
 def test_redirects_are_followed_but_bounded(feed_server: FeedServer) -> None:
+    """Redirects are followed, up to a limit: a loop fails the fetch instead of running forever."""
+
     def redirect_to(target: str):  # type: ignore[no-untyped-def]
         def handler(request: BaseHTTPRequestHandler) -> None:
             request.send_response(301)
@@ -184,6 +191,7 @@ def test_redirects_are_followed_but_bounded(feed_server: FeedServer) -> None:
 def test_a_feed_has_moved_only_if_every_redirect_was_permanent(
     feed_server: FeedServer, first: int, second: int, moved: bool
 ) -> None:
+    """A chain of redirects says the feed moved only when every step was permanent (301 or 308)."""
     feed_server.serve("/end", BODY)
     feed_server.serve("/b", b"", status=second, headers={"Location": "/end"}, etag=False)
     feed_server.serve("/a", b"", status=first, headers={"Location": "/b"}, etag=False)

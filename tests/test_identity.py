@@ -41,10 +41,13 @@ WHEN = datetime(2025, 9, 15, 10, 0, tzinfo=UTC)
     ],
 )
 def test_normalise_link(link: str, normal: str) -> None:
+    """Links are normalised: scheme and host case, default ports, fragments and tracking
+    parameters."""
     assert normalise_link(link) == normal
 
 
 def test_configured_tracking_parameters() -> None:
+    """Tracking parameters named in the config (with wildcards) are removed too."""
     assert normalise_link("https://n.example/a?sr_share=1&x=2", ("sr_*",)) == (
         "https://n.example/a?x=2"
     )
@@ -58,6 +61,7 @@ def test_normalizing_twice_changes_nothing(link: str) -> None:
 
 
 def test_primary_key_guid_then_link_then_title_and_date() -> None:
+    """An entry is known by its guid, else its link, else a hash of its title and date."""
     assert entry_key(" g1 ", "https://a.example/1", "T") == "guid:g1"
     assert entry_key(None, "https://a.example/1", "T") == "link:https://a.example/1"
     by_date = entry_key(None, None, "T", WHEN)
@@ -91,12 +95,14 @@ def test_aliases_only_when_unique_in_the_document() -> None:
 
 
 def test_story_keys_use_links_and_url_guids() -> None:
+    """A story is keyed by the entry's link and by a guid that is a URL, never by an opaque guid."""
     item = Entry(key="k", title="T", link="https://n.example/a", guid="https://n.example/?p=1")
     assert story_keys(item) == ("url:https://n.example/a", "url:https://n.example/?p=1")
     assert story_keys(Entry(key="k", title="T", link=None, guid="tag:x,2025:1")) == ()
 
 
 def test_content_hash_ignores_whitespace_only() -> None:
+    """The content hash changes with the words, not with whitespace."""
     a = Entry(key="k", title="Talks  begin", link=None, summary="One\n two")
     b = Entry(key="k", title="Talks begin", link=None, summary="One two ")
     c = Entry(key="k", title="Talks stall", link=None, summary="One two")

@@ -55,6 +55,7 @@ def test_match_case(case: dict[str, Any]) -> None:
 
 
 def test_table_is_large_enough() -> None:
+    """The table of query cases stays large enough to mean something."""
     assert len(CASES) >= 60
 
 
@@ -71,12 +72,14 @@ def test_rules_are_scoped_by_feed_and_tag() -> None:
 
 
 def test_exclude_is_and_not() -> None:
+    """A rule's exclude query removes what would otherwise match."""
     rule = make_rule("r", "Madrid NEAR/5 talks", exclude="football OR soccer")
     assert Matcher([rule]).match(entry("Talks in Madrid"))
     assert not Matcher([rule]).match(entry("Talks in Madrid", "before the football"))
 
 
 def test_only_matching_rules_in_config_order() -> None:
+    """The matcher returns the rules that match, each once, in the config's order."""
     matcher = Matcher(
         [
             make_rule("tiktok", "TikTok"),
@@ -121,6 +124,7 @@ def test_catastrophic_regex_is_bounded() -> None:
     ],
 )
 def test_query_errors_point_at_the_column(query: str, message: str, column: int) -> None:
+    """Each kind of broken query is refused with its reason and the column of the problem."""
     with pytest.raises(QueryError) as caught:
         parse_query(query)
     assert caught.value.message.startswith(message)
@@ -128,6 +132,7 @@ def test_query_errors_point_at_the_column(query: str, message: str, column: int)
 
 
 def test_error_explanation_has_a_caret() -> None:
+    """The explanation of a query error shows the query with a caret under the problem."""
     with pytest.raises(QueryError) as caught:
         parse_query("TikTok AND")
     assert caught.value.explain() == ("AND needs a right-hand side\n    TikTok AND\n           ^")
@@ -152,6 +157,7 @@ def test_parser_only_raises_its_own_error(query: str) -> None:
 
 @given(query_text)
 def test_parser_only_raises_its_own_error_on_query_like_text(query: str) -> None:
+    """Whatever text it is given, the query parser raises only QueryError (hypothesis)."""
     with contextlib.suppress(QueryError):
         parse_query(query)
 
@@ -170,18 +176,21 @@ def matches(query: str, text: str) -> bool:
 @settings(max_examples=200)
 @given(atoms, atoms, texts)
 def test_or_matches_whenever_either_does(a: str, b: str, text: str) -> None:
+    """A OR B matches exactly when A or B does (hypothesis)."""
     assert matches(f"{a} OR {b}", text) == (matches(a, text) or matches(b, text))
 
 
 @settings(max_examples=200)
 @given(atoms, atoms, texts)
 def test_and_matches_only_when_both_do(a: str, b: str, text: str) -> None:
+    """A AND B matches exactly when both do (hypothesis)."""
     assert matches(f"{a} AND {b}", text) == (matches(a, text) and matches(b, text))
 
 
 @settings(max_examples=200)
 @given(atoms, texts)
 def test_not_matches_exactly_when_the_term_does_not(a: str, text: str) -> None:
+    """NOT A matches exactly when A does not (hypothesis)."""
     assert matches(f"NOT {a}", text) == (not matches(a, text))
 
 

@@ -456,6 +456,8 @@ def test_digest_mode_on_its_schedule(tmp_path: Path) -> None:
 
 
 def test_next_digest_time() -> None:
+    """The next digest falls at the next listed local time on a listed weekday, across time
+    zones."""
     from datetime import time as dt_time
 
     from watcher.schedule import next_digest

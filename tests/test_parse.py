@@ -57,6 +57,7 @@ def test_html_in_title_is_reduced_to_text() -> None:
 
 
 def test_unsafe_links_are_dropped_and_relative_links_resolved() -> None:
+    """javascript: and data: links are dropped; relative links are resolved against the feed."""
     feed = parse_feed(
         "https://f.example/news/rss",
         b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
@@ -79,6 +80,7 @@ def test_control_characters_are_removed() -> None:
 
 
 def test_identity_falls_back_from_guid_to_link_to_hash() -> None:
+    """Entries are keyed by guid, else link, else a hash, as parsed from a document."""
     feed = parse_feed(
         "https://f.example/rss",
         b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
@@ -128,6 +130,7 @@ def test_malformed_feed_with_entries_is_a_warning() -> None:
 
 
 def test_valid_empty_feed_is_not_an_error() -> None:
+    """A feed with no items yet is read, with its title and no warning."""
     feed = parse_feed(
         "https://f.example/rss",
         b'<?xml version="1.0"?><rss version="2.0"><channel><title>Quiet</title></channel></rss>',

@@ -26,6 +26,7 @@ from watcher.redact import RedactingFilter, Redactor, mask_url
     ],
 )
 def test_mask_url(url: str, masked: str) -> None:
+    """Each kind of apprise URL is shown with its secrets reduced to hints."""
     assert mask_url(url) == masked
 
 
@@ -43,11 +44,13 @@ def test_redactor_scrubs_every_fragment() -> None:
 
 
 def test_token_in_the_port_position_is_a_secret() -> None:
+    """A token written where a port would be (Telegram's) is scrubbed too."""
     redact = Redactor(["tgram://123456789:AAbbCCddEE/4242"])
     assert redact("bot 123456789:AAbbCCddEE failed") == "bot ****:**** failed"
 
 
 def test_logging_filter_masks_messages_and_arguments() -> None:
+    """The logging filter scrubs secrets from a record's message and its arguments."""
     redactor = Redactor(["mailtos://user:hunter22@smtp.example.org"])
     redactor.add_secret("dbpassword")
     record = logging.LogRecord(

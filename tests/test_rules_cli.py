@@ -30,6 +30,7 @@ def test_query_on_text_like_grep(run_cli: Cli) -> None:
 
 
 def test_query_reads_standard_input_and_prints_json() -> None:
+    """rules test reads the text from standard input and prints its evidence as JSON."""
     result = CliRunner().invoke(
         cli, ["rules", "test", "Madrid NEAR/5 talks", "--json"], input="Talks resume in Madrid\n"
     )
@@ -44,6 +45,7 @@ def test_query_reads_standard_input_and_prints_json() -> None:
 
 
 def test_plural_folding_can_be_switched_off(run_cli: Cli) -> None:
+    """--no-plurals matches the words as written: tariff no longer finds tariffs."""
     assert run_cli("rules", "test", "tariff", "--text", "tariffs").exit_code == 0
     assert run_cli("rules", "test", "tariff", "--no-plurals", "--text", "tariffs").exit_code == 1
 
@@ -88,11 +90,13 @@ def test_stored_dry_run_and_rule_counts(
 
 
 def test_rule_and_query_are_exclusive(run_cli: Cli) -> None:
+    """rules test takes a query or --rule, exactly one."""
     assert run_cli("rules", "test", "--text", "x").exit_code == 2
     assert run_cli("rules", "test", "a", "--rule", "b", "--text", "x").exit_code == 2
 
 
 def test_unknown_rule(tmp_path: Path, run_cli: Cli) -> None:
+    """--rule naming no rule is a usage error that lists the rules."""
     config = write_config(tmp_path / "w.toml", [])
     result = run_cli("rules", "test", "--rule", "nope", "--text", "x", "--config", str(config))
     assert result.exit_code == 2 and "no rule named 'nope' (rules: tiktok)" in result.stderr

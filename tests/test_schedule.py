@@ -71,6 +71,7 @@ def test_retry_after_pushes_the_next_fetch_out() -> None:
 
 
 def test_successful_feeds_come_back_after_their_interval_give_or_take() -> None:
+    """After a success a feed is due again after its interval, with a little jitter."""
     feed = Feed("https://a.example/rss", None, timedelta(minutes=20))
     moments = {after_success(feed, NOW, random.Random(n)) for n in range(20)}
     assert len(moments) > 1
@@ -95,6 +96,7 @@ def test_a_feed_may_ask_to_be_read_less_often_within_its_bounds() -> None:
 
 
 def test_what_a_feed_says_about_its_refresh() -> None:
+    """A feed's ttl and sy:updatePeriod/Frequency become a refresh hint (the longer wins)."""
     assert feed_hint("60", None, None) == timedelta(hours=1)
     assert feed_hint(None, "hourly", "2") == timedelta(minutes=30)
     assert feed_hint(None, "daily", None) == timedelta(days=1)
@@ -105,6 +107,7 @@ def test_what_a_feed_says_about_its_refresh() -> None:
 
 
 def test_what_a_server_says_about_freshness() -> None:
+    """Cache-Control max-age (s-maxage first) and Expires become a freshness hint; no-cache none."""
     date = "Mon, 15 Sep 2025 12:00:00 GMT"
     assert response_hint("public, max-age=600", None, None, NOW) == timedelta(minutes=10)
     assert response_hint("max-age=60, s-maxage=1800", None, None, NOW) == timedelta(minutes=30)

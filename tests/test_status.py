@@ -27,6 +27,8 @@ def record(new_entries: int, new_matches: int) -> CycleRecord:
 
 
 def test_status_line() -> None:
+    """systemd's status line counts feeds, failures, the last cycle and pending deliveries, in words
+    that agree with the numbers."""
     assert status_line(Snapshot(312, 3, 0, record(41, 2))) == (
         "312 feeds, 3 failing; last cycle 12:00:03, 41 new, 2 matches; 0 pending deliveries"
     )
@@ -36,6 +38,7 @@ def test_status_line() -> None:
 
 
 def test_health_turns_stale_after_two_intervals() -> None:
+    """/healthz is healthy until two of the shortest intervals pass without a completed pass."""
     health = Health(timedelta(minutes=5), started=1000.0)
     assert health.check(1000.0 + 600)[0]  # start-up counts as a pass
     assert not health.check(1000.0 + 601)[0]
@@ -52,6 +55,8 @@ def test_watcher_status_reports_feeds_deliveries_and_the_last_cycle(
     smtp_server: SmtpSink,
     run_cli: Callable[..., Result],
 ) -> None:
+    """watcher status shows feeds by state with the reason of each in trouble, deliveries by target
+    and the last cycle, as text and JSON."""
     good = feed_server.serve("/good.xml", rss("Wire", [("a", "TikTok deal talks resume", "")]))
     missing = feed_server.url("/missing.xml")
     smtp_server.code = "550 mailbox unavailable"

@@ -112,6 +112,8 @@ def test_concurrent_writers_store_one_entry(database_url: str) -> None:
 
 
 def test_feed_state_and_validators(database_url: str) -> None:
+    """A success stores the server's validators; a failure records its reason, count and next
+    try."""
     store = open_store(database_url)
     assert store.validators([URL]) == {URL: store.validators([URL])[URL]}
     store.save_success(
@@ -138,6 +140,7 @@ def test_feed_state_and_validators(database_url: str) -> None:
 
 
 def test_feeds_removed_from_config_are_kept_but_marked(database_url: str) -> None:
+    """A feed taken out of the config keeps its entries and is marked as not configured."""
     store = open_store(database_url)
     save(store, [item("a")], {})
     store.sync_feeds([Feed("https://other.example/rss", None, timedelta(minutes=5))], NOW)
@@ -207,6 +210,7 @@ def test_delivery_lifecycle(database_url: str) -> None:
 
 
 def test_digest_order_and_filters(database_url: str) -> None:
+    """The digest lists matches newest first, filtered by rule, time and count."""
     store = open_store(database_url)
     entries = [
         NewItem(
@@ -376,6 +380,7 @@ def test_a_deadlock_between_workers_becomes_a_write_conflict(postgres_url: str) 
 
 @pytest.mark.postgres
 def test_one_worker_at_a_time_sends_a_targets_batch_or_digest(postgres_url: str) -> None:
+    """On PostgreSQL one worker at a time holds a target's batch lock; another target's is free."""
     stores = [open_store(postgres_url) for _ in range(2)]
     with stores[0].exclusive("target:desk") as first, stores[1].exclusive("target:desk") as second:
         assert (first, second) == (True, False)
@@ -388,6 +393,7 @@ def test_one_worker_at_a_time_sends_a_targets_batch_or_digest(postgres_url: str)
 
 
 def test_sqlite_needs_no_exclusive_lock(tmp_path: Path) -> None:
+    """On SQLite (one process) the exclusive block always runs."""
     store = open_store(f"sqlite:///{tmp_path / 'w.db'}")
     with store.exclusive("target:desk") as first, store.exclusive("target:desk") as second:
         assert first and second and not store.cooperative

@@ -135,6 +135,7 @@ def test_wire_story_in_five_outlets(tmp_path: Path, feed_server: FeedServer, run
 def test_unrelated_stories_stay_apart(
     tmp_path: Path, feed_server: FeedServer, run_cli: Cli
 ) -> None:
+    """Two entries about TikTok that tell different stories stay two stories."""
     urls = [
         feed_server.serve("/a.xml", rss("Wire", [{"guid": "a", "title": "TikTok deal agreed",
                                           "description": WIRE, "pubDate": PUB}])),
@@ -189,6 +190,7 @@ def test_headline_rewritten_three_times(
 def test_changes_notify_only_when_asked(
     tmp_path: Path, feed_server: FeedServer, run_cli: Cli
 ) -> None:
+    """A rewritten headline is stored as a revision but notifies only rules that ask for changes."""
     url = feed_server.serve("/f.xml", rss("Wire", rewrite(feed_server, ["TikTok talks begin"])))
     path = config(tmp_path, [url])
     assert len(run(run_cli, path)) == 1
@@ -200,6 +202,7 @@ def test_changes_notify_only_when_asked(
 def test_a_change_that_makes_a_rule_match_is_a_new_match(
     tmp_path: Path, feed_server: FeedServer, run_cli: Cli
 ) -> None:
+    """A rewrite that makes a rule match for the first time notifies it as new."""
     url = feed_server.serve("/f.xml", rss("Wire", rewrite(feed_server, ["Talks begin in Madrid"])))
     path = config(tmp_path, [url])
     assert run(run_cli, path) == []
@@ -212,6 +215,7 @@ def test_a_change_that_makes_a_rule_match_is_a_new_match(
 def test_whitespace_and_markup_edits_are_not_revisions(
     tmp_path: Path, feed_server: FeedServer, run_cli: Cli
 ) -> None:
+    """Edits to whitespace and markup only are not revisions and notify nothing."""
     item = {"guid": "w", "title": "TikTok deal", "pubDate": PUB,
             "description": "&lt;p&gt;The deal was agreed.&lt;/p&gt;"}  # fmt: skip
     url = feed_server.serve("/f.xml", rss("Wire", [item]))
@@ -240,6 +244,7 @@ def test_entry_without_guid_or_link(tmp_path: Path, feed_server: FeedServer, run
 def test_relative_links_with_xml_base(
     tmp_path: Path, feed_server: FeedServer, run_cli: Cli
 ) -> None:
+    """Relative links are resolved against xml:base, and tracking parameters removed."""
     atom = (
         '<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom" '
         'xml:base="https://base.example/news/"><title>Base</title><id>urn:x</id>'
@@ -277,6 +282,7 @@ def test_retention_prunes_bodies_but_not_identity(
 
 
 def test_word_diff_marks_changes() -> None:
+    """The word diff marks deleted and added words, escaped for each format."""
     from watcher.render import format_diff
 
     assert format_diff("Talks begin in Madrid", "Talks stall in Madrid today", "text") == (

@@ -148,6 +148,8 @@ def test_ready_after_migration_heartbeat_status_and_clean_stop(
     systemd: FakeSystemd,
     start_daemon: Callable[..., Daemon],
 ) -> None:
+    """Under systemd: READY after the migration, heartbeats while polling, a status line, and a
+    clean exit on SIGTERM."""
     url = feed_server.serve("/f.xml", rss("Wire", [("a", "TikTok deal talks resume", "")]))
     config = write_config(tmp_path / "w.toml", [url], extra='interval = "1s"')
     daemon = start_daemon(config)
@@ -179,6 +181,8 @@ def test_a_stalled_loop_stops_the_heartbeat_and_fails_the_health_check(
     systemd: FakeSystemd,
     start_daemon: Callable[..., Daemon],
 ) -> None:
+    """A loop that hangs stops its heartbeats, and /healthz turns 503 while /metrics still
+    answers."""
     url = feed_server.serve("/f.xml", rss("Wire", [("a", "TikTok deal talks resume", "")]))
     port = free_port()
     extra = f'interval = "1s"\nhttp = "127.0.0.1:{port}"'
@@ -280,6 +284,7 @@ def test_feeds_and_rules_added_from_the_cli_apply_without_a_restart(
     systemd: FakeSystemd,
     start_daemon: Callable[..., Daemon],
 ) -> None:
+    """A feed or a rule added from the CLI is picked up by the running daemon without a restart."""
     first = feed_server.serve("/a.xml", rss("Wire", [("a", "Madrid talks open", "")]))
     added = feed_server.serve("/b.xml", rss("Post", [("b", "Madrid talks close", "")]))
     config = write_config(tmp_path / "w.toml", [first], extra='interval = "1s"')

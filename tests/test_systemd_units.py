@@ -46,6 +46,7 @@ def analyze(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_the_units_name_the_installed_program() -> None:
+    """The units run the program where docs/operations.md installs it; the daemon is Type=notify."""
     for name in SERVICES:
         text = (UNITS / name).read_text(encoding="utf-8")
         assert f"ExecStart={INSTALLED} run" in text
@@ -54,6 +55,7 @@ def test_the_units_name_the_installed_program() -> None:
 
 @needs_analyze
 def test_systemd_analyze_verify_prints_nothing(units: Path) -> None:
+    """systemd-analyze verify has nothing to say about the units."""
     names = sorted(path.name for path in units.iterdir())
     assert names == sorted([*SERVICES, "feed-watcher-once.timer"])
     result = analyze("verify", *names, cwd=units)
@@ -63,6 +65,7 @@ def test_systemd_analyze_verify_prints_nothing(units: Path) -> None:
 @needs_analyze
 @pytest.mark.parametrize("name", SERVICES)
 def test_exposure_is_at_most_1_5(units: Path, name: str) -> None:
+    """systemd-analyze security rates each service's exposure 1.5 or lower."""
     result = analyze("security", "--offline=true", "--threshold=15", name, cwd=units)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr
     score = re.search(r"Overall exposure level for \S+: (\d+\.\d)", result.stdout)

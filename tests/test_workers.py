@@ -101,6 +101,8 @@ def alerts_in(outputs: list[str]) -> collections.Counter[str]:
 def test_three_workers_fetch_each_feed_once_a_round_and_alert_once(
     tmp_path: Path, feed_server: FeedServer, postgres_url: str, start_worker: Start
 ) -> None:
+    """Three workers on one PostgreSQL fetch each of 2,000 feeds once a round and print each alert
+    once."""
     urls, alerts = farm(feed_server, 2000)
     extra = 'interval = "1h"\nconcurrency = 20\nper_host = 20\nlease = "10s"'
     config = write_config(tmp_path / "w.toml", urls, database=postgres_url, extra=extra)
@@ -171,6 +173,7 @@ def test_a_killed_workers_feeds_are_taken_over(
 def test_workers_show_in_status(
     tmp_path: Path, feed_server: FeedServer, postgres_url: str, start_worker: Start
 ) -> None:
+    """watcher status lists each live worker."""
     urls, _ = farm(feed_server, 5)
     config = write_config(tmp_path / "w.toml", urls, database=postgres_url, extra='lease = "3s"')
     workers = [start_worker(config) for _ in range(2)]
@@ -194,6 +197,7 @@ def test_workers_show_in_status(
 def test_a_second_process_on_one_sqlite_file_is_refused(
     tmp_path: Path, feed_server: FeedServer, start_worker: Start
 ) -> None:
+    """A second watcher run on the same SQLite file is refused, naming the process that holds it."""
     url = feed_server.serve("/f.xml", rss("Wire", [("a", "TikTok", "")]))
     config = write_config(tmp_path / "w.toml", [url], extra='interval = "1h"')
     first = start_worker(config)
