@@ -50,7 +50,6 @@ KNOWN_EXCEPTIONS = {
     ("watcher.cli.common", "watcher.adapters.dblock"),
     ("watcher.cli.common", "watcher.adapters.store"),
     ("watcher.cli.database", "watcher.adapters.store"),
-    ("watcher.daemon", "watcher.adapters.memory"),
     ("watcher.daemon", "watcher.adapters.metrics"),
     ("watcher.daemon", "watcher.adapters.systemd"),
 }

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TextIO
 
 from watcher.adapters.http import HttpFetcher
+from watcher.adapters.memory import release_free_memory
 from watcher.adapters.notify import CONSOLE, AppriseNotifier, ConsoleNotifier, url_is_valid
 from watcher.adapters.parsepool import parse_pool
 from watcher.adapters.store import (
@@ -153,6 +154,10 @@ class App:
             config = dataclasses.replace(config, database=self.config.database)
         self.store.sync_feeds(config.feeds, self.clock())
         return _assemble(config, self.store, self.clock, self.redactor)
+
+    def release_free_memory(self) -> None:
+        """Hand the allocator's free pages back to the system (after a daemon's cycle)."""
+        release_free_memory()
 
     def close(self) -> None:
         self.store.engine.dispose()

@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from watcher.adapters.memory import release_free_memory
 from watcher.adapters.systemd import SystemdNotifier
 from watcher.app import App
 from watcher.errors import ConfigError, StoreUnavailable
@@ -361,7 +360,7 @@ async def _cycle_done(app: App, watch: _Watch, report: CycleReport, started: dat
         watch.metrics.cycle_done(report, took.total_seconds())
     # What the cycle freed goes back to the system, not only to the allocator's free lists:
     # spread over the threads' arenas, those would make the process grow for weeks.
-    release_free_memory()
+    app.release_free_memory()
     log.info(
         "cycle over %d feeds took %.1fs: %d new entries, %d new matches, %d failed",
         record.feeds,
