@@ -483,29 +483,26 @@ def _rematch(
     matched before notifies the change when the rule asks for changes. Either way the stored
     evidence is the new version's: its offsets point into the text the entry now holds, which
     is what every renderer shows them with."""
-    before = {
-        (row.entry_id, row.rule): (row.id, bool(row.silent))
-        for row in conn.execute(
-            select(matches.c.id, matches.c.entry_id, matches.c.rule, matches.c.silent).where(
-                matches.c.entry_id.in_([item.entry_id for item in changed])
-            )
+    before: dict[int, dict[str, tuple[int, bool]]] = {}  # entry → rule → (match, silent)
+    for row in conn.execute(
+        select(matches.c.id, matches.c.entry_id, matches.c.rule, matches.c.silent).where(
+            matches.c.entry_id.in_([item.entry_id for item in changed])
         )
-    }
-    fresh, notices, evidence = [], [], []
+    ):
+        before.setdefault(row.entry_id, {})[row.rule] = (row.id, bool(row.silent))
+    fresh, notices, restated, cleared = [], [], [], []
     for item in changed:
         revision = old[item.entry_id].revision + 1
+        known = before.get(item.entry_id, {})
         current = {match.rule: match for match in item.matches}
-        for (entry_id, rule), (match_id, _) in before.items():
-            if entry_id == item.entry_id and rule not in current:
-                # It matched an earlier version only: no word of this text is its evidence.
-                evidence.append({"match": match_id, "hits": []})
+        # A rule that matched an earlier version only: no word of this text is its evidence.
+        cleared += [match_id for rule, (match_id, _) in known.items() if rule not in current]
         for match in item.matches:
-            known = before.get((item.entry_id, match.rule))
-            if known is None:
+            if match.rule not in known:
                 fresh.append((item.entry_id, old[item.entry_id].story_id, match))
                 continue
-            match_id, silent = known
-            evidence.append(
+            match_id, silent = known[match.rule]
+            restated.append(
                 {
                     "match": match_id,
                     "hits": _stored_hits(match),
@@ -515,7 +512,15 @@ def _rematch(
             )
             if not silent and match.rule in delivering.on_change:
                 notices.append((match_id, match.rule, revision))
-    _restate_evidence(conn, evidence)
+    if restated:
+        conn.execute(
+            update(matches)
+            .where(matches.c.id == bindparam("match"))
+            .values(hits=bindparam("hits"), terms=bindparam("terms"), fields=bindparam("fields")),
+            restated,
+        )
+    if cleared:
+        conn.execute(update(matches).where(matches.c.id.in_(cleared)).values(hits=[]))
     queue(conn, notices, delivering, now)
     return insert_matches(conn, fresh, delivering, now)
 
@@ -523,16 +528,3 @@ def _rematch(
 def _stored_hits(match: Match) -> list[list[Any]]:
     """Evidence as the matches table holds it: [[field, start, end, term], ...]."""
     return [[h.field, h.start, h.end, h.term] for h in match.hits]
-
-
-def _restate_evidence(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """Give stored matches the evidence found in their entry's new version."""
-    for columns in ({"hits"}, {"hits", "terms", "fields"}):
-        group = [row for row in rows if set(row) - {"match"} == columns]
-        if group:
-            conn.execute(
-                update(matches)
-                .where(matches.c.id == bindparam("match"))
-                .values({name: bindparam(name) for name in sorted(columns)}),
-                group,
-            )
