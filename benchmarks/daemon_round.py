@@ -18,7 +18,7 @@ import time
 import httpx
 
 from watcher.app import load, open_app
-from watcher.redact import Redactor
+from watcher.core.redact import Redactor
 
 
 async def rounds(config_path: str) -> tuple[float, float, float, float]:

@@ -28,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.cycle import feed_document
 from tests.servers import FeedServer
-from watcher.clustering import bands, shingles, signature
+from watcher.core.clustering import bands, shingles, signature
 
 WORK = Path(__file__).resolve().parent / ".work"
 

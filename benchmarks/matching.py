@@ -21,9 +21,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from watcher.matching.matcher import Matcher
-from watcher.model import Entry
-from watcher.settings import Rule, make_rule
+from watcher.core.matching.matcher import Matcher
+from watcher.core.model import Entry
+from watcher.core.settings import Rule, make_rule
 
 SYLLABLES = "ba be bi bo ka ke ki ko la le li lo ma me mi mo na ne ni no ra re ri ro ta te ti to"
 

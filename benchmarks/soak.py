@@ -147,8 +147,8 @@ def write_config(workdir: Path, urls: list[str], interval: int, smtp_port: int) 
 def prefill(config: Path, database: Path, count: int) -> None:
     """Store ``count`` entries of a feed the farm does not serve, as months of use would."""
     from watcher.app import open_store
-    from watcher.config import load_config
-    from watcher.redact import Redactor
+    from watcher.config.load import load_config
+    from watcher.core.redact import Redactor
 
     open_store(load_config(config), Redactor()).engine.dispose()  # create and migrate
     now = datetime.now(UTC)

@@ -13,49 +13,61 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).parent.parent / "watcher"
-FORBIDDEN = (
-    "httpx",
-    "sqlalchemy",
-    "alembic",
-    "apprise",
-    "watcher.adapters",
-    "watcher.app",
-    "watcher.cli",
-    "watcher.daemon",
-    "rich",
-    "click",
-)
-
 
 # Every module of the package is in the first layer whose pattern its path matches.
 LAYERS = [
     ("cli/*", "cli"),
     ("__main__.py", "cli"),
-    ("daemon.py", "daemon"),
+    ("daemon/*", "daemon"),
     ("app.py", "app"),
+    ("service/*", "service"),
     ("adapters/*", "adapters"),
-    ("*", "core"),
+    ("ports.py", "ports"),
+    ("parsing/*", "parsing"),
+    ("render/*", "render"),
+    ("config/*", "config"),
+    ("core/*", "core"),
+    ("__init__.py", "core"),
 ]
+# Imports point one way: cli and daemon → app → service and adapters → ports → core; parsing,
+# render and config import only the core. A layer may import its own modules.
 MAY_IMPORT = {
-    "cli": {"cli", "daemon", "app", "core"},
-    "daemon": {"daemon", "app", "core"},
-    "app": {"app", "adapters", "core"},
-    "adapters": {"adapters", "core"},
+    "cli": {"cli", "daemon", "app", "ports", "parsing", "render", "config", "core"},
+    "daemon": {"daemon", "app", "ports", "render", "config", "core"},
+    "app": {"app", "service", "adapters", "ports", "parsing", "render", "config", "core"},
+    "service": {"service", "ports", "render", "core"},
+    "adapters": {"adapters", "ports", "parsing", "render", "core"},
+    "ports": {"ports", "core"},
+    "parsing": {"parsing", "core"},
+    "render": {"render", "core"},
+    "config": {"config", "core"},
     "core": {"core"},
 }
-# Edges that break the table today, each to be removed by the restructuring (issue 17). The
-# test fails when one is no longer there, so this list only ever shrinks.
-KNOWN_EXCEPTIONS = {
-    ("watcher.cli.check_config", "watcher.adapters.store"),
-    ("watcher.cli.common", "watcher.adapters.dblock"),
-    ("watcher.cli.common", "watcher.adapters.store"),
-    ("watcher.cli.database", "watcher.adapters.store"),
-    ("watcher.daemon", "watcher.adapters.metrics"),
-    ("watcher.daemon", "watcher.adapters.systemd"),
+# Each third-party library has one home: the only folder (or module) whose code imports it.
+HOMES = {
+    "httpx": ("adapters/http.py",),
+    "sqlalchemy": ("adapters/sql/",),
+    "alembic": ("adapters/sql/",),
+    "apprise": ("adapters/notify.py",),
+    "prometheus_client": ("adapters/metrics.py",),
+    "feedparser": ("parsing/",),
+    "lxml": ("parsing/", "render/"),
+    "pydantic": ("config/",),
+    "jinja2": ("render/",),
+    "markupsafe": ("render/",),
+    "click": ("cli/",),
+    "rich": ("cli/",),
+    "regex": ("core/matching/",),
 }
-# What the core may reach, through any chain of the package's own imports, besides the
-# standard library: the parsers, the query engine, templates and the config schema.
-CORE_LIBRARIES = {"regex", "lxml", "feedparser", "jinja2", "markupsafe", "pydantic"}
+# What each pure layer may reach, through any chain of the package's own imports, besides the
+# standard library.
+REACHABLE = {
+    "core": {"regex"},
+    "parsing": {"regex", "feedparser", "lxml"},
+    "render": {"regex", "jinja2", "markupsafe", "lxml"},
+    "config": {"regex", "pydantic"},
+    "ports": {"regex"},
+}
 
 
 def module_name(path: Path) -> str:
@@ -73,57 +85,58 @@ def layer_of(module: str) -> str:
     return next(layer for pattern, layer in LAYERS if fnmatch.fnmatch(path, pattern))
 
 
-def imports(module: str) -> set[str]:
-    tree = ast.parse((PACKAGE / f"{module}.py").read_text(encoding="utf-8"))
+def libraries_of(path: Path) -> set[str]:
+    """The third-party top-level packages one file imports, anywhere in its body."""
     found: set[str] = set()
-    for node in ast.walk(tree):
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            found.add(node.module)
-    return found
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module.split(".")[0])
+    return {name for name in found if name != "watcher" and name not in sys.stdlib_module_names}
 
 
-def core_modules() -> list[str]:
-    """Every core module, as a path under watcher/ without .py (read from the layer table)."""
+def layered_modules() -> list[str]:
+    """Every module but the packages' __init__ files, as a path under watcher/ without .py."""
     return sorted(
         str(MODULES[m].relative_to(PACKAGE).with_suffix("").as_posix())
         for m in MODULES
-        if layer_of(m) == "core" and MODULES[m].name != "__init__.py"
+        if MODULES[m].name != "__init__.py"
     )
 
 
-@pytest.mark.parametrize("module", core_modules())
-def test_core_imports_point_inward(module: str) -> None:
-    """No core module imports an adapter, the app, the daemon, the CLI or an I/O library."""
-    bad = {name for name in imports(module) if name.startswith(FORBIDDEN)}
-    assert bad == set(), f"watcher/{module}.py imports {sorted(bad)}"
+@pytest.mark.parametrize("module", layered_modules())
+def test_each_module_imports_what_its_layer_may(module: str) -> None:
+    """A module imports only modules of the layers its own layer may use (the table above):
+    the core nothing but the core, the CLI never an adapter, the service never the app."""
+    name = "watcher." + module.replace("/", ".")
+    edges = graph()
+    bad = {target for target in edges[name] if target in MODULES and target not in allowed(name)}
+    assert bad == set(), f"watcher/{module}.py ({layer_of(name)}) imports {sorted(bad)}"
 
 
-@pytest.mark.parametrize(
-    ("library", "home"),
-    [("sqlalchemy", "adapters/"), ("alembic", "adapters/"), ("pydantic", "config.py")],
-)
-def test_each_library_has_one_home(library: str, home: str) -> None:
-    """SQLAlchemy and alembic stay in the adapters (which raise the project's own errors:
-    nothing above them catches a SQLAlchemy exception); pydantic stays in the config loader."""
+def allowed(module: str) -> set[str]:
+    return {m for m in MODULES if layer_of(m) in MAY_IMPORT[layer_of(module)]}
+
+
+@pytest.mark.parametrize("library", sorted(HOMES))
+def test_each_library_has_one_home(library: str) -> None:
+    """A library is imported only in its home (SQLAlchemy in adapters/sql, which raises the
+    project's own errors, so nothing above it catches a SQLAlchemy exception)."""
     users = {
         path.relative_to(PACKAGE).as_posix()
         for path in PACKAGE.rglob("*.py")
-        if library in {name.split(".")[0] for name in imports(str(path.relative_to(PACKAGE))[:-3])}
+        if library in libraries_of(path)
     }
-    assert users and all(user.startswith(home) for user in users), sorted(users)
+    assert users, f"nothing imports {library}: drop it from HOMES"
+    strays = {user for user in users if not user.startswith(HOMES[library])}
+    assert strays == set(), f"{library} is imported outside {HOMES[library]}: {sorted(strays)}"
 
 
-def test_only_the_notify_adapter_imports_apprise() -> None:
-    """apprise has one home: the notify adapter."""
-    users = {
-        path.relative_to(PACKAGE).as_posix()
-        for path in PACKAGE.rglob("*.py")
-        if "apprise"
-        in {name.split(".")[0] for name in imports(str(path.relative_to(PACKAGE))[:-3])}
-    }
-    assert users == {"adapters/notify.py"}
+def test_every_library_has_a_home() -> None:
+    """A library new to the package gets a home in the table before it is used."""
+    used = set().union(*(libraries_of(path) for path in PACKAGE.rglob("*.py")))
+    assert used - set(HOMES) == set(), sorted(used - set(HOMES))
 
 
 def test_the_wheel_ships_the_package() -> None:
@@ -185,20 +198,18 @@ def reachable_libraries(edges: dict[str, set[str]], start: str) -> set[str]:
 
 
 def test_imports_point_one_way() -> None:
-    """Every import between modules follows the table, but for the known exceptions, which
-    must all still exist (remove one from the list when the code no longer needs it)."""
-    found = layer_violations(graph())
-    assert found - KNOWN_EXCEPTIONS == set(), sorted(found - KNOWN_EXCEPTIONS)
-    assert KNOWN_EXCEPTIONS - found == set(), sorted(KNOWN_EXCEPTIONS - found)
+    """Every import between modules follows the table, with no exceptions left."""
+    assert layer_violations(graph()) == set()
 
 
-def test_the_core_reaches_no_io_library() -> None:
-    """Through any chain of imports, a core module reaches only the standard library and
-    the core's own libraries: never httpx, SQLAlchemy, apprise, rich or click."""
+def test_the_pure_layers_reach_no_io_library() -> None:
+    """Through any chain of imports, the core, the parsers, the renderers, the config loader and
+    the ports reach only the standard library and their own libraries: never httpx,
+    SQLAlchemy, apprise, rich or click."""
     edges = graph()
     for module in MODULES:
-        if layer_of(module) == "core":
-            extra = reachable_libraries(edges, module) - CORE_LIBRARIES
+        if layer_of(module) in REACHABLE:
+            extra = reachable_libraries(edges, module) - REACHABLE[layer_of(module)]
             assert extra == set(), f"{module} reaches {sorted(extra)}"
 
 
@@ -206,9 +217,9 @@ def test_the_checks_catch_a_wrong_import() -> None:
     """The checks fail on what the rules forbid: the CLI importing the SQL adapter, and the
     core reaching httpx through a module it imports (clustering imports matching.fold)."""
     edges = graph()
-    edges["watcher.cli.digest"] = edges["watcher.cli.digest"] | {"watcher.adapters.store"}
-    assert ("watcher.cli.digest", "watcher.adapters.store") in layer_violations(edges)
+    edges["watcher.cli.digest"] = edges["watcher.cli.digest"] | {"watcher.adapters.sql.store"}
+    assert ("watcher.cli.digest", "watcher.adapters.sql.store") in layer_violations(edges)
     edges = graph()
-    assert "watcher.matching.fold" in edges["watcher.clustering"]
-    edges["watcher.matching.fold"] = edges["watcher.matching.fold"] | {"httpx"}
-    assert "httpx" in reachable_libraries(edges, "watcher.clustering")
+    assert "watcher.core.matching.fold" in edges["watcher.core.clustering"]
+    edges["watcher.core.matching.fold"] = edges["watcher.core.matching.fold"] | {"httpx"}
+    assert "httpx" in reachable_libraries(edges, "watcher.core.clustering")

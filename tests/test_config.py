@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
-from watcher.config import load_config
-from watcher.errors import ConfigError
-from watcher.locations import default_database_url, find_config, shipped_config
+from watcher.config.load import load_config
+from watcher.config.locations import default_database_url, find_config, shipped_config
+from watcher.core.errors import ConfigError
 
 Cli = Callable[..., Result]
 

@@ -25,11 +25,11 @@ from hypothesis import strategies as st
 import watcher
 from tests.conftest import write_config
 from tests.servers import FeedServer
-from watcher.adapters.store import SqlStore, connect
+from watcher.adapters.sql.store import SqlStore, connect
 from watcher.cli import cli
-from watcher.model import DigestQuery
+from watcher.core.views import DigestQuery
 
-SCHEMA = json.loads((Path(watcher.__file__).parent / "digest.schema.json").read_text())
+SCHEMA = json.loads((Path(watcher.__file__).parent / "render" / "digest.schema.json").read_text())
 RULES = {
     "tiktok": ["TikTok", "ByteDance"],
     "madrid": ["Madrid talks"],
@@ -150,7 +150,7 @@ def test_csv_reads_back_one_row_per_story_and_rule(digest: Digest) -> None:
 
 def test_formula_cells_are_defused() -> None:
     """A cell a spreadsheet would run as a formula gets a leading quote; others stay as they are."""
-    from watcher.digest import _cell
+    from watcher.render.digest import _cell
 
     assert _cell("=HYPERLINK(1)") == "'=HYPERLINK(1)" and _cell("@SUM") == "'@SUM"
     assert _cell("Tariffs = tax") == "Tariffs = tax"

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from watcher.durations import format_duration, parse_duration, parse_size
+from watcher.core.durations import format_duration, parse_duration, parse_size
 
 
 @pytest.mark.parametrize(

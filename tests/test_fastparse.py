@@ -14,9 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from watcher.fastparse import fast_parse
-from watcher.model import ParsedFeed
-from watcher.parse import parse_feed, parse_with_feedparser
+from watcher.core.model import ParsedFeed
+from watcher.parsing.document import parse_feed, parse_with_feedparser
+from watcher.parsing.fast import fast_parse
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CORPUS = sorted(

@@ -13,7 +13,7 @@ from click.testing import Result
 
 from tests.conftest import write_config
 from tests.servers import FeedServer, rss
-from watcher.redact import feed_secrets, mask_feed_url, mask_feed_urls
+from watcher.core.redact import feed_secrets, mask_feed_url, mask_feed_urls
 
 Cli = Callable[..., Result]
 PASSWORD, TOKEN, ENV_PASSWORD, ENV_TOKEN = "s3cr3t-pw", "tok-XYZ123", "envpass-77", "qq-SECRET-9"

@@ -158,7 +158,7 @@ htmlUrl="https://tech.example/" description=""></outline>
 def test_opml_entities_are_never_expanded() -> None:
     """An internal entity in an attribute stays the literal text ``&x;`` (lxml would expand
     it even with resolve_entities off); an external one is not fetched; nothing fails."""
-    from watcher.opml import read_opml
+    from watcher.parsing.opml import read_opml
 
     data = (
         b'<?xml version="1.0"?>\n<!DOCTYPE opml [<!ENTITY x "Evil Name">'

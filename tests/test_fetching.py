@@ -19,11 +19,11 @@ import sqlalchemy as sa
 
 from tests.conftest import write_config
 from tests.servers import FeedServer, rss
-from watcher.adapters.store import SqlStore
+from watcher.adapters.sql.store import SqlStore
 from watcher.app import App, load, open_app
-from watcher.errors import ParseError, WriteConflict
-from watcher.model import CycleReport, FeedSchedule, ParsedFeed
-from watcher.redact import Redactor
+from watcher.core.errors import ParseError, WriteConflict
+from watcher.core.model import CycleReport, FeedSchedule, ParsedFeed
+from watcher.core.redact import Redactor
 
 NOW = datetime(2025, 9, 15, 12, 0, tzinfo=UTC)
 FEED = rss("Wire", [("a", "TikTok deal", "x")])

@@ -19,8 +19,8 @@ import pytest
 from tests.conftest import free_port
 from tests.servers import FeedServer
 from watcher.adapters.http import USER_AGENT, HttpFetcher
-from watcher.errors import FetchError
-from watcher.model import FetchResult, Validators
+from watcher.core.errors import FetchError
+from watcher.core.model import FetchResult, Validators
 
 BODY = b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title></channel></rss>'
 

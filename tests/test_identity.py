@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.provisional import urls
 
-from watcher.identity import (
+from watcher.core.identity import (
     MAX_KEY,
     alias_keys,
     content_hash,
@@ -18,7 +18,7 @@ from watcher.identity import (
     story_keys,
     title_key,
 )
-from watcher.model import Entry
+from watcher.core.model import Entry
 
 WHEN = datetime(2025, 9, 15, 10, 0, tzinfo=UTC)
 

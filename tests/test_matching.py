@@ -13,10 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from watcher.matching.matcher import Matcher
-from watcher.matching.query import QueryError, parse_query
-from watcher.model import Entry
-from watcher.settings import Rule, make_rule
+from watcher.core.matching.matcher import Matcher
+from watcher.core.matching.query import QueryError, parse_query
+from watcher.core.model import Entry
+from watcher.core.settings import Rule, make_rule
 
 CASES: list[dict[str, Any]] = tomllib.loads(
     (Path(__file__).parent / "data" / "match_cases.toml").read_text(encoding="utf-8")
@@ -196,8 +196,8 @@ def test_not_matches_exactly_when_the_term_does_not(a: str, text: str) -> None:
 
 def test_shipped_rules_catch_the_four_stories_and_little_else() -> None:
     """The rules in config/watcher.toml on the fixture feeds and on known false positives."""
-    from watcher.config import load_config
-    from watcher.parse import parse_feed
+    from watcher.config.load import load_config
+    from watcher.parsing.document import parse_feed
 
     root = Path(__file__).parent.parent
     config = load_config(root / "config" / "watcher.toml", {})

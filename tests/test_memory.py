@@ -11,21 +11,21 @@ from pathlib import Path
 
 import pytest
 
-import watcher.service
+import watcher.service.cycle
 from tests.conftest import write_config
 from tests.servers import FeedServer, rss
 from watcher.adapters.memory import release_free_memory
+from watcher.adapters.parsepool import PRELOAD
 from watcher.app import open_app
-from watcher.config import load_config
-from watcher.redact import Redactor
+from watcher.config.load import load_config
+from watcher.core.redact import Redactor
 
 
 def test_the_parser_processes_import_no_heavy_library() -> None:
     """What the fork server preloads (and every parser process starts with) does not drag in
     pydantic, SQLAlchemy, httpx or apprise: 9 MB of pydantic alone, once per process."""
     probe = (
-        "import sys, watcher.analysis, watcher.parse; "
-        "print(sorted({m.split('.')[0] for m in sys.modules}))"
+        f"import sys, {', '.join(PRELOAD)}; print(sorted({{m.split('.')[0] for m in sys.modules}}))"
     )
     loaded = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
@@ -45,7 +45,7 @@ def test_a_daemon_keeps_one_parser_pool_and_recycles_it(
     """The daemon's service parses even a one-feed cycle in its kept parser processes, keeps
     them (and its writer thread) from cycle to cycle, and replaces them between two cycles
     once they have parsed RECYCLE_AFTER documents."""
-    monkeypatch.setattr(watcher.service, "RECYCLE_AFTER", 3)
+    monkeypatch.setattr(watcher.service.cycle, "RECYCLE_AFTER", 3)
     url = feed_server.serve("/f.xml", rss("Wire", [("g0", "TikTok talks", "x")]), etag=False)
     config = load_config(write_config(tmp_path / "w.toml", [url]), {})
     app = open_app(config, Redactor())

@@ -21,15 +21,14 @@ from click.testing import Result
 from tests.conftest import SmtpSink, free_port, write_config
 from tests.servers import FeedServer, rss
 from watcher.app import open_app
-from watcher.config import load_config
-from watcher.daemon import run_once
-from watcher.errors import ConfigError
-from watcher.model import Entry, FetchResult, Hit, Match
-from watcher.ports import Delivering, NewItem
-from watcher.redact import Redactor
-from watcher.service import Service
-from watcher.settings import Config
-from watcher.templates import Templates
+from watcher.config.load import load_config
+from watcher.core.errors import ConfigError
+from watcher.core.model import Delivering, Entry, FetchResult, Hit, Match, NewItem
+from watcher.core.redact import Redactor
+from watcher.core.settings import Config
+from watcher.daemon.loop import run_once
+from watcher.render.templates import Templates
+from watcher.service.cycle import Service
 
 SLACK_URL = "slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7"
 SLACK_HOOK = "https://hooks.slack.com/services/T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7"
@@ -460,8 +459,8 @@ def test_next_digest_time() -> None:
     zones."""
     from datetime import time as dt_time
 
-    from watcher.schedule import next_digest
-    from watcher.settings import DigestSchedule
+    from watcher.core.schedule import next_digest
+    from watcher.core.settings import DigestSchedule
 
     madrid = DigestSchedule((dt_time(8), dt_time(18)), "Europe/Madrid", frozenset({0}))  # Mondays
     monday_7 = datetime(2025, 9, 15, 5, 0, tzinfo=UTC)
@@ -502,11 +501,12 @@ def test_templates_are_checked_and_sandboxed(tmp_path: Path, run_cli: Cli) -> No
     result = run_cli("check-config", "--config", str(path))
     assert result.exit_code == 2 and "targets.d.body_template:" in result.stderr
 
-    from watcher.templates import SAMPLE, TemplateProblem, Templates
+    from watcher.core.settings import Templates
+    from watcher.render.templates import SAMPLE, TemplateProblem, render
 
     evil = Templates(body="{{ rule.__class__.__mro__[1].__subclasses__() }}")
     with pytest.raises(TemplateProblem):
-        evil.render(SAMPLE, "text")
+        render(evil, SAMPLE, "text")
 
 
 @pytest.mark.parametrize(

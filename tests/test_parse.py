@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from watcher.errors import ParseError
-from watcher.parse import parse_feed
+from watcher.core.errors import ParseError
+from watcher.parsing.document import parse_feed
 
 FEEDS = Path(__file__).parent / "fixtures" / "feeds"
 

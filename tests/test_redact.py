@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from watcher.redact import RedactingFilter, Redactor, mask_url
+from watcher.core.redact import RedactingFilter, Redactor, mask_url
 
 
 @pytest.mark.parametrize(

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from watcher.render import format_alert_body, format_digest_body, highlight
-from watcher.templates import SAMPLE, VARIABLES, variables
+from watcher.render.alerts import format_alert_body, format_digest_body, highlight
+from watcher.render.templates import SAMPLE, VARIABLES, variables
 
 CONFIG_DOC = (Path(__file__).parent.parent / "docs" / "configuration.md").read_text("utf-8")
 

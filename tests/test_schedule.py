@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
-from watcher.schedule import (
+from watcher.core.schedule import (
     after_failure,
     after_success,
     delivery_retry_at,
@@ -16,7 +16,7 @@ from watcher.schedule import (
     response_hint,
     retry_after_moment,
 )
-from watcher.settings import Feed, RetryPolicy
+from watcher.core.settings import Feed, RetryPolicy
 
 NOW = datetime(2025, 9, 15, 12, 0, tzinfo=UTC)
 

@@ -16,8 +16,8 @@ from click.testing import Result
 
 from tests.conftest import SmtpSink, write_config
 from tests.servers import FeedServer, rss
-from watcher.health import Health, Snapshot, status_line
-from watcher.model import CycleRecord
+from watcher.core.health import Health, Snapshot, status_line
+from watcher.core.model import CycleRecord
 
 NOON = datetime(2026, 9, 14, 12, 0, tzinfo=UTC)
 

@@ -15,20 +15,22 @@ from alembic.config import Config as AlembicConfig
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from watcher.adapters.store import HEAD, MIGRATIONS, SqlStore, connect, migrate
-from watcher.adapters.tables import metadata
-from watcher.errors import WriteConflict
-from watcher.model import (
-    DigestQuery,
+from watcher.adapters.sql.store import HEAD, MIGRATIONS, SqlStore, connect, migrate
+from watcher.adapters.sql.tables import metadata
+from watcher.core.errors import WriteConflict
+from watcher.core.model import (
+    Delivering,
     Entry,
     FeedSchedule,
     FetchResult,
     Hit,
     Match,
+    NewItem,
     QuietFetch,
+    SaveCounts,
 )
-from watcher.ports import Delivering, NewItem, SaveCounts
-from watcher.settings import Feed
+from watcher.core.settings import Feed
+from watcher.core.views import DigestQuery
 
 NOW = datetime(2025, 9, 15, 12, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -243,7 +245,7 @@ def test_upgrade_from_the_first_schema_keeps_matches(database_url: str) -> None:
     from alembic import command
     from alembic.config import Config as AlembicConfig
 
-    from watcher.adapters.store import MIGRATIONS
+    from watcher.adapters.sql.store import MIGRATIONS
 
     engine = connect(database_url)
     config = AlembicConfig()
@@ -292,8 +294,8 @@ def test_upgrade_from_the_first_schema_keeps_matches(database_url: str) -> None:
 def test_stories_across_feeds(database_url: str) -> None:
     """On both databases: the same link makes one story; so do near-duplicate words within the
     window (not without clustering); a story notifies once per rule, later matches are silent."""
-    from watcher.clustering import bands, shingles, signature
-    from watcher.ports import Clustering
+    from watcher.core.clustering import bands, shingles, signature
+    from watcher.core.model import Clustering
 
     other = "https://other.example/rss"
     store = open_store(database_url)
@@ -424,7 +426,7 @@ def test_claims_leases_and_the_next_due_feed(database_url: str) -> None:
 def test_an_unreachable_database_is_store_unavailable() -> None:
     """Nothing listens on port 1: the store says StoreUnavailable (which the daemon waits
     out), with the driver's reason and no SQLAlchemy exception above the adapter."""
-    from watcher.errors import StoreUnavailable
+    from watcher.core.errors import StoreUnavailable
 
     store = SqlStore(connect("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2"))
     try:
@@ -436,7 +438,7 @@ def test_an_unreachable_database_is_store_unavailable() -> None:
 
 def test_a_database_url_that_cannot_be_used_is_a_store_error() -> None:
     """An unknown database scheme is the store's own error, saying the URL cannot be used."""
-    from watcher.errors import StoreError
+    from watcher.core.errors import StoreError
 
     with pytest.raises(StoreError, match="cannot use the database URL"):
         connect("nosuchdb://x")

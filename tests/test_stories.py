@@ -14,7 +14,7 @@ from click.testing import Result
 
 from tests.conftest import SmtpSink
 from tests.servers import FeedServer, rss
-from watcher.clustering import bands, shingles, signature
+from watcher.core.clustering import bands, shingles, signature
 
 Cli = Callable[..., Result]
 PUB = "Mon, 15 Sep 2025 10:00:00 GMT"
@@ -283,7 +283,7 @@ def test_retention_prunes_bodies_but_not_identity(
 
 def test_word_diff_marks_changes() -> None:
     """The word diff marks deleted and added words, escaped for each format."""
-    from watcher.render import format_diff
+    from watcher.render.alerts import format_diff
 
     assert format_diff("Talks begin in Madrid", "Talks stall in Madrid today", "text") == (
         "Talks [-begin-]{+stall+} in Madrid {+today+}"

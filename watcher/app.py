@@ -17,21 +17,22 @@ from watcher.adapters.http import HttpFetcher
 from watcher.adapters.memory import release_free_memory
 from watcher.adapters.notify import CONSOLE, AppriseNotifier, ConsoleNotifier, url_is_valid
 from watcher.adapters.parsepool import parse_pool
-from watcher.adapters.store import (
+from watcher.adapters.sql.store import (
     SqlStore,
     connect,
     database_exists,
     database_password,
     migrate,
 )
-from watcher.config import load_config, with_added_rules
-from watcher.errors import ConfigError, StoreError
-from watcher.locations import default_database_url, find_config
-from watcher.model import Alert
+from watcher.config.load import load_config, with_added_rules
+from watcher.config.locations import default_database_url, find_config
+from watcher.core.errors import ConfigError, StoreError
+from watcher.core.model import Alert
+from watcher.core.redact import Redactor
+from watcher.core.settings import Config, Feed, StoredRule
 from watcher.ports import Clock, Notifier
-from watcher.redact import Redactor
-from watcher.service import Service
-from watcher.settings import Config, Feed, StoredRule
+from watcher.render.templates import check as check_template
+from watcher.service.cycle import Service
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,7 @@ def utcnow() -> datetime:
 def load(explicit: str | None, redactor: Redactor) -> Config:
     """Find and validate the config; its secrets are registered with ``redactor`` at once."""
     path = find_config(explicit)
-    config = load_config(Path(path), url_check=url_is_valid)
+    config = load_config(Path(path), url_check=url_is_valid, template_check=check_template)
     _register_secrets(config, redactor)
     return config
 
@@ -147,7 +148,9 @@ class App:
         """This app with its config file read again: new and removed feeds, rules and targets
         take effect; the database stays (changing it needs a restart). Raises ConfigError,
         naming the problem, when the file is no longer valid."""
-        config = load_config(Path(self.config.source), url_check=url_is_valid)
+        config = load_config(
+            Path(self.config.source), url_check=url_is_valid, template_check=check_template
+        )
         _register_secrets(config, self.redactor)
         if config.database != self.config.database:
             log.warning("the database setting changed: it takes effect at the next restart")

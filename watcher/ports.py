@@ -2,86 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from watcher.model import (
+from watcher.core.model import (
     Alert,
-    Entry,
+    Clustering,
+    Delivering,
     FeedSchedule,
     FetchResult,
-    Match,
+    KnownEntry,
+    NewItem,
     QuietFetch,
+    SaveCounts,
+    SeenAgain,
     Validators,
 )
 
 Clock = Callable[[], datetime]
-
-
-@dataclass(frozen=True, slots=True)
-class NewItem:
-    """An entry not seen before in its feed: its keys, the rules it matched, and what places
-    it in a story."""
-
-    entry: Entry
-    matches: tuple[Match, ...]
-    keys: tuple[str, ...] = ()  # identity keys in this feed; the primary key when empty
-    story_keys: tuple[str, ...] = ()
-    bands: tuple[int, ...] = ()
-    backlog: bool = False  # old news when first seen: stored and matched, not notified
-    content_hash: str = ""  # watcher.identity.content_hash, when the caller has it
-
-
-@dataclass(frozen=True, slots=True)
-class KnownEntry:
-    """A stored entry that an incoming one turned out to be."""
-
-    entry_id: int
-    keys: frozenset[str]  # every key it is stored under in this feed
-    content_hash: str | None
-    revision: int
-    pruned: bool
-    rules: frozenset[str]  # the rules it matched so far
-
-
-@dataclass(frozen=True, slots=True)
-class SeenAgain:
-    """A known entry in this fetch that brings something: new keys (its guid churned) or a
-    new version of its text (then the rules matching that version)."""
-
-    entry_id: int
-    new_keys: tuple[str, ...] = ()
-    churned: bool = False
-    changed: Entry | None = None
-    matches: tuple[Match, ...] = ()
-    content_hash: str = ""  # of ``changed``, when the caller has it
-
-
-@dataclass(frozen=True, slots=True)
-class Clustering:
-    """How near-duplicates join a story: similarity threshold and time window."""
-
-    threshold: float
-    window: timedelta
-
-
-@dataclass(frozen=True, slots=True)
-class Delivering:
-    """Who hears about what: targets per rule, and the rules that also notify on changes."""
-
-    targets: Mapping[str, Sequence[str]]
-    on_change: frozenset[str] = frozenset()
-
-
-@dataclass(frozen=True, slots=True)
-class SaveCounts:
-    new_entries: int
-    new_matches: int
-    changed: int = 0
-    churned: int = 0
 
 
 class Fetcher(Protocol):

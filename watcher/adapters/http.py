@@ -20,9 +20,9 @@ from urllib.parse import unquote, urlsplit
 import httpx
 
 from watcher import __version__
-from watcher.errors import FetchError
-from watcher.model import FetchResult, Validators
-from watcher.schedule import response_hint
+from watcher.core.errors import FetchError
+from watcher.core.model import FetchResult, Validators
+from watcher.core.schedule import response_hint
 
 USER_AGENT = f"feed-watcher/{__version__} (+https://pypi.org/project/feed-watcher/)"
 ACCEPT = (

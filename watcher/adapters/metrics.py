@@ -16,8 +16,8 @@ from socketserver import ThreadingMixIn
 from typing import TYPE_CHECKING, Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from watcher.health import Health
-from watcher.model import CycleReport
+from watcher.core.health import Health
+from watcher.core.model import CycleReport
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIEnvironment

@@ -15,10 +15,11 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
-from watcher.errors import DeliveryError
-from watcher.model import Alert
-from watcher.redact import Redactor
-from watcher.render import (
+from watcher.core.errors import DeliveryError
+from watcher.core.model import Alert
+from watcher.core.redact import Redactor
+from watcher.core.settings import Templates
+from watcher.render.alerts import (
     Style,
     format_alert_line,
     format_digest_body,
@@ -26,7 +27,7 @@ from watcher.render import (
     format_summary_body,
     format_summary_title,
 )
-from watcher.templates import TemplateProblem, Templates
+from watcher.render.templates import TemplateProblem, render
 
 if TYPE_CHECKING:
     import apprise
@@ -74,7 +75,7 @@ class AppriseNotifier:
 
     def render(self, alert: Alert) -> tuple[str, str]:
         try:
-            return self.templates.render(alert, self.style)
+            return render(self.templates, alert, self.style)
         except TemplateProblem as exc:
             raise DeliveryError(self.name, f"template: {exc}") from None
 

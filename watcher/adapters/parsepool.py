@@ -9,10 +9,12 @@ import os
 import resource
 from concurrent.futures import ProcessPoolExecutor
 
-from watcher.analysis import install_matcher
-from watcher.matching.matcher import Matcher
+from watcher.core.analysis import install_matcher
+from watcher.core.matching.matcher import Matcher
 
 MEMORY_LIMIT = 1024**3  # address space of one parser process
+# What the fork server imports once, so that each worker it forks starts with it loaded.
+PRELOAD = ["watcher.core.analysis", "watcher.parsing.document"]
 
 
 def _start_worker(limit: int, matcher: Matcher) -> None:
@@ -24,8 +26,7 @@ def parse_pool(matcher: Matcher, workers: int | None = None) -> ProcessPoolExecu
     """Worker processes started by a fork server (never forked from the threaded watcher),
     each limited in memory and given the rules' matcher."""
     context = multiprocessing.get_context("forkserver")
-    # The fork server imports the parsers once; each worker it forks starts with them loaded.
-    context.set_forkserver_preload(["watcher.analysis", "watcher.parse"])
+    context.set_forkserver_preload(PRELOAD)
     return ProcessPoolExecutor(
         max_workers=workers or os.cpu_count() or 2,
         mp_context=context,

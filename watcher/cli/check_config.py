@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import click
 
-from watcher.adapters.store import masked_database_url
+from watcher.adapters.sql.store import masked_database_url
 from watcher.app import check_targets, database_url, load, stored_additions
 from watcher.cli.common import REDACTOR, common_options
-from watcher.durations import format_duration
-from watcher.redact import mask_feed_url, mask_url
-from watcher.settings import WEEKDAYS, Config, Feed, StoredRule, Target
+from watcher.core.durations import format_duration
+from watcher.core.redact import mask_feed_url, mask_url
+from watcher.core.settings import WEEKDAYS, Config, Feed, StoredRule, Target
 
 
 @click.command("check-config")

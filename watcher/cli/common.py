@@ -18,13 +18,13 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from watcher.adapters.dblock import DatabaseBusy, DatabaseLock, lock_database
-from watcher.adapters.store import SqlStore
+from watcher.adapters.sql.lockfile import DatabaseBusy, DatabaseLock, lock_database
+from watcher.adapters.sql.store import SqlStore
 from watcher.app import database_url, open_store
-from watcher.durations import parse_duration
-from watcher.errors import ConfigError, StoreError
-from watcher.redact import RedactingFilter, Redactor
-from watcher.settings import Config
+from watcher.core.durations import parse_duration
+from watcher.core.errors import ConfigError, StoreError
+from watcher.core.redact import RedactingFilter, Redactor
+from watcher.core.settings import Config
 
 REDACTOR = Redactor()  # every secret the command learns about is scrubbed from its output
 _QUIET = False  # -q: nothing but warnings and errors, so no progress bars either

@@ -7,11 +7,16 @@ import sys
 
 import click
 
-from watcher.adapters.store import connect, copy_database, database_password, masked_database_url
+from watcher.adapters.sql.store import (
+    connect,
+    copy_database,
+    database_password,
+    masked_database_url,
+)
 from watcher.app import database_url, load
 from watcher.cli.common import REDACTOR, common_options, hold_database, progress
-from watcher.errors import StoreError
-from watcher.render import counted
+from watcher.core.errors import StoreError
+from watcher.core.text import counted
 
 
 @click.group()

@@ -11,8 +11,9 @@ from rich.text import Text
 
 from watcher.app import load, target_names, utcnow
 from watcher.cli.common import REDACTOR, common_options, console, format_option, opened_store
-from watcher.model import GAVE_UP
-from watcher.render import counted, format_time
+from watcher.core.text import counted
+from watcher.core.views import GAVE_UP
+from watcher.render.alerts import format_time
 
 
 @click.group(invoke_without_command=True)

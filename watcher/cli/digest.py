@@ -19,7 +19,12 @@ from watcher.cli.common import (
     parse_since,
     write_atomically,
 )
-from watcher.digest import (
+from watcher.core.matching.matcher import Matcher
+from watcher.core.matching.query import QueryError
+from watcher.core.settings import make_rule
+from watcher.core.views import DigestQuery, DigestRow
+from watcher.render.alerts import format_time, highlight, spans_of
+from watcher.render.digest import (
     DigestPage,
     by_rule,
     delivered,
@@ -30,11 +35,6 @@ from watcher.digest import (
     to_json,
     to_markdown,
 )
-from watcher.matching.matcher import Matcher
-from watcher.matching.query import QueryError
-from watcher.model import DigestQuery, DigestRow
-from watcher.render import format_time, highlight, spans_of
-from watcher.settings import make_rule
 
 
 @click.command()

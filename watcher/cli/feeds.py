@@ -25,11 +25,13 @@ from watcher.cli.common import (
     progress,
     write_atomically,
 )
-from watcher.durations import parse_duration
-from watcher.errors import FeedError
-from watcher.model import FeedStatus, ParsedFeed
-from watcher.redact import mask_feed_url
-from watcher.render import counted, format_time
+from watcher.core.durations import parse_duration
+from watcher.core.errors import FeedError
+from watcher.core.model import ParsedFeed
+from watcher.core.redact import mask_feed_url
+from watcher.core.text import counted
+from watcher.core.views import FeedStatus
+from watcher.render.alerts import format_time
 
 
 @click.group(invoke_without_command=True)
@@ -153,7 +155,9 @@ def _feed_url(value: str) -> str:
 
 
 async def _read(app: App, url: str) -> ParsedFeed:
-    from watcher.parse import parse_feed  # feedparser: imported by the commands that parse
+    from watcher.parsing.document import (
+        parse_feed,  # feedparser: imported by the commands that parse
+    )
 
     async with app.fetcher() as fetcher:
         fetched = await fetcher.fetch(url, None)
@@ -224,7 +228,7 @@ def remove(config_path: str | None, feed: str, purge: bool) -> None:
 def import_opml(config_path: str | None, file: str) -> None:
     """Watch every feed listed in an OPML file (from any feed reader), at any depth of
     folders. Feeds already watched are left as they are."""
-    from watcher.opml import OpmlError, read_opml  # lxml: imported by the commands using it
+    from watcher.parsing.opml import OpmlError, read_opml  # lxml: imported by the commands using it
 
     data = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
     try:
@@ -260,7 +264,7 @@ def export_opml(config_path: str | None, output: str | None) -> None:
     with opened_store(load(config_path, REDACTOR)) as store:
         # Display names: a feed without a configured name goes by its title.
         watched = [(s.url, s.name) for s in store.feed_statuses() if s.configured]
-    from watcher.opml import write_opml
+    from watcher.parsing.opml import write_opml
 
     text = write_opml(watched, "feed-watcher feeds", utcnow())
     if output is None:

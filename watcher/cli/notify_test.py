@@ -10,9 +10,9 @@ import click
 from watcher import __version__
 from watcher.app import build_notifiers, check_targets, load
 from watcher.cli.common import REDACTOR, common_options
-from watcher.errors import DeliveryError
+from watcher.core.errors import DeliveryError
 from watcher.ports import Notifier
-from watcher.templates import SAMPLE
+from watcher.render.templates import SAMPLE
 
 
 @click.command("notify-test")

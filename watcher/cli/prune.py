@@ -6,7 +6,7 @@ import click
 
 from watcher.app import load, utcnow
 from watcher.cli.common import REDACTOR, common_options, opened_store
-from watcher.render import counted
+from watcher.core.text import counted
 
 
 @click.command()

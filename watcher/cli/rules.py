@@ -21,13 +21,15 @@ from watcher.cli.common import (
     opened_store,
     parse_since,
 )
-from watcher.config import NAME
-from watcher.matching.matcher import Matcher
-from watcher.matching.query import QueryError
-from watcher.model import Entry, Hit, Match, StoredEntry
-from watcher.redact import mask_feed_url
-from watcher.render import counted, format_time, highlight, spans_of
-from watcher.settings import Config, Rule, make_rule
+from watcher.config.load import NAME
+from watcher.core.matching.matcher import Matcher
+from watcher.core.matching.query import QueryError
+from watcher.core.model import Entry, Hit, Match
+from watcher.core.redact import mask_feed_url
+from watcher.core.settings import Config, Rule, make_rule
+from watcher.core.text import counted
+from watcher.core.views import StoredEntry
+from watcher.render.alerts import format_time, highlight, spans_of
 
 
 @click.group(invoke_without_command=True)

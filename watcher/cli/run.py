@@ -9,10 +9,11 @@ import click
 
 from watcher.app import load, open_app, utcnow
 from watcher.cli.common import REDACTOR, common_options, hold_database, progress
-from watcher.daemon import held_back, run_forever, run_once
-from watcher.model import CycleRecord, CycleReport, FeedOutcome
-from watcher.redact import mask_feed_url
-from watcher.render import counted, describe_cycle
+from watcher.core.model import CycleRecord, CycleReport, FeedOutcome
+from watcher.core.redact import mask_feed_url
+from watcher.core.text import counted
+from watcher.daemon.loop import held_back, run_forever, run_once
+from watcher.render.alerts import describe_cycle
 
 
 @click.command()

@@ -11,8 +11,8 @@ import click
 
 from watcher.app import load
 from watcher.cli.common import REDACTOR, common_options, format_option, opened_store
-from watcher.model import EntryDetail
-from watcher.render import format_diff, format_time
+from watcher.core.views import EntryDetail
+from watcher.render.alerts import format_diff, format_time
 
 
 @click.command()

@@ -12,8 +12,10 @@ import click
 
 from watcher.app import load, utcnow
 from watcher.cli.common import REDACTOR, common_options, format_option, json_flag, opened_store
-from watcher.model import CycleRecord, FeedStatus, WorkerRow
-from watcher.render import counted, describe_cycle, format_time, state_words
+from watcher.core.model import CycleRecord
+from watcher.core.text import counted
+from watcher.core.views import FeedStatus, WorkerRow
+from watcher.render.alerts import describe_cycle, format_time, state_words
 
 _TROUBLE = ("failing", "backing off", "paused")
 

@@ -1,0 +1,119 @@
+"""Feed bytes in, normalised entries out. feedparser lives here; the network does not.
+
+The parser is handed bytes, never a URL or a str: feedparser fetches URLs by itself and reads
+files named by bytes that look like paths.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import feedparser
+
+from watcher.core.errors import ParseError
+from watcher.core.identity import TRACKING_PARAMS
+from watcher.core.model import Entry, ParsedFeed
+from watcher.core.schedule import feed_hint
+from watcher.core.text import html_to_text, one_line, plain_to_text
+from watcher.core.xmlsafe import strip_doctype
+from watcher.parsing.fast import fast_parse
+from watcher.parsing.normalise import feed_time, normalised_entry
+
+_HTML_TYPES = ("text/html", "application/xhtml+xml")
+
+
+def parse_feed(
+    url: str,
+    body: bytes,
+    content_type: str | None = None,
+    tracking: Sequence[str] = TRACKING_PARAMS,
+) -> ParsedFeed:
+    """Parse one feed document; raise ParseError when it is not a feed at all."""
+    if not body.strip():
+        raise ParseError(url, "empty response body")
+    body = strip_doctype(body)
+    fast = fast_parse(url, body, content_type, tracking)
+    if fast is not None:
+        return fast
+    return parse_with_feedparser(url, body, content_type, tracking)
+
+
+def parse_with_feedparser(
+    url: str, body: bytes, content_type: str | None, tracking: Sequence[str]
+) -> ParsedFeed:
+    """The parser of record, for every document the fast path declines."""
+    headers = {"content-location": url}
+    if content_type:
+        headers["content-type"] = content_type
+    parsed = feedparser.parse(
+        io.BytesIO(body),
+        response_headers=headers,
+        sanitize_html=False,  # we reduce everything to plain text and escape on output
+        resolve_relative_uris=False,  # only entry links matter, and feedparser resolves those
+    )
+    problem = _bozo_reason(parsed)
+    if not parsed.entries:
+        if not parsed.get("version"):
+            looks_html = content_type and content_type.split(";")[0].strip() in _HTML_TYPES
+            what = "an HTML page" if looks_html else "not an RSS or Atom feed"
+            raise ParseError(url, f"{what}" + (f" ({problem})" if problem else ""))
+        if problem:
+            raise ParseError(url, f"malformed feed: {problem}")
+    entries = tuple(_entry(raw, tracking) for raw in parsed.entries)
+    title = one_line(_text(parsed.feed, "title"))
+    feed = parsed.feed
+    return ParsedFeed(
+        title=title,
+        entries=entries,
+        warning=f"malformed feed: {problem}" if problem else None,
+        hint=feed_hint(
+            feed.get("ttl"), feed.get("sy_updateperiod"), feed.get("sy_updatefrequency")
+        ),
+    )
+
+
+def _bozo_reason(parsed: Any) -> str | None:
+    if not parsed.get("bozo"):
+        return None
+    exc = parsed.get("bozo_exception")
+    # A wrong or missing declared encoding or content type is harmless: feedparser recovers.
+    if isinstance(exc, feedparser.CharacterEncodingOverride | feedparser.NonXMLContentType):
+        return None
+    return str(exc) or type(exc).__name__
+
+
+def _entry(raw: dict[str, Any], tracking: Sequence[str]) -> Entry:
+    # dict.get: feedparser's own get() maps a missing "updated" to "published", noisily.
+    return normalised_entry(
+        _text(raw, "title"),
+        _text(raw, "summary"),
+        "\n".join(_detail_text(part) for part in raw.get("content") or ()).strip(),
+        raw.get("link"),
+        raw.get("id"),
+        feed_time(dict.get(raw, "published_parsed")),
+        feed_time(dict.get(raw, "updated_parsed")),
+        raw.get("author") or "",
+        [tag["term"] for tag in raw.get("tags") or () if tag.get("term")],
+        tracking,
+    )
+
+
+def _text(container: Mapping[str, Any], name: str) -> str:
+    detail = container.get(f"{name}_detail")
+    if detail is not None:
+        return _detail_text(detail)
+    value = container.get(name)
+    if not isinstance(value, str):
+        return ""
+    # No detail: feedparser copied it from elsewhere (an Atom summary from xhtml content);
+    # plain_to_text reduces any markup in it.
+    return plain_to_text(value)
+
+
+def _detail_text(detail: Mapping[str, Any]) -> str:
+    value = detail.get("value") or ""
+    if detail.get("type") in _HTML_TYPES:
+        return html_to_text(value)
+    return plain_to_text(value)
