@@ -25,9 +25,8 @@ from watcher.config.load import load_config
 from watcher.core.errors import ConfigError
 from watcher.core.model import Delivering, Entry, FetchResult, Hit, Match, NewItem
 from watcher.core.redact import Redactor
-from watcher.core.settings import Config
+from watcher.core.settings import Config, Templates
 from watcher.daemon.loop import run_once
-from watcher.render.templates import Templates
 from watcher.service.cycle import Service
 
 SLACK_URL = "slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7"

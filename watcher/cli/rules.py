@@ -21,7 +21,7 @@ from watcher.cli.common import (
     opened_store,
     parse_since,
 )
-from watcher.config.load import NAME
+from watcher.config.schema import NAME
 from watcher.core.matching.matcher import Matcher
 from watcher.core.matching.query import QueryError
 from watcher.core.model import Entry, Hit, Match
