@@ -30,7 +30,7 @@ async def rounds(config_path: str) -> tuple[float, float, float, float]:
         cpu, wall = time.process_time(), time.perf_counter()
         await service.run_cycle(app.config.feeds)
         ours = time.process_time() - cpu, time.perf_counter() - wall
-    validators = app.store.validators([feed.url for feed in app.config.feeds])
+    validators = app.store.feeds.validators([feed.url for feed in app.config.feeds])
     limit = asyncio.Semaphore(app.config.concurrency)
     limits = httpx.Limits(max_connections=app.config.concurrency)
     async with httpx.AsyncClient(limits=limits) as client:

@@ -25,7 +25,8 @@ from hypothesis import strategies as st
 import watcher
 from tests.conftest import write_config
 from tests.servers import FeedServer
-from watcher.adapters.sql.store import SqlStore, connect
+from watcher.adapters.sql.database import connect
+from watcher.adapters.sql.store import SqlStore
 from watcher.cli import cli
 from watcher.core.views import DigestQuery
 
@@ -256,7 +257,7 @@ def test_filters_combine(digest: Digest, rules: list[str], days: int, later: int
     try:
 
         def keys(query: DigestQuery) -> set[int]:
-            return {row.match_id for row in store.digest(query)}
+            return {row.match_id for row in store.reports.digest(query)}
 
         since = now - timedelta(days=days)
         union = set().union(*(keys(DigestQuery(since=since, rules=(r,))) for r in rules))

@@ -53,7 +53,7 @@ def cycle(app: App) -> CycleReport:
 
 
 def schedule(app: App, url: str) -> FeedSchedule:
-    return app.store.schedules()[url]
+    return app.store.feeds.schedules()[url]
 
 
 def test_three_permanent_redirects_in_a_row_move_the_feed(
@@ -74,7 +74,7 @@ def test_three_permanent_redirects_in_a_row_move_the_feed(
     report = cycle(app)
     assert [seen.path for seen in feed_server.requests[requests:]] == ["/new.xml"]
     assert report.outcomes[0].url == old and report.outcomes[0].status == "not-modified"
-    [status] = app.store.feed_statuses()
+    [status] = app.store.reports.feed_statuses()
     assert (status.url, status.moved_to) == (old, new)
 
 
@@ -176,7 +176,9 @@ def test_a_quadratic_blowup_document_harms_nothing(tmp_path: Path, feed_server: 
     outcomes = {o.url: o for o in cycle(app).outcomes}
     assert outcomes[good].status == "ok" and outcomes[good].new_entries == 1
     assert outcomes[hostile].status in ("ok", "failed")
-    stored = [s.entry.title for s in app.store.stored_entries(None) if s.feed_url == hostile]
+    stored = [
+        s.entry.title for s in app.store.reports.stored_entries(None) if s.feed_url == hostile
+    ]
     assert all(len(title) < 200_000 for title in stored)
     grown_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
     assert grown_kb < 300_000  # far below what expanding the entities would take
@@ -244,10 +246,10 @@ def test_each_fetch_records_its_size_and_duration(tmp_path: Path, feed_server: F
     url = feed_server.serve("/f.xml", FEED)
     app, _ = open_watcher(tmp_path, [url])
     cycle(app)
-    [first] = app.store.feed_statuses()
+    [first] = app.store.reports.feed_statuses()
     assert first.last_bytes == len(FEED.encode()) and first.last_duration_ms is not None
     cycle(app)  # a 304 brings no body
-    [second] = app.store.feed_statuses()
+    [second] = app.store.reports.feed_statuses()
     assert second.last_status == "not-modified" and second.last_bytes is None
     assert second.last_duration_ms is not None
 

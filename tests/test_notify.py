@@ -27,6 +27,7 @@ from watcher.core.model import Delivering, Entry, FetchResult, Hit, Match, NewIt
 from watcher.core.redact import Redactor
 from watcher.core.settings import Config, Templates
 from watcher.daemon.loop import run_once
+from watcher.parsing import parse_when_needed
 from watcher.service.cycle import Service
 
 SLACK_URL = "slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7"
@@ -326,7 +327,16 @@ def slack_service(tmp_path: Path, extra: str, alerts: int, time: VirtualTime) ->
         config_file.write(f'[targets.slack]\nurl = "{SLACK_URL}"\n{extra}\n')
     config = load_config(path, {})
     app = open_app(config, Redactor(), clock=time.clock)
-    service = Service(config, app.store, None, app.notifiers, time.clock, sleep=time.sleep)  # type: ignore[arg-type]
+    no_fetcher: Any = None  # these tests deliver only
+    service = Service(
+        config,
+        app.store,
+        no_fetcher,
+        app.notifiers,
+        time.clock,
+        parse_when_needed,
+        sleep=time.sleep,
+    )
     add_alerts(service, time, range(alerts))
     return service
 
@@ -340,7 +350,7 @@ def add_alerts(service: Service, time: VirtualTime, numbers: range, rule: str = 
         )
         for n in numbers
     ]
-    service.store.save_success(
+    service.store.entries.save_success(
         "https://wire.example/rss",
         FetchResult("https://wire.example/rss", 200, b""),
         "Wire",

@@ -15,7 +15,9 @@ from alembic.config import Config as AlembicConfig
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from watcher.adapters.sql.store import HEAD, MIGRATIONS, SqlStore, connect, migrate
+from watcher.adapters.sql.database import connect
+from watcher.adapters.sql.schema import HEAD, MIGRATIONS, migrate
+from watcher.adapters.sql.store import SqlStore
 from watcher.adapters.sql.tables import metadata
 from watcher.core.errors import WriteConflict
 from watcher.core.model import (
@@ -40,7 +42,7 @@ URL = "https://news.example/rss"
 def open_store(url: str) -> SqlStore:
     store = SqlStore(connect(url))
     migrate(store.engine)
-    store.sync_feeds([Feed(URL, "News", timedelta(minutes=15))], NOW)
+    store.feeds.sync_feeds([Feed(URL, "News", timedelta(minutes=15))], NOW)
     return store
 
 
@@ -50,7 +52,9 @@ def item(key: str, rules: tuple[str, ...] = ()) -> NewItem:
 
 
 def save(store: SqlStore, items: list[NewItem], targets: dict[str, list[str]]) -> SaveCounts:
-    return store.save_success(URL, FETCHED, "T", None, items, [], Delivering(targets), None, NOW)
+    return store.entries.save_success(
+        URL, FETCHED, "T", None, items, [], Delivering(targets), None, NOW
+    )
 
 
 FETCHED = FetchResult(URL, 200, b"...", etag='"e1"', last_modified="Mon, 15 Sep 2025 10:00:00 GMT")
@@ -75,9 +79,9 @@ def test_entries_are_stored_once(database_url: str) -> None:
     again = save(store, [item("a", ("tiktok",)), item("b")], targets)
     assert (first.new_entries, first.new_matches) == (2, 1)
     assert (again.new_entries, again.new_matches) == (0, 0)
-    known = store.known(URL, [["a"], ["b"], ["c"]])
+    known = store.entries.known(URL, [["a"], ["b"], ["c"]])
     assert [k is not None for k in known] == [True, True, False]
-    alerts = store.due_alerts(NOW, 10)
+    alerts = store.outbox.due_alerts(NOW, 10)
     assert sorted(a.target for a in alerts) == ["desk", "slack"]
     assert alerts[0].entry.title == "title a"
     store.engine.dispose()
@@ -117,27 +121,29 @@ def test_feed_state_and_validators(database_url: str) -> None:
     """A success stores the server's validators; a failure records its reason, count and next
     try."""
     store = open_store(database_url)
-    assert store.validators([URL]) == {URL: store.validators([URL])[URL]}
-    store.save_success(
+    assert store.feeds.validators([URL]) == {URL: store.feeds.validators([URL])[URL]}
+    store.entries.save_success(
         URL, FETCHED, "News title", "malformed feed: x", [item("a")], [], Delivering({}), None, NOW
     )
-    validators = store.validators([URL])[URL]
+    validators = store.feeds.validators([URL])[URL]
     assert (validators.etag, validators.last_modified) == ('"e1"', "Mon, 15 Sep 2025 10:00:00 GMT")
     later, retry = NOW + timedelta(minutes=1), NOW + timedelta(minutes=31)
-    store.save_failure(URL, "HTTP 500 Internal Server Error", 500, later, retry)
-    store.save_failure(URL, "HTTP 500 Internal Server Error", 500, retry, retry + (retry - later))
-    [status] = store.feed_statuses()
+    store.feeds.save_failure(URL, "HTTP 500 Internal Server Error", 500, later, retry)
+    store.feeds.save_failure(
+        URL, "HTTP 500 Internal Server Error", 500, retry, retry + (retry - later)
+    )
+    [status] = store.reports.feed_statuses()
     assert status.last_status == "failed" and status.last_error == "HTTP 500 Internal Server Error"
     assert status.entries == 1 and status.warning == "malformed feed: x"
     assert status.name == "News" and status.last_fetch == retry
     assert (status.failures, status.failing_since, status.paused) == (2, later, False)
-    assert store.schedules()[URL] == FeedSchedule(retry + (retry - later), 2, False)
-    store.save_failure(URL, "HTTP 410 Gone", 410, retry, None, paused=True)
-    assert store.schedules()[URL].paused
-    assert store.resume("News", retry) == [URL]
-    assert store.schedules()[URL] == FeedSchedule(retry, 0, False)
-    store.save_quiet([QuietFetch(URL, FetchResult(URL, 304, None), retry, retry + DAY)])
-    assert store.schedules()[URL] == FeedSchedule(retry + DAY, 0, False)
+    assert store.feeds.schedules()[URL] == FeedSchedule(retry + (retry - later), 2, False)
+    store.feeds.save_failure(URL, "HTTP 410 Gone", 410, retry, None, paused=True)
+    assert store.feeds.schedules()[URL].paused
+    assert store.feeds.resume("News", retry) == [URL]
+    assert store.feeds.schedules()[URL] == FeedSchedule(retry, 0, False)
+    store.feeds.save_quiet([QuietFetch(URL, FetchResult(URL, 304, None), retry, retry + DAY)])
+    assert store.feeds.schedules()[URL] == FeedSchedule(retry + DAY, 0, False)
     store.engine.dispose()
 
 
@@ -145,8 +151,8 @@ def test_feeds_removed_from_config_are_kept_but_marked(database_url: str) -> Non
     """A feed taken out of the config keeps its entries and is marked as not configured."""
     store = open_store(database_url)
     save(store, [item("a")], {})
-    store.sync_feeds([Feed("https://other.example/rss", None, timedelta(minutes=5))], NOW)
-    statuses = {s.url: s for s in store.feed_statuses()}
+    store.feeds.sync_feeds([Feed("https://other.example/rss", None, timedelta(minutes=5))], NOW)
+    statuses = {s.url: s for s in store.reports.feed_statuses()}
     assert statuses[URL].configured is False and statuses[URL].entries == 1
     assert statuses["https://other.example/rss"].configured is True
     store.engine.dispose()
@@ -159,7 +165,7 @@ def test_two_workers_storing_one_syndicated_story_make_one_story_and_one_alert(
     workers: each story once, and one alert for it, whichever transaction waited."""
     other = "https://other.example/rss"
     stores = [open_store(database_url) for _ in range(2)]
-    stores[0].sync_feeds([Feed(URL, None, DAY), Feed(other, None, DAY)], NOW)
+    stores[0].feeds.sync_feeds([Feed(URL, None, DAY), Feed(other, None, DAY)], NOW)
     barrier = threading.Barrier(2)
     errors: list[BaseException] = []
 
@@ -170,7 +176,7 @@ def test_two_workers_storing_one_syndicated_story_make_one_story_and_one_alert(
                 entry = Entry(key=f"k{n}", title=f"TikTok story {n}", link=f"https://x.example/{n}")
                 match = Match("tiktok", (Hit("TikTok", "title", 0, 6),))
                 new = NewItem(entry, (match,), story_keys=(f"https://x.example/{n}",))
-                store.save_success(
+                store.entries.save_success(
                     feed, FETCHED, "T", None, [new], [], Delivering({"tiktok": ["desk"]}), None,
                     NOW,
                 )  # fmt: skip
@@ -198,16 +204,16 @@ def test_delivery_lifecycle(database_url: str) -> None:
     """Pending → failed attempt (retry later) → sent; exhausted attempts end as failed."""
     store = open_store(database_url)
     save(store, [item("a", ("r",))], {"r": ["desk", "slack"]})
-    desk, slack = sorted(store.due_alerts(NOW, 10), key=lambda a: a.target)
-    store.mark_failed_attempt(desk.delivery_id, "refused", NOW + timedelta(minutes=1), NOW)
-    store.mark_failed_attempt(slack.delivery_id, "gone", None, NOW)
-    assert store.due_alerts(NOW, 10) == []
-    assert store.due_targets(NOW + timedelta(minutes=1)) == ["desk"]
-    [retry] = store.due_alerts(NOW + timedelta(minutes=1), 10)
+    desk, slack = sorted(store.outbox.due_alerts(NOW, 10), key=lambda a: a.target)
+    store.outbox.mark_failed_attempt(desk.delivery_id, "refused", NOW + timedelta(minutes=1), NOW)
+    store.outbox.mark_failed_attempt(slack.delivery_id, "gone", None, NOW)
+    assert store.outbox.due_alerts(NOW, 10) == []
+    assert store.outbox.due_targets(NOW + timedelta(minutes=1)) == ["desk"]
+    [retry] = store.outbox.due_alerts(NOW + timedelta(minutes=1), 10)
     assert retry.target == "desk" and retry.attempts == 1
-    assert store.due_alerts(NOW + timedelta(minutes=1), 10, target="slack") == []
-    store.mark_sent(retry.delivery_id, NOW)
-    assert store.delivery_counts() == {"sent": 1, "failed": 1}
+    assert store.outbox.due_alerts(NOW + timedelta(minutes=1), 10, target="slack") == []
+    store.outbox.mark_sent(retry.delivery_id, NOW)
+    assert store.outbox.delivery_counts() == {"sent": 1, "failed": 1}
     store.engine.dispose()
 
 
@@ -222,10 +228,10 @@ def test_digest_order_and_filters(database_url: str) -> None:
         for k, h, rule in (("old", 5, "a"), ("new", 1, "b"), ("mid", 3, "a"))
     ]
     save(store, entries, {})
-    assert [r.title for r in store.digest(DigestQuery())] == ["new", "mid", "old"]
-    assert [r.title for r in store.digest(DigestQuery(rules=("a",)))] == ["mid", "old"]
-    assert [r.title for r in store.digest(DigestQuery(limit=1))] == ["new"]
-    assert store.digest(DigestQuery(since=NOW + timedelta(seconds=1))) == []
+    assert [r.title for r in store.reports.digest(DigestQuery())] == ["new", "mid", "old"]
+    assert [r.title for r in store.reports.digest(DigestQuery(rules=("a",)))] == ["mid", "old"]
+    assert [r.title for r in store.reports.digest(DigestQuery(limit=1))] == ["new"]
+    assert store.reports.digest(DigestQuery(since=NOW + timedelta(seconds=1))) == []
     store.engine.dispose()
 
 
@@ -245,7 +251,7 @@ def test_upgrade_from_the_first_schema_keeps_matches(database_url: str) -> None:
     from alembic import command
     from alembic.config import Config as AlembicConfig
 
-    from watcher.adapters.sql.store import MIGRATIONS
+    from watcher.adapters.sql.schema import MIGRATIONS
 
     engine = connect(database_url)
     config = AlembicConfig()
@@ -299,7 +305,7 @@ def test_stories_across_feeds(database_url: str) -> None:
 
     other = "https://other.example/rss"
     store = open_store(database_url)
-    store.sync_feeds([Feed(URL, "A", timedelta(1)), Feed(other, "B", timedelta(1))], NOW)
+    store.feeds.sync_feeds([Feed(URL, "A", timedelta(1)), Feed(other, "B", timedelta(1))], NOW)
     headline, lead = "TikTok deal framework agreed ahead of deadline", "Negotiators agreed it."
 
     def story_item(key: str, link: str | None, near: bool) -> NewItem:
@@ -322,7 +328,7 @@ def test_stories_across_feeds(database_url: str) -> None:
         (URL, [story_item("a", "https://n.example/x", False), story_item("c", None, True)]),
         (other, [story_item("b", "https://n.example/x", False), story_item("d", None, True)]),
     ):
-        store.save_success(url, FETCHED, "T", None, items, [], delivering, cluster, NOW)
+        store.entries.save_success(url, FETCHED, "T", None, items, [], delivering, cluster, NOW)
     with store.engine.connect() as conn:
         stories: dict[str, int] = dict(
             conn.execute(sa.text("SELECT key, story_id FROM entries")).all()
@@ -335,7 +341,7 @@ def test_stories_across_feeds(database_url: str) -> None:
     assert stories["a"] == stories["b"] and stories["c"] == stories["d"]
     assert stories["a"] != stories["c"]
     assert silent == {"a": 0, "b": 1, "c": 0, "d": 1}
-    assert len(store.due_alerts(NOW, 10)) == 2
+    assert len(store.outbox.due_alerts(NOW, 10)) == 2
     store.engine.dispose()
 
 
@@ -351,13 +357,15 @@ def test_a_deadlock_between_workers_becomes_a_write_conflict(postgres_url: str) 
     """Two workers' transactions that lock two feeds in opposite orders: PostgreSQL gives
     one up, and the store says so with WriteConflict (which the service retries)."""
     stores = [open_store(postgres_url) for _ in range(2)]
-    stores[0].sync_feeds([Feed(URL, None, DAY), Feed("https://b.example/rss", None, DAY)], NOW)
+    stores[0].feeds.sync_feeds(
+        [Feed(URL, None, DAY), Feed("https://b.example/rss", None, DAY)], NOW
+    )
     barrier = threading.Barrier(2, timeout=10)
     raised: list[BaseException] = []
 
     def lock(store: SqlStore, first: str, second: str) -> None:
         try:
-            with store.together(), store._writing() as conn:
+            with store.together(), store.db.writing() as conn:
                 for n, url in enumerate((first, second)):
                     conn.execute(sa.text("UPDATE feeds SET title = 'x' WHERE url = :u"), {"u": url})
                     if n == 0:
@@ -384,11 +392,14 @@ def test_a_deadlock_between_workers_becomes_a_write_conflict(postgres_url: str) 
 def test_one_worker_at_a_time_sends_a_targets_batch_or_digest(postgres_url: str) -> None:
     """On PostgreSQL one worker at a time holds a target's batch lock; another target's is free."""
     stores = [open_store(postgres_url) for _ in range(2)]
-    with stores[0].exclusive("target:desk") as first, stores[1].exclusive("target:desk") as second:
+    with (
+        stores[0].coordination.exclusive("target:desk") as first,
+        stores[1].coordination.exclusive("target:desk") as second,
+    ):
         assert (first, second) == (True, False)
-        with stores[1].exclusive("target:slack") as other:
+        with stores[1].coordination.exclusive("target:slack") as other:
             assert other  # another target's lock is free
-    with stores[1].exclusive("target:desk") as later:
+    with stores[1].coordination.exclusive("target:desk") as later:
         assert later  # released with the block
     for store in stores:
         store.engine.dispose()
@@ -397,7 +408,10 @@ def test_one_worker_at_a_time_sends_a_targets_batch_or_digest(postgres_url: str)
 def test_sqlite_needs_no_exclusive_lock(tmp_path: Path) -> None:
     """On SQLite (one process) the exclusive block always runs."""
     store = open_store(f"sqlite:///{tmp_path / 'w.db'}")
-    with store.exclusive("target:desk") as first, store.exclusive("target:desk") as second:
+    with (
+        store.coordination.exclusive("target:desk") as first,
+        store.coordination.exclusive("target:desk") as second,
+    ):
         assert first and second and not store.cooperative
     store.engine.dispose()
 
@@ -407,18 +421,18 @@ def test_claims_leases_and_the_next_due_feed(database_url: str) -> None:
     the soonest feed nobody holds."""
     store = open_store(database_url)
     other = "https://other.example/rss"
-    store.sync_feeds([Feed(URL, None, DAY), Feed(other, None, DAY)], NOW)
-    assert store.next_due_at(NOW) == NOW  # never fetched: due now
-    assert sorted(store.claim_feeds("a:1", NOW, 10)) == sorted([URL, other])
-    assert store.claim_feeds("b:2", NOW, 10) == []  # held by a:1
-    assert store.next_due_at(NOW) is None  # nothing free
-    store.save_quiet([QuietFetch(URL, FetchResult(URL, 304, None), NOW, NOW + DAY)])
-    store.release_feeds("a:1", [URL])
-    assert store.next_due_at(NOW) == NOW + DAY
+    store.feeds.sync_feeds([Feed(URL, None, DAY), Feed(other, None, DAY)], NOW)
+    assert store.coordination.next_due_at(NOW) == NOW  # never fetched: due now
+    assert sorted(store.coordination.claim_feeds("a:1", NOW, 10)) == sorted([URL, other])
+    assert store.coordination.claim_feeds("b:2", NOW, 10) == []  # held by a:1
+    assert store.coordination.next_due_at(NOW) is None  # nothing free
+    store.feeds.save_quiet([QuietFetch(URL, FetchResult(URL, 304, None), NOW, NOW + DAY)])
+    store.coordination.release_feeds("a:1", [URL])
+    assert store.coordination.next_due_at(NOW) == NOW + DAY
     lapsed = NOW + store.lease + timedelta(seconds=1)
-    assert store.claim_feeds("b:2", lapsed, 10) == [other]  # a:1's lease on it lapsed
-    store.release_feeds("b:2")  # a clean stop hands everything back
-    claimed = store.claim_feeds("c:3", NOW + DAY, 10)
+    assert store.coordination.claim_feeds("b:2", lapsed, 10) == [other]  # a:1's lease on it lapsed
+    store.coordination.release_feeds("b:2")  # a clean stop hands everything back
+    claimed = store.coordination.claim_feeds("c:3", NOW + DAY, 10)
     assert sorted(claimed) == sorted([URL, other])  # other was never fetched: still due
     store.engine.dispose()
 
@@ -431,7 +445,7 @@ def test_an_unreachable_database_is_store_unavailable() -> None:
     store = SqlStore(connect("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2"))
     try:
         with pytest.raises(StoreUnavailable, match=r"127\.0\.0\.1"):
-            store.schedules()
+            store.feeds.schedules()
     finally:
         store.engine.dispose()
 

@@ -23,7 +23,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import free_port, write_config
 from tests.servers import FeedServer, rss
-from watcher.adapters.sql.store import HEAD
+from watcher.adapters.sql.schema import HEAD
 
 
 @dataclass

@@ -1,5 +1,5 @@
-"""The composition root: config + adapters → a ready service. The only importer of adapters
-besides the CLI's error handling."""
+"""The composition root: config + adapters → a ready service. The only importer of adapters:
+the CLI and the daemon reach the database, the listener and systemd through what it hands out."""
 
 from __future__ import annotations
 
@@ -11,30 +11,39 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, TypeAlias
 
 from watcher.adapters.http import HttpFetcher
 from watcher.adapters.memory import release_free_memory
 from watcher.adapters.notify import CONSOLE, AppriseNotifier, ConsoleNotifier, url_is_valid
 from watcher.adapters.parsepool import parse_pool
-from watcher.adapters.sql.store import (
-    SqlStore,
+from watcher.adapters.sql.database import (
     connect,
     database_exists,
     database_password,
-    migrate,
+    masked_database_url,
 )
+from watcher.adapters.sql.lockfile import DatabaseLock, lock_database
+from watcher.adapters.sql.schema import copy_database, migrate
+from watcher.adapters.sql.store import SqlStore
+from watcher.adapters.systemd import SystemdNotifier
 from watcher.config.load import load_config, with_added_rules
 from watcher.config.locations import default_database_url, find_config
 from watcher.core.errors import ConfigError, StoreError
+from watcher.core.health import Health
 from watcher.core.model import Alert
 from watcher.core.redact import Redactor
 from watcher.core.settings import Config, Feed, StoredRule
-from watcher.ports import Clock, Notifier
+from watcher.parsing import parse_when_needed
+from watcher.ports import Clock, Listening, MetricsSink, Notifier, Supervisor
 from watcher.render.templates import check as check_template
 from watcher.service.cycle import Service
 
 log = logging.getLogger(__name__)
+
+# What a command holds while it works: the store, and the lock on an SQLite database.
+OpenStore: TypeAlias = SqlStore
+HeldLock: TypeAlias = DatabaseLock
 
 
 @dataclass(frozen=True)
@@ -124,6 +133,7 @@ class App:
             fetcher,
             self.notifiers,
             self.clock,
+            parse_when_needed,
             after_send=self.hooks.after_send,
             parse_pool=functools.partial(parse_pool, workers=_kept_workers())
             if keep_pool
@@ -155,7 +165,7 @@ class App:
         if config.database != self.config.database:
             log.warning("the database setting changed: it takes effect at the next restart")
             config = dataclasses.replace(config, database=self.config.database)
-        self.store.sync_feeds(config.feeds, self.clock())
+        self.store.feeds.sync_feeds(config.feeds, self.clock())
         return _assemble(config, self.store, self.clock, self.redactor)
 
     def release_free_memory(self) -> None:
@@ -189,7 +199,7 @@ def _assemble(
     """The app for a config and its open store, with the rules added from the CLI."""
     config, stored = with_stored_rules(config, store)
     notifiers = build_notifiers(config, redactor, console)
-    for target, count in store.orphan_deliveries(target_names(config)).items():
+    for target, count in store.outbox.orphan_deliveries(target_names(config)).items():
         log.warning(
             "%d pending %s to %r, which is no longer in the config, marked orphaned "
             "(`watcher deliveries retry` re-queues them once it is back)",
@@ -206,7 +216,7 @@ def added_feeds(config: Config, store: SqlStore) -> list[Feed]:
     declared = {feed.url for feed in config.feeds}
     return [
         config.added_feed(url, name, interval)
-        for url, name, interval in store.cli_feeds()
+        for url, name, interval in store.feeds.cli_feeds()
         if url not in declared
     ]
 
@@ -214,7 +224,7 @@ def added_feeds(config: Config, store: SqlStore) -> list[Feed]:
 def with_stored_rules(config: Config, store: SqlStore) -> tuple[Config, tuple[StoredRule, ...]]:
     """``config`` with the rules added from the command line (those that no longer fit are
     logged and left out), and those rules as stored."""
-    stored = tuple(store.cli_rules())
+    stored = tuple(store.rules.cli_rules())
     config, problems = with_added_rules(config, stored)
     for problem in problems:
         log.warning("%s", problem)
@@ -229,7 +239,7 @@ def stored_additions(config: Config) -> tuple[list[Feed], list[StoredRule]] | No
         return None
     store = SqlStore(connect(url))
     try:
-        return added_feeds(config, store), store.cli_rules()
+        return added_feeds(config, store), store.rules.cli_rules()
     except StoreError:
         return None
     finally:
@@ -242,7 +252,49 @@ def open_store(config: Config, redactor: Redactor, now: datetime | None = None) 
     redactor.add_secret(database_password(url))
     store = SqlStore(connect(url), lease=config.lease)
     migrate(store.engine)
-    store.sync_feeds(config.feeds, now or utcnow())
+    store.feeds.sync_feeds(config.feeds, now or utcnow())
     # Feeds added from the command line, or once in the file, may carry credentials too.
-    redactor.add_feeds(store.feed_urls())
+    redactor.add_feeds(store.feeds.feed_urls())
     return store
+
+
+def shown_database_url(url: str) -> str:
+    """The database URL as it may be shown: without its password."""
+    return masked_database_url(url)
+
+
+def hold_database(config: Config) -> HeldLock | None:
+    """The lock that keeps a second process off the config's SQLite database (None for other
+    databases); raises DatabaseBusy, saying who holds it, when another process does."""
+    return lock_database(database_url(config))
+
+
+def copy_database_to(
+    source_url: str, target_url: str, redactor: Redactor, progress: Callable[[int], None]
+) -> dict[str, int]:
+    """Copy every row of the database at ``source_url`` into the empty one at ``target_url``
+    (migrated first); rows per table. Raises ValueError when the target holds feeds."""
+    redactor.add_secret(database_password(target_url))
+    source, target = connect(source_url), connect(target_url)
+    try:
+        return copy_database(source, target, lambda table, rows: progress(rows))
+    finally:
+        source.dispose()
+        target.dispose()
+
+
+def supervisor() -> Supervisor:
+    """systemd's notification socket, when the daemon runs under systemd."""
+    return SystemdNotifier()
+
+
+def listen(
+    app: App, health: Health, metrics: MetricsSink | None = None
+) -> tuple[MetricsSink, Listening]:
+    """Serve ``/healthz`` and ``/metrics`` on the config's address (raises OSError when it is
+    taken); the metrics are made once and kept across reloads."""
+    from watcher.adapters.metrics import Listener, Metrics
+
+    assert app.config.http is not None
+    kept = metrics if isinstance(metrics, Metrics) else Metrics(app.store.outbox.delivery_backlog)
+    return kept, Listener(app.config.http, health, kept)

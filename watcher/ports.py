@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -10,7 +11,9 @@ from typing import Protocol
 from watcher.core.model import (
     Alert,
     Clustering,
+    CycleReport,
     Delivering,
+    DeliveryReport,
     FeedSchedule,
     FetchResult,
     KnownEntry,
@@ -20,6 +23,7 @@ from watcher.core.model import (
     SeenAgain,
     Validators,
 )
+from watcher.core.settings import Feed
 
 Clock = Callable[[], datetime]
 
@@ -30,8 +34,38 @@ class Fetcher(Protocol):
         ...
 
 
-class Store(Protocol):
+class FeedLedger(Protocol):
+    """Where each feed stands between fetches, and what a fetch without entries brought."""
+
     def validators(self, urls: Sequence[str]) -> dict[str, Validators]: ...
+
+    def save_redirect(
+        self, url: str, redirect_to: str | None, seen: int, moved_to: str | None
+    ) -> None: ...
+
+    def save_quiet(self, fetches: Sequence[QuietFetch]) -> None:
+        """Fetches that brought nothing new: a 304, or a 200 with the last body again."""
+        ...
+
+    def save_failure(
+        self,
+        url: str,
+        reason: str,
+        http_status: int | None,
+        now: datetime,
+        next_fetch: datetime | None = None,
+        paused: bool = False,
+    ) -> None:
+        """Count a failure; try again at ``next_fetch`` (``paused``: only when resumed)."""
+        ...
+
+    def schedules(self, urls: Sequence[str] | None = None) -> dict[str, FeedSchedule]:
+        """Where each fetched feed (of ``urls``, when given) stands between fetches."""
+        ...
+
+
+class Entries(Protocol):
+    """Which stored entry an incoming one is, and storing what a fetch brought."""
 
     def known(self, url: str, keys: Sequence[Sequence[str]]) -> list[KnownEntry | None]:
         """For each incoming entry's keys, the stored entry of this feed any of them names."""
@@ -56,33 +90,9 @@ class Store(Protocol):
         change) and target, except for stories that already notified for the rule."""
         ...
 
-    def save_redirect(
-        self, url: str, redirect_to: str | None, seen: int, moved_to: str | None
-    ) -> None: ...
 
-    def together(self) -> AbstractContextManager[None]:
-        """Writes inside share one transaction (see SqlStore.together)."""
-        ...
-
-    def save_quiet(self, fetches: Sequence[QuietFetch]) -> None:
-        """Fetches that brought nothing new: a 304, or a 200 with the last body again."""
-        ...
-
-    def save_failure(
-        self,
-        url: str,
-        reason: str,
-        http_status: int | None,
-        now: datetime,
-        next_fetch: datetime | None = None,
-        paused: bool = False,
-    ) -> None:
-        """Count a failure; try again at ``next_fetch`` (``paused``: only when resumed)."""
-        ...
-
-    def schedules(self, urls: Sequence[str] | None = None) -> dict[str, FeedSchedule]:
-        """Where each fetched feed (of ``urls``, when given) stands between fetches."""
-        ...
+class Outbox(Protocol):
+    """The deliveries due, and what became of each."""
 
     def due_targets(self, now: datetime) -> list[str]:
         """The targets with deliveries due."""
@@ -100,10 +110,6 @@ class Store(Protocol):
         claimed for this process when several share the store (unless not ``claim``)."""
         ...
 
-    def exclusive(self, name: str) -> AbstractContextManager[bool]:
-        """Whether this process may do the job ``name`` now (no other worker is doing it)."""
-        ...
-
     def mark_sent(self, delivery_id: int, now: datetime) -> None: ...
 
     def target_sent(self, target: str) -> datetime | None:
@@ -116,6 +122,35 @@ class Store(Protocol):
         self, delivery_id: int, reason: str, retry_at: datetime | None, now: datetime
     ) -> None:
         """Record a failed attempt; ``retry_at=None`` means it was the last one."""
+        ...
+
+
+class Jobs(Protocol):
+    """Jobs only one worker does at a time."""
+
+    def exclusive(self, name: str) -> AbstractContextManager[bool]:
+        """Whether this process may do the job ``name`` now (no other worker is doing it)."""
+        ...
+
+
+class Store(Protocol):
+    """What the service uses of the store: its parts, each through the port it needs, and a
+    transaction that a thread's writes share."""
+
+    @property
+    def feeds(self) -> FeedLedger: ...
+
+    @property
+    def entries(self) -> Entries: ...
+
+    @property
+    def outbox(self) -> Outbox: ...
+
+    @property
+    def coordination(self) -> Jobs: ...
+
+    def together(self) -> AbstractContextManager[None]:
+        """Writes inside share one transaction (see SqlStore.together)."""
         ...
 
 
@@ -139,3 +174,54 @@ class Notifier(Protocol):
     def send_message(self, title: str, body: str) -> None:
         """Deliver a message that is not about an entry (a test)."""
         ...
+
+
+class Supervisor(Protocol):
+    """What runs the daemon and wants to hear from it (systemd's sd_notify); silent when
+    nothing listens."""
+
+    watchdog: float | None  # seconds between the heartbeats it expects; None: none
+
+    @property
+    def enabled(self) -> bool: ...
+
+    def ready(self, status: str | None = None) -> None: ...
+
+    def status(self, text: str) -> None: ...
+
+    def reloading(self) -> None: ...
+
+    def stopping(self) -> None: ...
+
+    def heartbeat(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class MetricsSink(Protocol):
+    """Counts the daemon reports as it goes (exported on ``/metrics``)."""
+
+    def cycle_done(self, report: CycleReport, seconds: float) -> None: ...
+
+    def delivered(self, by_target: Mapping[str, tuple[int, int]]) -> None: ...
+
+
+class Listening(Protocol):
+    """The daemon's HTTP listener, serving until closed."""
+
+    def close(self) -> None: ...
+
+
+class Cycles(Protocol):
+    """What the daemon drives: cycles over the due feeds and delivery passes. ``halt`` set:
+    no fetch starts and senders stop after the message in hand; ``on_progress`` is called
+    after each feed's outcome."""
+
+    halt: threading.Event
+    on_progress: Callable[[], None] | None
+
+    async def run_cycle(self, feeds: Sequence[Feed], deliver: bool = True) -> CycleReport: ...
+
+    async def deliver_concurrently(self) -> DeliveryReport: ...
+
+    def close(self) -> None: ...

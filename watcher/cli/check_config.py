@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import click
 
-from watcher.adapters.sql.store import masked_database_url
-from watcher.app import check_targets, database_url, load, stored_additions
+from watcher.app import check_targets, database_url, load, shown_database_url, stored_additions
 from watcher.cli.common import REDACTOR, common_options
 from watcher.core.durations import format_duration
 from watcher.core.redact import mask_feed_url, mask_url
@@ -24,7 +23,7 @@ def check_config(config_path: str | None) -> None:
 def _describe_config(config: Config, added: tuple[list[Feed], list[StoredRule]] | None) -> str:
     lines = [
         f"config:      {config.source}",
-        f"database:    {masked_database_url(database_url(config))}",
+        f"database:    {shown_database_url(database_url(config))}",
         f"interval:    {format_duration(config.interval)}",
         f"timeout:     {format_duration(config.timeout)}",
         f"max_body:    {config.max_body} bytes",

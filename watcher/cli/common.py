@@ -18,11 +18,10 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from watcher.adapters.sql.lockfile import DatabaseBusy, DatabaseLock, lock_database
-from watcher.adapters.sql.store import SqlStore
-from watcher.app import database_url, open_store
+import watcher.app as app
+from watcher.app import HeldLock, OpenStore, open_store
 from watcher.core.durations import parse_duration
-from watcher.core.errors import ConfigError, StoreError
+from watcher.core.errors import ConfigError, DatabaseBusy, StoreError
 from watcher.core.redact import RedactingFilter, Redactor
 from watcher.core.settings import Config
 
@@ -143,11 +142,11 @@ def parse_since(value: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def hold_database(config: Config) -> DatabaseLock | None:
+def hold_database(config: Config) -> HeldLock | None:
     """The lock that keeps a second process off the config's SQLite database (None for
     other databases); exit 1, saying who holds it, when another process does."""
     try:
-        return lock_database(database_url(config))
+        return app.hold_database(config)
     except DatabaseBusy as exc:
         click.echo(str(exc), err=True)
         sys.exit(1)
@@ -191,7 +190,7 @@ def progress(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
 
 
 @contextlib.contextmanager
-def opened_store(config: Config) -> Iterator[SqlStore]:
+def opened_store(config: Config) -> Iterator[OpenStore]:
     """The config's database, migrated and with its feeds registered, for one command."""
     store = open_store(config, REDACTOR)
     try:

@@ -7,13 +7,7 @@ import sys
 
 import click
 
-from watcher.adapters.sql.store import (
-    connect,
-    copy_database,
-    database_password,
-    masked_database_url,
-)
-from watcher.app import database_url, load
+from watcher.app import copy_database_to, database_url, load, shown_database_url
 from watcher.cli.common import REDACTOR, common_options, hold_database, progress
 from watcher.core.errors import StoreError
 from watcher.core.text import counted
@@ -39,27 +33,23 @@ def migrate_to(config_path: str | None, target_url: str) -> None:
     `[watcher] database` at the new URL."""
     config = load(config_path, REDACTOR)
     source_url = database_url(config)
-    REDACTOR.add_secret(database_password(target_url))
     lock = hold_database(config)  # no daemon may write while we read
-    source, target = connect(source_url), connect(target_url)
     try:
         with progress("copying rows", None) as advance:
-            copied = copy_database(source, target, lambda table, rows: advance(rows))
+            copied = copy_database_to(source_url, target_url, REDACTOR, advance)
     except ValueError as exc:
-        click.echo(f"{masked_database_url(target_url)}: {exc}", err=True)
+        click.echo(f"{shown_database_url(target_url)}: {exc}", err=True)
         sys.exit(1)
     except StoreError as exc:
         reason = REDACTOR(str(exc)).strip()
         click.echo(f"copy failed, nothing was committed to the target: {reason}", err=True)
         sys.exit(1)
     finally:
-        source.dispose()
-        target.dispose()
         if lock is not None:
             lock.release()
     total = sum(copied.values())
     click.echo(
-        f"copied {counted(total, 'row')} into {masked_database_url(target_url)} "
+        f"copied {counted(total, 'row')} into {shown_database_url(target_url)} "
         f"({counted(copied.get('feeds', 0), 'feed')}, "
         f"{counted(copied.get('entries', 0), 'entry', 'entries')}, "
         f"{counted(copied.get('deliveries', 0), 'delivery', 'deliveries')})"

@@ -35,7 +35,7 @@ def deliveries(
         return
     statuses = [*GAVE_UP] * failed + ["pending"] * pending or ["pending", *GAVE_UP]
     with opened_store(load(config_path, REDACTOR)) as store:
-        rows = store.deliveries(statuses)
+        rows = store.outbox.deliveries(statuses)
     if fmt == "json":
         listed = [
             {
@@ -76,6 +76,8 @@ def retry(config_path: str | None, ids: tuple[int, ...], all_failed: bool) -> No
         raise click.UsageError("give delivery IDs or --all-failed (one of them)")
     config = load(config_path, REDACTOR)
     with opened_store(config) as store:
-        count = store.requeue(None if all_failed else list(ids), utcnow(), target_names(config))
+        count = store.outbox.requeue(
+            None if all_failed else list(ids), utcnow(), target_names(config)
+        )
     click.echo(f"re-queued {counted(count, 'delivery', 'deliveries')}")
     sys.exit(0 if count else 1)

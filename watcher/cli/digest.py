@@ -85,7 +85,7 @@ def digest(
     wanted = DigestQuery(start, end, rules, feed_names, changed, None if matcher else limit)
     config = load(config_path, REDACTOR)
     with opened_store(config) as store:
-        rows = store.digest(wanted)
+        rows = store.reports.digest(wanted)
     if matcher is not None:
         rows = [row for row in rows if matcher.match(search_entry(row), row.feed_name)]
         rows = rows[:limit] if limit else rows

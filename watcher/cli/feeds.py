@@ -46,7 +46,7 @@ def feeds(ctx: click.Context, config_path: str | None, fmt: str) -> None:
         return
     config = load(config_path, REDACTOR)
     with opened_store(config) as store:
-        statuses = store.feed_statuses()
+        statuses = store.reports.feed_statuses()
     if fmt == "json":
         click.echo(json.dumps([_feed_json(s) for s in statuses], indent=2, ensure_ascii=False))
         return
@@ -90,7 +90,7 @@ def feeds(ctx: click.Context, config_path: str | None, fmt: str) -> None:
 def resume(config_path: str | None, feed: str) -> None:
     """Fetch a paused feed (FEED: its URL or name) again, from the next cycle on."""
     with opened_store(load(config_path, REDACTOR)) as store:
-        urls = store.resume(feed, utcnow())
+        urls = store.feeds.resume(feed, utcnow())
     if not urls:
         click.echo(f"no feed {feed!r}", err=True)
         sys.exit(1)
@@ -184,7 +184,7 @@ def add(config_path: str | None, url: str, name: str | None, interval: str | Non
         except FeedError as exc:
             click.echo(f"not added: {shown}: {REDACTOR(exc.reason)}", err=True)
             sys.exit(1)
-        known = app.store.add_feeds([(url, name, every)], utcnow())
+        known = app.store.feeds.add_feeds([(url, name, every)], utcnow())
     finally:
         app.close()
     if known:
@@ -206,7 +206,7 @@ def remove(config_path: str | None, feed: str, purge: bool) -> None:
     stored entries stay (in the digest and for `watcher show`) unless --purge."""
     config = load(config_path, REDACTOR)
     with opened_store(config) as store:
-        removed = store.remove_feed(feed, purge)
+        removed = store.feeds.remove_feed(feed, purge)
     if removed is None:
         click.echo(f"no feed {feed!r} is watched", err=True)
         sys.exit(1)
@@ -241,7 +241,7 @@ def import_opml(config_path: str | None, file: str) -> None:
     with opened_store(config) as store, progress("importing", len(outlines)) as advance:
         for start in range(0, len(outlines), 100):
             batch = outlines[start : start + 100]
-            known += store.add_feeds([(o.url, o.title, None) for o in batch], utcnow())
+            known += store.feeds.add_feeds([(o.url, o.title, None) for o in batch], utcnow())
             advance(len(batch))
     click.echo(
         f"imported {counted(len(outlines) - len(known), 'feed')} from {file}"
@@ -263,7 +263,7 @@ def export_opml(config_path: str | None, output: str | None) -> None:
     reader or another feed-watcher: `watcher feeds export > feeds.opml`."""
     with opened_store(load(config_path, REDACTOR)) as store:
         # Display names: a feed without a configured name goes by its title.
-        watched = [(s.url, s.name) for s in store.feed_statuses() if s.configured]
+        watched = [(s.url, s.name) for s in store.reports.feed_statuses() if s.configured]
     from watcher.parsing.opml import write_opml
 
     text = write_opml(watched, "feed-watcher feeds", utcnow())

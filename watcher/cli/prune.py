@@ -16,7 +16,7 @@ def prune(config_path: str | None) -> None:
     identity stays, so they never notify again) and print the database size before and after."""
     config = load(config_path, REDACTOR)
     with opened_store(config) as store:
-        report = store.prune(utcnow(), config.retention, config.cluster_window)
+        report = store.upkeep.prune(utcnow(), config.retention, config.cluster_window)
     click.echo(
         f"pruned {counted(report.bodies, 'entry body', 'entry bodies')}, "
         f"{counted(report.revisions, 'revision')}, "

@@ -45,7 +45,7 @@ def rules(ctx: click.Context, config_path: str | None, fmt: str) -> None:
     with opened_store(config) as store:
         declared = {rule.name for rule in config.rules}
         config, _ = with_stored_rules(config, store)
-        counts = store.rule_counts(utcnow())
+        counts = store.reports.rule_counts(utcnow())
     listed = [
         {
             "name": rule.name,
@@ -108,7 +108,7 @@ def add_rule(config_path: str | None, name: str, query: str, targets: tuple[str,
             )
     _refuse_declared(config, name, "edit")
     with opened_store(config) as store:
-        added = store.add_rule(name, query, targets or None, utcnow())
+        added = store.rules.add_rule(name, query, targets or None, utcnow())
     if not added:
         click.echo(f"a rule named {name!r} was added before: remove it first", err=True)
         sys.exit(1)
@@ -123,7 +123,7 @@ def remove_rule(config_path: str | None, name: str) -> None:
     config = load(config_path, REDACTOR)
     _refuse_declared(config, name, "remove")
     with opened_store(config) as store:
-        removed = store.remove_rule(name)
+        removed = store.rules.remove_rule(name)
     if not removed:
         click.echo(f"no rule {name!r} was added from the command line", err=True)
         sys.exit(1)
@@ -217,7 +217,7 @@ def _try_stored(config_path: str | None, matcher: Matcher, since: str, as_json: 
     start = parse_since(since)
     scanned, hits = 0, []
     with opened_store(load(config_path, REDACTOR)) as store:
-        for stored in store.stored_entries(start):
+        for stored in store.reports.stored_entries(start):
             scanned += 1
             found = matcher.match(stored.entry, stored.feed_name, stored.feed_url)
             if found:

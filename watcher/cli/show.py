@@ -23,7 +23,7 @@ def show(config_path: str | None, entry_id: int, fmt: str) -> None:
     """An entry (ENTRY_ID from the digest) with its revisions and what changed, its
     matches, where it was sent, and the other sources of its story."""
     with opened_store(load(config_path, REDACTOR)) as store:
-        detail = store.entry_detail(entry_id)
+        detail = store.reports.entry_detail(entry_id)
     if detail is None:
         click.echo(f"no entry {entry_id}", err=True)
         sys.exit(1)

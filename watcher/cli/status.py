@@ -30,10 +30,10 @@ def status(config_path: str | None, fmt: str) -> None:
     now = utcnow()
     with opened_store(load(config_path, REDACTOR)) as store:
         reading = _Reading(
-            [f for f in store.feed_statuses() if f.configured],
-            store.delivery_backlog(),
-            store.last_cycle(),
-            store.live_workers(now),
+            [f for f in store.reports.feed_statuses() if f.configured],
+            store.outbox.delivery_backlog(),
+            store.reports.last_cycle(),
+            store.coordination.live_workers(now),
             now,
         )
     if fmt == "json":

@@ -83,3 +83,7 @@ class StoreUnavailable(StoreError):
 class WriteConflict(StoreError):
     """The database gave up a transaction because another worker's collided with it (a
     deadlock or a serialization failure). Nothing of it was written; doing it again is safe."""
+
+
+class DatabaseBusy(Exception):
+    """Another process runs on this SQLite database; the message says which and what to do."""

@@ -298,3 +298,12 @@ class SaveCounts:
     new_matches: int
     changed: int = 0
     churned: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryReport:
+    """What a delivery pass sent and failed to send, in all and per target."""
+
+    sent: int = 0
+    failed: int = 0
+    by_target: Mapping[str, tuple[int, int]] = field(default_factory=dict)  # (sent, failed)

@@ -22,19 +22,15 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from watcher.adapters.systemd import SystemdNotifier
-from watcher.app import App
+from watcher.app import App, listen, supervisor
 from watcher.core.errors import ConfigError, StoreUnavailable
 from watcher.core.health import Health, Snapshot, status_line
-from watcher.core.model import CycleRecord, CycleReport
+from watcher.core.model import CycleRecord, CycleReport, DeliveryReport
 from watcher.core.schedule import due_feeds, next_wakeup
 from watcher.core.settings import Config, Feed
-from watcher.service.cycle import DeliveryReport, Service
-
-if TYPE_CHECKING:  # the listener is imported only when the config turns it on
-    from watcher.adapters.metrics import Listener, Metrics
+from watcher.ports import Cycles, Listening, MetricsSink, Supervisor
 
 log = logging.getLogger("watcher.daemon")  # the name operators filter the journal by
 MAX_SLEEP = timedelta(seconds=60)  # wake at least this often to retry due deliveries
@@ -46,7 +42,7 @@ _DATABASE_DOWN = (StoreUnavailable,)
 def held_back(app: App) -> list[Feed]:
     """The feeds ``run --once`` leaves alone: paused, or backing off after failures (or told
     by the server to wait)."""
-    schedules = app.store.schedules()
+    schedules = app.store.feeds.schedules()
     now = app.clock()
     return [
         feed for feed in app.feeds() if feed.url in schedules and schedules[feed.url].held_back(now)
@@ -68,7 +64,9 @@ async def run_once(
             report = await service.run_cycle(feeds)
         finally:
             await asyncio.to_thread(service.close)
-    await asyncio.to_thread(app.store.record_cycle, CycleRecord.of(report, started, app.clock()))
+    await asyncio.to_thread(
+        app.store.reports.record_cycle, CycleRecord.of(report, started, app.clock())
+    )
     return report
 
 
@@ -84,7 +82,7 @@ class Heartbeat:
     """``WATCHDOG=1``, sent only when the scheduler loop reports progress (a pass, a feed
     done), at most every quarter period: a loop that stops progressing stops the beats."""
 
-    def __init__(self, systemd: SystemdNotifier) -> None:
+    def __init__(self, systemd: Supervisor) -> None:
         self._systemd = systemd
         self.period = systemd.watchdog
         self._last = -float("inf")
@@ -108,11 +106,11 @@ class _Watch:
     """The daemon's parts that outlive a reload."""
 
     control: Control
-    systemd: SystemdNotifier
+    systemd: Supervisor
     heartbeat: Heartbeat
     health: Health
-    metrics: Metrics | None = None
-    listener: Listener | None = None
+    metrics: MetricsSink | None = None
+    listener: Listening | None = None
     last: CycleRecord | None = None
     passes: int = 0
     feeds: int = 0  # how many are watched
@@ -121,17 +119,17 @@ class _Watch:
 
 
 async def run_forever(
-    app: App, stop: asyncio.Event | None = None, systemd: SystemdNotifier | None = None
+    app: App, stop: asyncio.Event | None = None, systemd: Supervisor | None = None
 ) -> None:
     """Poll until ``stop`` is set (by SIGINT or SIGTERM when not given); SIGHUP reloads."""
-    systemd = systemd or SystemdNotifier()
+    systemd = systemd or supervisor()
     control = Control(stop) if stop is not None else _control_by_signals(systemd)
     watch = _Watch(
         control,
         systemd,
         Heartbeat(systemd),
         Health(_shortest_interval(app.config), time.monotonic()),
-        last=await asyncio.to_thread(app.store.last_cycle),
+        last=await asyncio.to_thread(app.store.reports.last_cycle),
     )
     watch.feeds = len(await asyncio.to_thread(app.feeds))
     _listen(watch, app)
@@ -149,7 +147,7 @@ async def run_forever(
         with contextlib.suppress(asyncio.CancelledError):
             await alive
         try:  # hand back leases at once rather than after they lapse
-            await asyncio.to_thread(app.store.worker_gone, watch.worker)
+            await asyncio.to_thread(app.store.coordination.worker_gone, watch.worker)
         except Exception:
             log.warning("cannot unregister this worker; its leases lapse by themselves")
         if watch.listener is not None:
@@ -163,7 +161,9 @@ async def _keep_alive(app: App, watch: _Watch) -> None:
     host, pid = socket.gethostname(), os.getpid()
     while True:
         try:
-            await asyncio.to_thread(app.store.heartbeat, watch.worker, host, pid, app.clock())
+            await asyncio.to_thread(
+                app.store.coordination.heartbeat, watch.worker, host, pid, app.clock()
+            )
         except Exception:  # a database hiccup: the next beat may succeed before leases lapse
             log.warning("cannot record this worker's heartbeat", exc_info=True)
         await asyncio.sleep(app.config.lease.total_seconds() / 3)
@@ -230,7 +230,7 @@ async def _watch(app: App, watch: _Watch) -> None:
             await asyncio.to_thread(service.close)
 
 
-async def _pass(app: App, watch: _Watch, service: Service, wake_delivery: asyncio.Event) -> bool:
+async def _pass(app: App, watch: _Watch, service: Cycles, wake_delivery: asyncio.Event) -> bool:
     """One pass of the loop: the due feeds' cycle, then sleep until the next is due. True
     when the loop must end (stopped during the cycle, or CLI rules changed: reload)."""
     control = watch.control
@@ -239,7 +239,7 @@ async def _pass(app: App, watch: _Watch, service: Service, wake_delivery: asynci
     if watch.last_prune is None or started - watch.last_prune >= PRUNE_EVERY:
         await asyncio.to_thread(_prune, app)
         watch.last_prune = started
-    if await asyncio.to_thread(app.store.cli_rules) != list(app.added_rules):
+    if await asyncio.to_thread(app.store.rules.cli_rules) != list(app.added_rules):
         log.info("rules were added or removed from the command line")
         control.reload.set()
         return True
@@ -257,7 +257,7 @@ async def _pass(app: App, watch: _Watch, service: Service, wake_delivery: asynci
         finally:
             if app.store.cooperative:
                 urls = [feed.url for feed in due]
-                await asyncio.to_thread(app.store.release_feeds, watch.worker, urls)
+                await asyncio.to_thread(app.store.coordination.release_feeds, watch.worker, urls)
         if report is None:
             return True
         await _cycle_done(app, watch, report, started)
@@ -315,16 +315,16 @@ async def _claim(app: App, watch: _Watch, feeds: Sequence[Feed], now: datetime) 
     """Lease the next due feeds to this worker; feeds this worker's config does not know
     (another worker has a newer config) are handed back at once."""
     limit = _claim_batch(app.config)
-    urls = await asyncio.to_thread(app.store.claim_feeds, watch.worker, now, limit)
+    urls = await asyncio.to_thread(app.store.coordination.claim_feeds, watch.worker, now, limit)
     known = {feed.url: feed for feed in feeds}
     strays = [url for url in urls if url not in known]
     if strays:
-        await asyncio.to_thread(app.store.release_feeds, watch.worker, strays)
+        await asyncio.to_thread(app.store.coordination.release_feeds, watch.worker, strays)
     return [known[url] for url in urls if url in known]
 
 
 async def _cycle(
-    service: Service, due: Sequence[Feed], stop: asyncio.Event, grace: timedelta
+    service: Cycles, due: Sequence[Feed], stop: asyncio.Event, grace: timedelta
 ) -> CycleReport | None:
     """Run one cycle; when ``stop`` is set meanwhile, start no more fetches, give those in
     flight ``grace`` to finish, and return None."""
@@ -354,7 +354,7 @@ async def _cycle_done(app: App, watch: _Watch, report: CycleReport, started: dat
     finished = app.clock()
     took = finished - started
     record = CycleRecord.of(report, started, finished)
-    await asyncio.to_thread(app.store.record_cycle, record)
+    await asyncio.to_thread(app.store.reports.record_cycle, record)
     watch.last = record
     if watch.metrics is not None:
         watch.metrics.cycle_done(report, took.total_seconds())
@@ -384,14 +384,14 @@ async def _snapshot(app: App, watch: _Watch) -> Snapshot:
         return Snapshot(watch.feeds, 0, 0, watch.last)  # nobody reads it
 
     def counts() -> tuple[int, int]:
-        backlog = app.store.delivery_backlog()
-        return app.store.failing_feeds(), sum(c.get("pending", 0) for c in backlog.values())
+        backlog = app.store.outbox.delivery_backlog()
+        return app.store.reports.failing_feeds(), sum(c.get("pending", 0) for c in backlog.values())
 
     failing, pending = await asyncio.to_thread(counts)
     return Snapshot(watch.feeds, failing, pending, watch.last)
 
 
-async def _deliver_forever(service: Service, wake: asyncio.Event, watch: _Watch) -> None:
+async def _deliver_forever(service: Cycles, wake: asyncio.Event, watch: _Watch) -> None:
     """Beside the polling loop: deliver what is due after each cycle, and retries as they fall
     due (checked at least every MAX_SLEEP)."""
     stop, reload = watch.control.stop, watch.control.reload
@@ -414,7 +414,7 @@ def _next_due(app: App) -> dict[str, datetime | None]:
     """Each fetched feed's next fetch (None: paused), as the database has it."""
     return {
         url: None if state.paused else (state.next_fetch or app.clock())
-        for url, state in app.store.schedules().items()
+        for url, state in app.store.feeds.schedules().items()
     }
 
 
@@ -427,7 +427,7 @@ def _next_wakeup(
     the due feeds."""
     now = app.clock()
     if app.store.cooperative:
-        return app.store.next_due_at(now)
+        return app.store.coordination.next_due_at(now)
     return next_wakeup(feeds, _next_due(app) if next_due is None else next_due, now)
 
 
@@ -457,12 +457,8 @@ def _listen(watch: _Watch, app: App) -> None:
     """Start the HTTP listener if the config asks for one; a port in use is logged, not fatal."""
     if app.config.http is None:
         return
-    from watcher.adapters.metrics import Listener, Metrics
-
-    if watch.metrics is None:
-        watch.metrics = Metrics(app.store.delivery_backlog)
     try:
-        watch.listener = Listener(app.config.http, watch.health, watch.metrics)
+        watch.metrics, watch.listener = listen(app, watch.health, watch.metrics)
     except OSError as exc:
         host, port = app.config.http
         log.error("cannot serve /healthz and /metrics on %s:%d: %s", host, port, exc)
@@ -474,7 +470,7 @@ def _shortest_interval(config: Config) -> timedelta:
 
 def _prune(app: App) -> None:
     config = app.config
-    report = app.store.prune(app.clock(), config.retention, config.cluster_window)
+    report = app.store.upkeep.prune(app.clock(), config.retention, config.cluster_window)
     log.info(
         "pruned %d entry bodies, %d revisions, %d near-duplicate index rows; "
         "database %s bytes before, %s after",
@@ -486,7 +482,7 @@ def _prune(app: App) -> None:
     )
 
 
-def _control_by_signals(systemd: SystemdNotifier) -> Control:
+def _control_by_signals(systemd: Supervisor) -> Control:
     control = Control()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -495,7 +491,7 @@ def _control_by_signals(systemd: SystemdNotifier) -> Control:
     return control
 
 
-def _request_stop(control: Control, systemd: SystemdNotifier, sig: signal.Signals) -> None:
+def _request_stop(control: Control, systemd: Supervisor, sig: signal.Signals) -> None:
     log.info("received %s, stopping", sig.name)
     systemd.stopping()
     control.stop.set()

@@ -15,7 +15,6 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from watcher.core.analysis import (
@@ -27,62 +26,40 @@ from watcher.core.analysis import (
     prepare,
     read_in_worker,
 )
-from watcher.core.errors import DeliveryError, FeedError, FetchError, ParseError, WriteConflict
+from watcher.core.errors import FeedError, FetchError, ParseError, WriteConflict
 from watcher.core.matching.matcher import Matcher
 from watcher.core.model import (
     Alert,
     Clustering,
     CycleReport,
     Delivering,
+    DeliveryReport,
     Entry,
     FeedOutcome,
     FeedSchedule,
     FetchResult,
-    ParsedFeed,
     QuietFetch,
 )
 from watcher.core.schedule import (
     after_failure,
     after_success,
-    delivery_retry_at,
-    next_digest,
 )
-from watcher.core.settings import Config, Feed, RetryPolicy, Rule, Target
+from watcher.core.settings import Config, Feed, Rule
 from watcher.core.triage import Triage, backlog_test, never, triage
 from watcher.ports import Clock, Fetcher, Notifier, Store
+from watcher.service.delivery import Delivery
+from watcher.service.writer import GROUP, GroupWriter, Job
 
 log = logging.getLogger("watcher.service")  # the name operators filter the journal by
-_DELIVERY_BATCH = 100
 _POOL_FROM = 8  # feeds in a cycle from which parsing goes to worker processes
 # A daemon's parser processes live across cycles and are replaced, between two cycles, after
 # this many documents: whatever a long-lived parser (libxml2, feedparser) keeps is handed back.
 RECYCLE_AFTER = 2_000
 _QUIET_BATCH = 500  # quiet fetches recorded per transaction
-_GROUP = 20  # feeds written per transaction at most
 _CONFLICT_RETRIES = 3  # a group's transaction is tried this often before feeds go one by one
-_IN_FLIGHT = 2 * _GROUP  # feeds fetched but not yet written, at most
+_IN_FLIGHT = 2 * GROUP  # feeds fetched but not yet written, at most
 MOVE_AFTER = 3  # fetches in a row permanently redirected to one place before the feed moves
 PARSE_TIMEOUT = 60.0  # seconds one document may take in a worker process
-_ALL = 1_000_000  # "every delivery" as a query limit
-_FAR = timedelta(days=36_500)
-_UNPACED = timedelta(0)  # the console (no configured target) is neither paced nor summarised
-
-
-def parse_when_needed(
-    url: str, body: bytes, content_type: str | None, tracking: Sequence[str]
-) -> ParsedFeed:
-    """``watcher.parse.parse_feed``, imported on first use: feedparser and lxml take a sixth
-    of a second to import, and a round where nothing changed parses nothing."""
-    from watcher.parsing.document import parse_feed
-
-    return parse_feed(url, body, content_type, tracking)
-
-
-@dataclass(frozen=True, slots=True)
-class DeliveryReport:
-    sent: int = 0
-    failed: int = 0
-    by_target: Mapping[str, tuple[int, int]] = field(default_factory=dict)  # (sent, failed)
 
 
 class Service:
@@ -95,7 +72,7 @@ class Service:
         fetcher: Fetcher,
         notifiers: Mapping[str, Notifier],
         clock: Clock,
-        parser: Parser = parse_when_needed,
+        parser: Parser,
         sleep: Callable[[float], None] = time.sleep,
         after_send: Callable[[Alert], None] | None = None,
         parse_pool: Callable[[Matcher], Executor] | None = None,
@@ -118,10 +95,7 @@ class Service:
         # Set when stopping: no fetch starts, and senders finish the message in hand.
         self.halt = threading.Event()
         self.on_progress: Callable[[], None] | None = None  # after each feed's outcome
-        self.settings = {target.name: target for target in config.targets}
-        self._last_sent: dict[str, datetime] = {}  # per target, for its rate
-        self.sleep = sleep
-        self.after_send = after_send  # a test hook: runs between "sent" and "marked sent"
+        self.delivery = Delivery(config, store, notifiers, clock, sleep, after_send, self.halt)
         # Makes worker processes for a cycle's parsing, each given the matcher when it starts.
         self.parse_pool = parse_pool
         # A daemon keeps one pool across cycles and parses every document there (never in
@@ -139,15 +113,23 @@ class Service:
             else None
         )
 
+    def deliver(self) -> DeliveryReport:
+        """Send what is due to every target, one after another."""
+        return self.delivery.deliver()
+
+    async def deliver_concurrently(self) -> DeliveryReport:
+        """Send what is due, each target in a thread of its own."""
+        return await self.delivery.deliver_concurrently()
+
     def _targets_of(self, rule: Rule) -> tuple[str, ...]:
         return self.config.targets_for(rule) if self.config.targets else tuple(self.notifiers)
 
     async def run_cycle(self, feeds: Sequence[Feed], deliver: bool = True) -> CycleReport:
         """Fetch ``feeds`` concurrently and process each as it arrives, then (unless the caller
         delivers on its own) deliver."""
-        validators = self.store.validators([feed.url for feed in feeds])
+        validators = self.store.feeds.validators([feed.url for feed in feeds])
         self._last_bodies.update({url: v.body_hash for url, v in validators.items()})
-        self._schedules = self.store.schedules([feed.url for feed in feeds])
+        self._schedules = self.store.feeds.schedules([feed.url for feed in feeds])
         limit = asyncio.Semaphore(self.config.concurrency)
 
         async def fetch(feed: Feed) -> tuple[Feed, FetchResult | FetchError | None]:
@@ -201,7 +183,7 @@ class Service:
 
         runners = min(len(feeds), max(_IN_FLIGHT, 2 * self.config.concurrency))
         try:
-            writing = _GroupWriter(writer, self._process_together)
+            writing = GroupWriter(writer, self._process_together)
             # Every feed runs to its end even when one fails (a database error): none is
             # left behind writing to a closed writer; then the first failure is raised.
             await asyncio.gather(*(runner() for _ in range(runners)))
@@ -247,7 +229,7 @@ class Service:
         self._close_pool(wait=False)
         self._writer.shutdown(wait=True)
 
-    def _process_together(self, jobs: Sequence[_Job]) -> list[FeedOutcome]:
+    def _process_together(self, jobs: Sequence[Job]) -> list[FeedOutcome]:
         """The jobs in one transaction; when it keeps colliding with another worker's, one
         feed per transaction."""
         try:
@@ -255,7 +237,7 @@ class Service:
         except WriteConflict:
             return [outcome for job in jobs for outcome in self._in_one_transaction([job])]
 
-    def _in_one_transaction(self, jobs: Sequence[_Job]) -> list[FeedOutcome]:
+    def _in_one_transaction(self, jobs: Sequence[Job]) -> list[FeedOutcome]:
         """Process ``jobs`` in one transaction, again when another worker's collided with
         it: a transaction given up wrote nothing. (A quiet fetch it noted may be noted twice:
         recording one is idempotent.)"""
@@ -330,7 +312,7 @@ class Service:
             return FeedOutcome(feed.url, name, "failed", error=exc.reason)
         parsed = read.parsed
         sorted_ = self._triage(feed, read)
-        counts = self.store.save_success(
+        counts = self.store.entries.save_success(
             feed.url,
             fetched,
             parsed.title,
@@ -399,13 +381,13 @@ class Service:
             log.warning(
                 "feed %s moved permanently to %s: fetched there from now on", feed.url, moved_to
             )
-        self.store.save_redirect(feed.url, target, seen, moved_to)
+        self.store.feeds.save_redirect(feed.url, target, seen, moved_to)
 
     def _record_quiet(self) -> None:
         """Write the quiet fetches held back (losing them in a crash costs only a refetch)."""
         quiet, self._quiet = self._quiet, []
         for start in range(0, len(quiet), _QUIET_BATCH):
-            self.store.save_quiet(quiet[start : start + _QUIET_BATCH])
+            self.store.feeds.save_quiet(quiet[start : start + _QUIET_BATCH])
 
     def _record_feed_failure(self, feed: Feed, exc: FeedError, now: datetime) -> None:
         """A 410 Gone pauses the feed; anything else backs it off, and never gives it up."""
@@ -413,7 +395,7 @@ class Service:
         failures = self._schedule(feed).failures + 1
         if status == 410:
             log.warning("feed %s is gone (HTTP 410): paused until resumed", feed.url)
-            self.store.save_failure(feed.url, exc.reason, status, now, None, paused=True)
+            self.store.feeds.save_failure(feed.url, exc.reason, status, now, None, paused=True)
             return
         retry_after = exc.retry_after if isinstance(exc, FetchError) else None
         next_fetch = after_failure(feed, failures, now, self.config.max_backoff, retry_after)
@@ -424,7 +406,7 @@ class Service:
             next_fetch.isoformat(timespec="seconds"),
             exc.reason,
         )
-        self.store.save_failure(feed.url, exc.reason, status, now, next_fetch)
+        self.store.feeds.save_failure(feed.url, exc.reason, status, now, next_fetch)
 
     def _triage(self, feed: Feed, read: ReadFeed) -> Triage:
         """``read.analyses``: made where the document was parsed; otherwise (empty) made
@@ -433,7 +415,7 @@ class Service:
         name = feed.name or parsed.title or feed.url
         first = not self._schedule(feed).read
         # A feed never read before has no entries stored: nothing to look up.
-        known = [None] * len(keys) if first else self.store.known(feed.url, keys)
+        known = [None] * len(keys) if first else self.store.entries.known(feed.url, keys)
         is_backlog: Callable[[Entry], bool] = never
         if not self.config.notify_backlog:
             is_backlog = backlog_test(first, self.clock() - self.config.backlog)
@@ -446,209 +428,3 @@ class Service:
             return analyse(entry, matches, self.clustering is not None)
 
         return triage(parsed.entries, keys, read.hashes, known, analysis_of, is_backlog)
-
-    def deliver(self) -> DeliveryReport:
-        """Send every delivery that is due, target after target."""
-        targets = self._targets_to_serve()
-        return _total(targets, [self.deliver_target(t) for t in targets])
-
-    def _targets_to_serve(self) -> list[str]:
-        """Targets with deliveries due, and every batch or digest target (their time may
-        have come, with or without deliveries)."""
-        scheduled = [t.name for t in self.config.targets if t.mode != "instant"]
-        return sorted(set(self.store.due_targets(self.clock())) | set(scheduled))
-
-    async def deliver_concurrently(self) -> DeliveryReport:
-        """Send every delivery that is due, each target in its own thread, so that a slow or
-        failing target never holds back another."""
-        targets = await asyncio.to_thread(self._targets_to_serve)
-        reports = await asyncio.gather(
-            *(asyncio.to_thread(self.deliver_target, target) for target in targets)
-        )
-        return _total(targets, reports)
-
-    def deliver_target(self, target: str) -> DeliveryReport:
-        """Send one target's due deliveries, oldest first and no faster than its rate, until
-        one fails: that one is retried after its backoff, never dropped, and the others wait
-        for the next pass. More due at once than the target's ``max_burst`` go out as one
-        summary message."""
-        settings = self.settings.get(target)
-        if settings is not None and settings.mode == "batch":
-            return self._deliver_batch(settings)
-        if settings is not None and settings.mode == "digest":
-            return self._deliver_digest(settings)
-        sent = 0
-        burst = settings.max_burst if settings else _DELIVERY_BATCH * 10_000
-        batch = max(_DELIVERY_BATCH, burst + 1)
-        while alerts := self.store.due_alerts(self.clock(), batch, target=target):
-            if len(alerts) > burst:
-                return self._send_summary(target, alerts)
-            for alert in alerts:
-                if self.halt.is_set():
-                    return DeliveryReport(sent, 0)
-                try:
-                    self._pace(target)
-                    self._notifier(target).send(alert)
-                except DeliveryError as exc:
-                    self._record_failure(alert, exc.reason)
-                    return DeliveryReport(sent, 1)
-                finally:
-                    self._last_sent[target] = self.clock()
-                if self.after_send is not None:
-                    self.after_send(alert)
-                sent += 1
-                self.store.mark_sent(alert.delivery_id, self.clock())
-        return DeliveryReport(sent, 0)
-
-    def _deliver_batch(self, target: Target) -> DeliveryReport:
-        """At most once per ``every``: everything due, in one message (by one worker)."""
-        with self.store.exclusive(f"target:{target.name}") as mine:
-            return self._deliver_batch_now(target) if mine else DeliveryReport()
-
-    def _deliver_batch_now(self, target: Target) -> DeliveryReport:
-        now = self.clock()
-        last = self.store.target_sent(target.name)
-        if last is not None and now < last + target.every:
-            return DeliveryReport()
-        alerts = self.store.due_alerts(now, _ALL, target=target.name, claim=False)
-        if not alerts:
-            return DeliveryReport()
-        return self._send_together(target.name, alerts, digest=False)
-
-    def _deliver_digest(self, target: Target) -> DeliveryReport:
-        """On its schedule: every match since the last digest, grouped by rule (sent by one
-        worker: the others find it taken, or already sent)."""
-        with self.store.exclusive(f"target:{target.name}") as mine:
-            return self._deliver_digest_now(target) if mine else DeliveryReport()
-
-    def _deliver_digest_now(self, target: Target) -> DeliveryReport:
-        assert target.digest is not None
-        now = self.clock()
-        last = self.store.target_sent(target.name)
-        if last is None:  # the first digest covers what comes from now on
-            self.store.set_target_sent(target.name, now)
-            return DeliveryReport()
-        if now < next_digest(last, target.digest):
-            return DeliveryReport()
-        # Everything pending, also deliveries waiting to retry: the digest is their retry.
-        alerts = self.store.due_alerts(now + _FAR, _ALL, target=target.name, claim=False)
-        if not alerts and not target.send_empty:
-            self.store.set_target_sent(target.name, now)
-            return DeliveryReport()
-        return self._send_together(target.name, alerts, digest=True)
-
-    def _send_together(self, target: str, alerts: list[Alert], digest: bool) -> DeliveryReport:
-        """One message for several alerts; on failure each alert's attempt is counted and the
-        target tries again on its next pass."""
-        try:
-            self._pace(target)
-            notifier = self._notifier(target)
-            if digest:
-                notifier.send_digest(alerts)
-            else:
-                notifier.send_summary(alerts)
-        except DeliveryError as exc:
-            for alert in alerts:
-                self._record_failure(alert, exc.reason)
-            return DeliveryReport(0, len(alerts))
-        finally:
-            self._last_sent[target] = self.clock()
-        now = self.clock()
-        for alert in alerts:
-            self.store.mark_sent(alert.delivery_id, now)
-        self.store.set_target_sent(target, now)
-        return DeliveryReport(len(alerts), 0)
-
-    def _notifier(self, target: str) -> Notifier:
-        notifier = self.notifiers.get(target)
-        if notifier is None:
-            raise DeliveryError(target, "target is not in the config")
-        return notifier
-
-    def _pace(self, target: str) -> None:
-        """Wait until the target's rate allows another message."""
-        last = self._last_sent.get(target)
-        if last is not None:
-            settings = self.settings.get(target)
-            gap = settings.gap if settings else _UNPACED
-            wait = (last + gap - self.clock()).total_seconds()
-            if wait > 0:
-                self.sleep(wait)
-
-    def _send_summary(self, target: str, first: list[Alert]) -> DeliveryReport:
-        alerts = first + self.store.due_alerts(
-            self.clock(), _ALL, target=target, after=first[-1].delivery_id
-        )
-        log.info("sending %d alerts to %s as one summary", len(alerts), target)
-        return self._send_together(target, alerts, digest=False)
-
-    def _record_failure(self, alert: Alert, reason: str) -> None:
-        """Count the attempt and schedule the next one (or give up), per the target's policy."""
-        now = self.clock()
-        attempts = alert.attempts + 1
-        settings = self.settings.get(alert.target)
-        policy = settings.retry if settings else RetryPolicy()
-        retry_at = delivery_retry_at(attempts, now, policy)
-        self.store.mark_failed_attempt(alert.delivery_id, reason, retry_at, now)
-        if retry_at is None:
-            log.error(
-                "delivery %d to %s failed for good: %s", alert.delivery_id, alert.target, reason
-            )
-        else:
-            log.warning(
-                "delivery %d to %s failed (attempt %d), retrying at %s: %s",
-                alert.delivery_id,
-                alert.target,
-                attempts,
-                retry_at.isoformat(timespec="seconds"),
-                reason,
-            )
-
-
-_Job = tuple[Feed, FetchResult | FetchError, ReadFeed | ParseError | None]
-
-
-class _GroupWriter:
-    """One thread writes. Feeds that become ready while it is busy wait, and are then
-    written together, in one transaction (up to _GROUP at a time): a commit per feed was a
-    tenth of a round where everything is new."""
-
-    def __init__(
-        self, thread: Executor, work: Callable[[Sequence[_Job]], list[FeedOutcome]]
-    ) -> None:
-        self.thread = thread
-        self.work = work
-        self._waiting: list[tuple[_Job, asyncio.Future[FeedOutcome]]] = []
-        self._drain: asyncio.Task[None] | None = None
-
-    async def write(self, job: _Job) -> FeedOutcome:
-        future: asyncio.Future[FeedOutcome] = asyncio.get_running_loop().create_future()
-        self._waiting.append((job, future))
-        if self._drain is None or self._drain.done():
-            self._drain = asyncio.ensure_future(self._write_waiting())
-        return await future
-
-    async def _write_waiting(self) -> None:
-        loop = asyncio.get_running_loop()
-        while self._waiting:
-            group, self._waiting = self._waiting[:_GROUP], self._waiting[_GROUP:]
-            try:
-                outcomes = await loop.run_in_executor(
-                    self.thread, self.work, [job for job, _ in group]
-                )
-            except Exception as exc:  # a database error: every feed of the group shares it
-                for _, future in group:
-                    if not future.done():
-                        future.set_exception(exc)
-                continue
-            for (_, future), outcome in zip(group, outcomes, strict=True):
-                if not future.done():
-                    future.set_result(outcome)
-
-
-def _total(targets: Sequence[str], reports: Sequence[DeliveryReport]) -> DeliveryReport:
-    return DeliveryReport(
-        sum(r.sent for r in reports),
-        sum(r.failed for r in reports),
-        {target: (r.sent, r.failed) for target, r in zip(targets, reports, strict=True)},
-    )

@@ -10,9 +10,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-
-class DatabaseBusy(Exception):
-    """Another process runs on this SQLite database; the message says which and what to do."""
+from watcher.core.errors import DatabaseBusy
 
 
 class DatabaseLock:

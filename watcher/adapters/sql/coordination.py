@@ -1,0 +1,158 @@
+"""Several workers on one database: feed leases, heartbeats, and jobs only one worker does at a
+time (advisory locks on PostgreSQL)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    delete,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
+
+from watcher.adapters.sql.database import Database, lock_key
+from watcher.adapters.sql.ingest import batches, upsert
+from watcher.adapters.sql.tables import (
+    feeds,
+    workers,
+)
+from watcher.core.views import (
+    WorkerRow,
+)
+
+
+def _unleased(now: datetime) -> Any:
+    """Watched feeds (configured, not paused) that no live worker holds."""
+    return (
+        (feeds.c.configured == 1)
+        & feeds.c.paused_at.is_(None)
+        & or_(feeds.c.lease_until.is_(None), feeds.c.lease_until < now)
+    )
+
+
+class SqlCoordination:
+    """Feed leases, heartbeats, and jobs only one worker does at a time."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    @contextlib.contextmanager
+    def exclusive(self, name: str) -> Iterator[bool]:
+        """Whether this process may do the job ``name`` now: on PostgreSQL, an advisory lock
+        held for the block (False if another worker holds it); elsewhere always True."""
+        if not self.db.cooperative:
+            yield True
+            return
+        key = lock_key(name)
+        with self.db.engine.connect() as conn:
+            mine = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar())
+            conn.commit()
+            try:
+                yield mine
+            finally:
+                if mine:
+                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                    conn.commit()
+
+    def claim_feeds(self, worker: str, now: datetime, limit: int) -> list[str]:
+        """Lease up to ``limit`` due feeds (never fetched, or their next fetch has come, not
+        paused, not leased by a live worker) to ``worker`` until ``now + lease``; their URLs."""
+        claimable = (
+            select(feeds.c.id)
+            .where(
+                _unleased(now),
+                or_(feeds.c.next_fetch_at.is_(None), feeds.c.next_fetch_at <= now),
+            )
+            .order_by(feeds.c.next_fetch_at.nulls_first(), feeds.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        with self.db.engine.begin() as conn:
+            return list(
+                conn.execute(
+                    update(feeds)
+                    .where(feeds.c.id.in_(claimable.scalar_subquery()))
+                    .values(lease_owner=worker, lease_until=now + self.db.lease)
+                    .returning(feeds.c.url)
+                ).scalars()
+            )
+
+    def next_due_at(self, now: datetime) -> datetime | None:
+        """When the soonest feed not leased by a live worker falls due (``now`` for one never
+        fetched); None when there is none."""
+        with self.db.engine.connect() as conn:
+            soonest = conn.execute(
+                select(feeds.c.next_fetch_at)
+                .where(_unleased(now))
+                .order_by(feeds.c.next_fetch_at.nulls_first())
+                .limit(1)
+            ).first()
+        if soonest is None:
+            return None
+        due: datetime | None = soonest.next_fetch_at
+        return due or now
+
+    def release_feeds(self, worker: str, urls: Sequence[str] | None = None) -> None:
+        """Give up ``worker``'s leases (all of them when ``urls`` is None)."""
+        mine = feeds.c.lease_owner == worker
+        with self.db.engine.begin() as conn:
+            for batch in [None] if urls is None else batches(list(urls)):
+                where = mine if batch is None else mine & feeds.c.url.in_(batch)
+                conn.execute(update(feeds).where(where).values(lease_owner=None, lease_until=None))
+
+    def heartbeat(self, worker: str, host: str, pid: int, now: datetime) -> None:
+        """``worker`` is alive: its row is refreshed and its leases extended."""
+        with self.db.engine.begin() as conn:
+            stmt = upsert(conn, workers).values(
+                id=worker, host=host, pid=pid, started_at=now, heartbeat_at=now
+            )
+            conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=[workers.c.id], set_={"heartbeat_at": now}
+                )
+            )
+            # Rows this worker's writer holds are skipped, not waited for (waiting could
+            # deadlock with it); they are released as soon as it commits anyway.
+            mine = (
+                select(feeds.c.id)
+                .where(feeds.c.lease_owner == worker, feeds.c.lease_until.is_not(None))
+                .with_for_update(skip_locked=True)
+            )
+            conn.execute(
+                update(feeds)
+                .where(feeds.c.id.in_(mine.scalar_subquery()))
+                .values(lease_until=now + self.db.lease)
+            )
+
+    def worker_gone(self, worker: str) -> None:
+        """A clean stop: the worker's leases and row go at once."""
+        self.release_feeds(worker)
+        with self.db.engine.begin() as conn:
+            conn.execute(delete(workers).where(workers.c.id == worker))
+
+    def live_workers(self, now: datetime) -> list[WorkerRow]:
+        """Workers heard from within two leases, with the feeds each holds now."""
+        held = (
+            select(feeds.c.lease_owner, func.count().label("n"))
+            .where(feeds.c.lease_until > now)
+            .group_by(feeds.c.lease_owner)
+            .subquery()
+        )
+        query = (
+            select(workers, func.coalesce(held.c.n, 0).label("held"))
+            .outerjoin(held, held.c.lease_owner == workers.c.id)
+            .where(workers.c.heartbeat_at >= now - 2 * self.db.lease)
+            .order_by(workers.c.started_at)
+        )
+        with self.db.engine.connect() as conn:
+            return [
+                WorkerRow(r.id, r.host, r.pid, r.started_at, r.heartbeat_at, r.held)
+                for r in conn.execute(query)
+            ]

@@ -1,0 +1,142 @@
+"""Entries as a fetch finds them: which stored entry each incoming one is, and storing what the
+fetch brought (see ingest) in one transaction with the feed's new state."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    bindparam,
+    select,
+)
+from sqlalchemy.sql.elements import BindParameter
+
+from watcher.adapters.sql.database import Database
+from watcher.adapters.sql.feeds import feed_update, healthy
+from watcher.adapters.sql.ingest import batches, insert_new, update_known
+from watcher.adapters.sql.tables import (
+    entries,
+    entry_keys,
+    feeds,
+    matches,
+)
+from watcher.core.model import (
+    Clustering,
+    Delivering,
+    FetchResult,
+    KnownEntry,
+    NewItem,
+    SaveCounts,
+    SeenAgain,
+)
+
+# What a fetch's triage asks of the store, for every feed that changed: built once (building
+# a statement cost more than running it).
+_IDS: BindParameter[Any] = bindparam("ids", expanding=True)
+
+
+_FEED_ID = select(feeds.c.id).where(feeds.c.url == bindparam("url"))
+
+
+_OWNERS = select(entry_keys.c.key, entry_keys.c.entry_id).where(
+    entry_keys.c.feed_id == bindparam("feed_id"),
+    entry_keys.c.key.in_(bindparam("keys", expanding=True)),
+)
+
+
+_KEYS_OF = select(entry_keys.c.entry_id, entry_keys.c.key).where(entry_keys.c.entry_id.in_(_IDS))
+
+
+_RULES_OF = select(matches.c.entry_id, matches.c.rule).where(matches.c.entry_id.in_(_IDS))
+
+
+_STATE_OF = select(
+    entries.c.id, entries.c.content_hash, entries.c.revision, entries.c.pruned_at
+).where(entries.c.id.in_(_IDS))
+
+
+class SqlEntries:
+    """Which stored entry each incoming one is, and storing what a fetch brought."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def known(self, url: str, keys: Sequence[Sequence[str]]) -> list[KnownEntry | None]:
+        wanted = list({key for entry_keys_ in keys for key in entry_keys_})
+        with self.db.writing() as conn:
+            feed_id = conn.scalar(_FEED_ID, {"url": url})
+            if feed_id is None or not wanted:
+                return [None] * len(keys)
+            owner: dict[str, int] = {}
+            for batch in batches(wanted):
+                rows = conn.execute(_OWNERS, {"feed_id": feed_id, "keys": list(batch)})
+                owner.update({row.key: row.entry_id for row in rows})
+            ids = list(set(owner.values()))
+            found = self._known_entries(conn, ids)
+        # An entry is the stored entry named by its first key that names one.
+        return [
+            next((found[owner[key]] for key in entry_keys_ if key in owner), None)
+            for entry_keys_ in keys
+        ]
+
+    def _known_entries(self, conn: Connection, ids: Sequence[int]) -> dict[int, KnownEntry]:
+        keys: dict[int, set[str]] = {}
+        rules: dict[int, set[str]] = {}
+        rows: dict[int, Any] = {}
+        for batch in batches(ids):
+            wanted = {"ids": list(batch)}
+            for row in conn.execute(_KEYS_OF, wanted):
+                keys.setdefault(row.entry_id, set()).add(row.key)
+            for row in conn.execute(_RULES_OF, wanted):
+                rules.setdefault(row.entry_id, set()).add(row.rule)
+            for entry in conn.execute(_STATE_OF, wanted):
+                rows[entry.id] = entry
+        return {
+            entry_id: KnownEntry(
+                entry_id,
+                frozenset(keys.get(entry_id, ())),
+                row.content_hash,
+                row.revision,
+                row.pruned_at is not None,
+                frozenset(rules.get(entry_id, ())),
+            )
+            for entry_id, row in rows.items()
+        }
+
+    def save_success(
+        self,
+        url: str,
+        fetched: FetchResult,
+        title: str,
+        warning: str | None,
+        items: Sequence[NewItem],
+        again: Sequence[SeenAgain],
+        delivering: Delivering,
+        clustering: Clustering | None,
+        now: datetime,
+        next_fetch: datetime | None = None,
+        hint: timedelta | None = None,
+    ) -> SaveCounts:
+        churned = sum(1 for item in again if item.churned)
+        with self.db.writing() as conn:
+            values = {
+                "title": title or None,
+                "etag": fetched.etag,
+                "last_modified": fetched.last_modified,
+                "last_status": "ok",
+                "last_http_status": fetched.status,
+                "last_warning": warning,
+                **healthy(now, next_fetch, fetched),
+                "body_hash": fetched.body_hash,
+                "feed_hint": int(hint.total_seconds()) if hint else None,
+            }
+            feed_id = conn.execute(
+                feed_update(tuple(values)),
+                {"feed_url": url, "churned": churned, **{f"new_{k}": v for k, v in values.items()}},
+            ).scalar_one()
+            new_entries, new_matches = insert_new(conn, feed_id, items, delivering, clustering, now)
+            changed, rematched = update_known(conn, feed_id, again, delivering, now)
+            return SaveCounts(new_entries, new_matches + rematched, changed, churned)

@@ -1,0 +1,103 @@
+"""The schema's version: alembic migrations, run only when there is work for them, and copying
+a whole database from one engine to another."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy import (
+    Engine,
+    Integer,
+    func,
+    insert,
+    inspect,
+    select,
+    text,
+)
+
+from watcher.adapters.sql.database import lock_key
+from watcher.adapters.sql.tables import (
+    feeds,
+    metadata,
+)
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+HEAD = "0012"  # the newest migration; tests/test_store.py checks it against alembic's
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema up to date (a no-op when it already is). Alembic is imported only
+    when there is work for it: it costs a quarter of a second, and every `watcher run --once`
+    from a timer would pay it."""
+    if _revision(engine) == HEAD:
+        return
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.connect() as connection:
+        sqlite_db = connection.dialect.name == "sqlite"
+        if sqlite_db:
+            # SQLite changes a table by copying it and dropping the old one; with foreign keys
+            # enforced, that drop would cascade into every table that refers to it.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()  # end SQLAlchemy's autobegun transaction (SQLite began none)
+        try:
+            with connection.begin():
+                if connection.dialect.name == "postgresql":
+                    # Workers starting together: one migrates while the others wait here,
+                    # then find the schema at its head and have nothing to do.
+                    lock = text("SELECT pg_advisory_xact_lock(:k)")
+                    connection.execute(lock, {"k": lock_key("migrate")})
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+        finally:
+            if sqlite_db:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
+
+
+def _revision(engine: Engine) -> str | None:
+    """The schema's alembic revision; None for an empty database."""
+    with engine.connect() as connection:
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        revision = connection.scalar(text("SELECT version_num FROM alembic_version"))
+        return None if revision is None else str(revision)
+
+
+def copy_database(
+    source: Engine, target: Engine, progress: Callable[[str, int], None] | None = None
+) -> dict[str, int]:
+    """Copy every row of ``source`` into ``target``, which is migrated first and must hold no
+    feeds yet (so that nothing is merged by accident); rows per table. Tables go parents
+    first, and PostgreSQL's id sequences are moved past the copied ids."""
+    migrate(source)
+    migrate(target)
+    with target.connect() as conn:
+        if conn.scalar(select(func.count()).select_from(feeds)):
+            raise ValueError("the target database already holds feeds: copy into an empty one")
+    copied: dict[str, int] = {}
+    with source.connect() as reading, target.begin() as writing:
+        for table in metadata.sorted_tables:
+            count = 0
+            rows = reading.execution_options(yield_per=2000).execute(select(table))
+            for chunk in rows.mappings().partitions():
+                writing.execute(insert(table), [dict(row) for row in chunk])
+                count += len(chunk)
+                if progress is not None:
+                    progress(table.name, len(chunk))
+            copied[table.name] = count
+        if writing.dialect.name == "postgresql":
+            for table in metadata.sorted_tables:
+                if "id" in table.c and isinstance(table.c.id.type, Integer):
+                    highest = select(func.max(table.c.id)).scalar_subquery()
+                    sequence = func.pg_get_serial_sequence(table.name, "id")
+                    writing.execute(
+                        select(func.setval(sequence, func.coalesce(highest, 0) + 1, False))
+                    )
+    return copied
