@@ -16,6 +16,7 @@ import hashlib
 import struct
 import sys
 from array import array
+from collections.abc import Iterable
 
 from watcher.core.matching.fold import WORD, fold, without_possessives
 
@@ -76,3 +77,23 @@ def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     """|a ∩ b| / |a ∪ b|; 0 for two empty sets."""
     union = len(a | b)
     return len(a & b) / union if union else 0.0
+
+
+def nearest_story(
+    words: frozenset[str],
+    item_bands: Iterable[int],
+    stored: Iterable[tuple[int, frozenset[str]]],
+    recent: Iterable[tuple[int, frozenset[str], frozenset[int]]],
+    threshold: float,
+) -> int | None:
+    """The story of the candidate most like ``words``, at or above ``threshold``; None when
+    none is. Candidates are the ``stored`` stories (story, words) that share a band with the
+    entry, and those of the same batch (``recent``: story, words, bands) that do."""
+    wanted = frozenset(item_bands)
+    pool = set(stored) | {(story, other) for story, other, bands in recent if bands & wanted}
+    best, best_score = None, threshold
+    for story, other in sorted(pool, key=lambda candidate: candidate[0]):
+        score = jaccard(words, other)
+        if score >= best_score:
+            best, best_score = story, score
+    return best

@@ -17,8 +17,8 @@ from sqlalchemy import (
     update,
 )
 
+from watcher.adapters.sql.bulk import batches, upsert
 from watcher.adapters.sql.database import Database, lock_key
-from watcher.adapters.sql.ingest import batches, upsert
 from watcher.adapters.sql.tables import (
     feeds,
     workers,

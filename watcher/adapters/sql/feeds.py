@@ -18,8 +18,8 @@ from sqlalchemy import (
     update,
 )
 
+from watcher.adapters.sql.bulk import batches, upsert
 from watcher.adapters.sql.database import Database
-from watcher.adapters.sql.ingest import batches, upsert
 from watcher.adapters.sql.rows import (
     display_name,
 )

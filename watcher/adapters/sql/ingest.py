@@ -12,100 +12,20 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Connection, Table, bindparam, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, bindparam, insert, select, update
 
+from watcher.adapters.sql.bulk import insert_new_rows, upsert
+from watcher.adapters.sql.stories import assign_stories, join_concurrent_stories, record_stories
 from watcher.adapters.sql.tables import (
     deliveries,
     entries,
     entry_keys,
     matches,
     revisions,
-    stories,
-    story_bands,
-    story_keys,
     story_rules,
 )
-from watcher.core.clustering import jaccard, shingles
 from watcher.core.identity import content_hash
 from watcher.core.model import Clustering, Delivering, Entry, Match, NewItem, SeenAgain
-
-_BATCH = 500  # bound the size of IN (...) lists
-_PER_BAND = 20  # the most recent stories compared for each band: bounds the work per entry
-
-
-def upsert(conn: Connection, table: Any) -> Any:
-    """The dialect's INSERT, which knows ON CONFLICT."""
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
-
-
-def insert_new_rows(
-    conn: Connection,
-    table: Table,
-    unique: Sequence[Column[Any]],
-    rows: list[dict[str, Any]],
-    returning: Sequence[Column[Any]] = (),
-) -> list[Any]:
-    """Insert ``rows`` (dicts with the same keys), skipping those whose ``unique`` columns
-    are already there (none: every row); with ``returning``, those columns of the rows
-    inserted.
-
-    These are the many small rows of new entries (the entries, their keys, story keys and
-    bands: a dozen for each entry), so they go straight to the driver, each value through its
-    column type's bind processor: SQLAlchemy's per-row parameter handling cost as much as the
-    inserts themselves. SQLite and PostgreSQL spell ON CONFLICT and RETURNING alike.
-    """
-    if not rows:
-        return []
-    dialect = conn.dialect
-    quote = dialect.identifier_preparer.quote
-    names = list(rows[0])
-    mark = "?" if dialect.paramstyle == "qmark" else "%s"
-    one_row = f"({', '.join([mark] * len(names))})"
-    # Identifiers only, from our own table definitions (table.c[name] below checks them).
-    head = f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) VALUES "  # noqa: S608
-    tail = f" ON CONFLICT ({', '.join(quote(c.name) for c in unique)}) DO NOTHING" if unique else ""
-    params = list(
-        zip(
-            *(_bound(table.c[name], [row[name] for row in rows], dialect) for name in names),
-            strict=True,
-        )
-    )
-    if not returning:
-        conn.exec_driver_sql(head + one_row + tail, params)
-        return []
-    tail += f" RETURNING {', '.join(quote(c.name) for c in returning)}"
-    found: list[Any] = []
-    for batch in batches(params):
-        sql = head + ", ".join([one_row] * len(batch)) + tail
-        found += conn.exec_driver_sql(sql, tuple(v for row in batch for v in row)).all()
-    return found
-
-
-def _bound(column: Column[Any], values: list[Any], dialect: Any) -> list[Any]:
-    """``values`` of ``column`` as the driver takes them. Many rows of one insert share a
-    value (a timestamp, a feed id), and hashable ones are converted once each."""
-    process = column.type.bind_processor(dialect)
-    if process is None:
-        return values
-    done: dict[Any, Any] = {}
-    bound: list[Any] = []
-    for value in values:
-        if value is None:
-            bound.append(None)
-        elif value.__hash__ is None:  # a list (JSON)
-            bound.append(process(value))
-        else:
-            if value not in done:
-                done[value] = process(value)
-            bound.append(done[value])
-    return bound
-
-
-def batches(values: Sequence[Any]) -> list[Sequence[Any]]:
-    return [values[i : i + _BATCH] for i in range(0, len(values), _BATCH)]
 
 
 def entry_row(entry: Entry, digest: str = "") -> dict[str, Any]:
@@ -163,9 +83,9 @@ def insert_new(
     add_keys(
         conn, feed_id, [(entry_id, item.keys or (item.entry.key,)) for entry_id, _, item in stored]
     )
-    _record_stories(conn, stored, now)
+    record_stories(conn, stored, now)
     if conn.dialect.name == "postgresql":  # SQLite has one writer: nobody to race with
-        stored = _join_concurrent_stories(conn, stored)
+        stored = join_concurrent_stories(conn, stored)
     found = [(entry_id, story, match) for entry_id, story, item in stored for match in item.matches]
     backlog = frozenset(entry_id for entry_id, _, item in stored if item.backlog)
     return len(stored), insert_matches(conn, found, delivering, now, backlog)
@@ -178,161 +98,6 @@ def add_keys(conn: Connection, feed_id: int, keyed: Iterable[tuple[int, Sequence
         for key in keys
     ]
     insert_new_rows(conn, entry_keys, [entry_keys.c.feed_id, entry_keys.c.key], rows)
-
-
-def assign_stories(
-    conn: Connection, items: Sequence[NewItem], clustering: Clustering | None, now: datetime
-) -> list[int]:
-    """Each new entry's story: the story of its link (or URL guid), else of a near-duplicate
-    seen within the window, else a new one."""
-    by_key = _stories_by_key(conn, [key for item in items for key in item.story_keys])
-    candidates = _band_candidates(conn, items, clustering, now) if clustering else {}
-    story_of: list[int] = []
-    fresh = 0
-    recent: list[tuple[int, NewItem, set[int]]] = []  # this batch, for each other
-    for item in items:
-        story = next((by_key[k] for k in item.story_keys if k in by_key), None)
-        if story is None and clustering is not None:
-            story = _nearest(item, candidates, recent, clustering.threshold)
-        if story is None:
-            fresh += 1
-            story = -fresh  # a placeholder until the new stories have ids
-        story_of.append(story)
-        by_key.update(dict.fromkeys(item.story_keys, story))
-        recent.append((story, item, set(item.bands)))
-    if fresh:
-        # New stories are empty and alike: any new id serves any placeholder, so the ids need
-        # not come back in order (asking for the order made SQLite insert them one by one).
-        rows = [{"created_at": now}] * fresh
-        created = [row.id for row in insert_new_rows(conn, stories, (), rows, [stories.c.id])]
-        story_of = [created[-s - 1] if s < 0 else s for s in story_of]
-    return story_of
-
-
-_STORIES_OF_KEYS = select(story_keys.c.key, story_keys.c.story_id).where(
-    story_keys.c.key.in_(bindparam("keys", expanding=True))
-)
-
-
-def _stories_by_key(conn: Connection, keys: Sequence[str]) -> dict[str, int]:
-    found: dict[str, int] = {}
-    for batch in batches(list(dict.fromkeys(keys))):
-        rows = conn.execute(_STORIES_OF_KEYS, {"keys": list(batch)})
-        found.update({row.key: row.story_id for row in rows})
-    return found
-
-
-def _recent_by_band() -> Any:
-    """The most recent stories (within ``since``) sharing each of ``bands``, with the words
-    of their entry: built once, since building it cost more than running it."""
-    recent = (
-        select(
-            story_bands.c.band,
-            story_bands.c.story_id,
-            story_bands.c.entry_id,
-            func.row_number()
-            .over(partition_by=story_bands.c.band, order_by=story_bands.c.seen_at.desc())
-            .label("rank"),
-        )
-        .where(
-            story_bands.c.band.in_(bindparam("bands", expanding=True)),
-            story_bands.c.seen_at >= bindparam("since"),
-        )
-        .subquery()
-    )
-    return (
-        select(recent.c.band, recent.c.story_id, entries.c.title, entries.c.summary)
-        .join(entries, entries.c.id == recent.c.entry_id)
-        .where(recent.c.rank <= _PER_BAND)
-    )
-
-
-_RECENT_BY_BAND = _recent_by_band()
-
-
-def _band_candidates(
-    conn: Connection, items: Sequence[NewItem], clustering: Clustering, now: datetime
-) -> dict[int, list[tuple[int, frozenset[str]]]]:
-    """Band → (story, words) of the most recent stories within the window that share it."""
-    wanted = list({band for item in items for band in item.bands})
-    found: dict[int, list[tuple[int, frozenset[str]]]] = {}
-    words: dict[int, frozenset[str]] = {}  # each story's words, computed once
-    for batch in batches(wanted):
-        rows = conn.execute(
-            _RECENT_BY_BAND, {"bands": list(batch), "since": now - clustering.window}
-        )
-        for row in rows:
-            if row.story_id not in words:
-                words[row.story_id] = shingles(row.title, row.summary)
-            found.setdefault(row.band, []).append((row.story_id, words[row.story_id]))
-    return found
-
-
-def _nearest(
-    item: NewItem,
-    candidates: dict[int, list[tuple[int, frozenset[str]]]],
-    recent: list[tuple[int, NewItem, set[int]]],
-    threshold: float,
-) -> int | None:
-    """The story of the most similar candidate at or above the threshold."""
-    pool = {c for band in item.bands for c in candidates.get(band, ())}
-    pool |= {(story, _words(other)) for story, other, bands in recent if bands & set(item.bands)}
-    if not pool:
-        return None
-    # The words are worked out again here, for the few entries with candidates, rather than
-    # carried from the parser processes for every entry.
-    own = _words(item)
-    best, best_score = None, threshold
-    for story, words in pool:
-        score = jaccard(own, words)
-        if score >= best_score:
-            best, best_score = story, score
-    return best
-
-
-def _words(item: NewItem) -> frozenset[str]:
-    return shingles(item.entry.title, item.entry.summary)
-
-
-def _join_concurrent_stories(
-    conn: Connection, stored: list[tuple[int, int, NewItem]]
-) -> list[tuple[int, int, NewItem]]:
-    """Another worker may have given a link its story first, in a transaction this one's key
-    insert waited for (and then skipped). An entry whose key belongs to another story joins
-    it, so that one story, and one alert per rule, comes of it."""
-    owners = _stories_by_key(conn, [key for _, _, item in stored for key in item.story_keys])
-    joined, moves = [], []
-    for entry_id, story, item in stored:
-        owner = next((owners[key] for key in item.story_keys if key in owners), story)
-        if owner != story:
-            moves.append({"entry": entry_id, "story": owner})
-        joined.append((entry_id, owner, item))
-    if moves:
-        conn.execute(
-            update(entries)
-            .where(entries.c.id == bindparam("entry"))
-            .values(story_id=bindparam("story")),
-            moves,
-        )
-    return joined
-
-
-def _record_stories(
-    conn: Connection, stored: Sequence[tuple[int, int, NewItem]], now: datetime
-) -> None:
-    # In key order, so that two writers inserting the same keys wait for each other rather
-    # than deadlock.
-    keys = sorted(
-        ({"key": k, "story_id": story} for _, story, item in stored for k in item.story_keys),
-        key=lambda row: str(row["key"]),
-    )
-    insert_new_rows(conn, story_keys, [story_keys.c.key], keys)
-    bands = [
-        {"band": band, "story_id": story, "entry_id": entry_id, "seen_at": now}
-        for entry_id, story, item in stored
-        for band in item.bands
-    ]
-    insert_new_rows(conn, story_bands, [story_bands.c.band, story_bands.c.story_id], bands)
 
 
 # --- matches and deliveries ---------------------------------------------------------------

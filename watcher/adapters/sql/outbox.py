@@ -13,8 +13,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement
 
+from watcher.adapters.sql.bulk import upsert
 from watcher.adapters.sql.database import Database
-from watcher.adapters.sql.ingest import upsert
 from watcher.adapters.sql.rows import (
     alert_of,
     alert_select,

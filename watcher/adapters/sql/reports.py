@@ -17,8 +17,8 @@ from sqlalchemy import (
     select,
 )
 
+from watcher.adapters.sql.bulk import batches
 from watcher.adapters.sql.database import Database
-from watcher.adapters.sql.ingest import batches
 from watcher.adapters.sql.rows import (
     display_name,
     entry_of,

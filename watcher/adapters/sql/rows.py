@@ -12,7 +12,7 @@ from sqlalchemy import (
     select,
 )
 
-from watcher.adapters.sql.ingest import batches
+from watcher.adapters.sql.bulk import batches
 from watcher.adapters.sql.tables import (
     UTCDateTime,
     deliveries,

@@ -10,8 +10,8 @@ from sqlalchemy import (
     select,
 )
 
+from watcher.adapters.sql.bulk import upsert
 from watcher.adapters.sql.database import Database
-from watcher.adapters.sql.ingest import upsert
 from watcher.adapters.sql.tables import (
     cli_rules,
 )

@@ -1,0 +1,86 @@
+"""Statements every part of the store shares: the dialect's INSERT that knows ON CONFLICT, many
+new rows in one statement, and IN lists cut into bounded batches."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Column, Connection, Table
+from sqlalchemy.dialects import postgresql, sqlite
+
+_BATCH = 500  # bound the size of IN (...) lists
+
+
+def upsert(conn: Connection, table: Any) -> Any:
+    """The dialect's INSERT, which knows ON CONFLICT."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def insert_new_rows(
+    conn: Connection,
+    table: Table,
+    unique: Sequence[Column[Any]],
+    rows: list[dict[str, Any]],
+    returning: Sequence[Column[Any]] = (),
+) -> list[Any]:
+    """Insert ``rows`` (dicts with the same keys), skipping those whose ``unique`` columns
+    are already there (none: every row); with ``returning``, those columns of the rows
+    inserted.
+
+    These are the many small rows of new entries (the entries, their keys, story keys and
+    bands: a dozen for each entry), so they go straight to the driver, each value through its
+    column type's bind processor: SQLAlchemy's per-row parameter handling cost as much as the
+    inserts themselves. SQLite and PostgreSQL spell ON CONFLICT and RETURNING alike.
+    """
+    if not rows:
+        return []
+    dialect = conn.dialect
+    quote = dialect.identifier_preparer.quote
+    names = list(rows[0])
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    one_row = f"({', '.join([mark] * len(names))})"
+    # Identifiers only, from our own table definitions (table.c[name] below checks them).
+    head = f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) VALUES "  # noqa: S608
+    tail = f" ON CONFLICT ({', '.join(quote(c.name) for c in unique)}) DO NOTHING" if unique else ""
+    params = list(
+        zip(
+            *(_bound(table.c[name], [row[name] for row in rows], dialect) for name in names),
+            strict=True,
+        )
+    )
+    if not returning:
+        conn.exec_driver_sql(head + one_row + tail, params)
+        return []
+    tail += f" RETURNING {', '.join(quote(c.name) for c in returning)}"
+    found: list[Any] = []
+    for batch in batches(params):
+        sql = head + ", ".join([one_row] * len(batch)) + tail
+        found += conn.exec_driver_sql(sql, tuple(v for row in batch for v in row)).all()
+    return found
+
+
+def _bound(column: Column[Any], values: list[Any], dialect: Any) -> list[Any]:
+    """``values`` of ``column`` as the driver takes them. Many rows of one insert share a
+    value (a timestamp, a feed id), and hashable ones are converted once each."""
+    process = column.type.bind_processor(dialect)
+    if process is None:
+        return values
+    done: dict[Any, Any] = {}
+    bound: list[Any] = []
+    for value in values:
+        if value is None:
+            bound.append(None)
+        elif value.__hash__ is None:  # a list (JSON)
+            bound.append(process(value))
+        else:
+            if value not in done:
+                done[value] = process(value)
+            bound.append(done[value])
+    return bound
+
+
+def batches(values: Sequence[Any]) -> list[Sequence[Any]]:
+    return [values[i : i + _BATCH] for i in range(0, len(values), _BATCH)]

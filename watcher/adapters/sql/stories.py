@@ -1,0 +1,164 @@
+"""Which story each new entry belongs to: the story of its link (or URL guid), else that of a
+near-duplicate seen within the window (the choice is the core's, ``nearest_story``), else a
+new one; and the keys and bands that let later entries find it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, func, select, update
+
+from watcher.adapters.sql.bulk import batches, insert_new_rows
+from watcher.adapters.sql.tables import (
+    entries,
+    stories,
+    story_bands,
+    story_keys,
+)
+from watcher.core.clustering import nearest_story, shingles
+from watcher.core.model import Clustering, NewItem
+
+_PER_BAND = 20  # the most recent stories compared for each band: bounds the work per entry
+
+
+def assign_stories(
+    conn: Connection, items: Sequence[NewItem], clustering: Clustering | None, now: datetime
+) -> list[int]:
+    """Each new entry's story: the story of its link (or URL guid), else of a near-duplicate
+    seen within the window, else a new one."""
+    by_key = _stories_by_key(conn, [key for item in items for key in item.story_keys])
+    candidates = _band_candidates(conn, items, clustering, now) if clustering else {}
+    story_of: list[int] = []
+    fresh = 0
+    recent: list[tuple[int, frozenset[str], frozenset[int]]] = []  # this batch's stories
+    for item in items:
+        story = next((by_key[k] for k in item.story_keys if k in by_key), None)
+        if story is None and clustering is not None:
+            story = nearest_story(
+                _words(item),
+                item.bands,
+                [c for band in item.bands for c in candidates.get(band, ())],
+                recent,
+                clustering.threshold,
+            )
+        if story is None:
+            fresh += 1
+            story = -fresh  # a placeholder until the new stories have ids
+        story_of.append(story)
+        by_key.update(dict.fromkeys(item.story_keys, story))
+        recent.append((story, _words(item), frozenset(item.bands)))
+    if fresh:
+        # New stories are empty and alike: any new id serves any placeholder, so the ids need
+        # not come back in order (asking for the order made SQLite insert them one by one).
+        rows = [{"created_at": now}] * fresh
+        created = [row.id for row in insert_new_rows(conn, stories, (), rows, [stories.c.id])]
+        story_of = [created[-s - 1] if s < 0 else s for s in story_of]
+    return story_of
+
+
+_STORIES_OF_KEYS = select(story_keys.c.key, story_keys.c.story_id).where(
+    story_keys.c.key.in_(bindparam("keys", expanding=True))
+)
+
+
+def _stories_by_key(conn: Connection, keys: Sequence[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for batch in batches(list(dict.fromkeys(keys))):
+        rows = conn.execute(_STORIES_OF_KEYS, {"keys": list(batch)})
+        found.update({row.key: row.story_id for row in rows})
+    return found
+
+
+def _recent_by_band() -> Any:
+    """The most recent stories (within ``since``) sharing each of ``bands``, with the words
+    of their entry: built once, since building it cost more than running it."""
+    recent = (
+        select(
+            story_bands.c.band,
+            story_bands.c.story_id,
+            story_bands.c.entry_id,
+            func.row_number()
+            .over(partition_by=story_bands.c.band, order_by=story_bands.c.seen_at.desc())
+            .label("rank"),
+        )
+        .where(
+            story_bands.c.band.in_(bindparam("bands", expanding=True)),
+            story_bands.c.seen_at >= bindparam("since"),
+        )
+        .subquery()
+    )
+    return (
+        select(recent.c.band, recent.c.story_id, entries.c.title, entries.c.summary)
+        .join(entries, entries.c.id == recent.c.entry_id)
+        .where(recent.c.rank <= _PER_BAND)
+    )
+
+
+_RECENT_BY_BAND = _recent_by_band()
+
+
+def _band_candidates(
+    conn: Connection, items: Sequence[NewItem], clustering: Clustering, now: datetime
+) -> dict[int, list[tuple[int, frozenset[str]]]]:
+    """Band → (story, words) of the most recent stories within the window that share it."""
+    wanted = list({band for item in items for band in item.bands})
+    found: dict[int, list[tuple[int, frozenset[str]]]] = {}
+    words: dict[int, frozenset[str]] = {}  # each story's words, computed once
+    for batch in batches(wanted):
+        rows = conn.execute(
+            _RECENT_BY_BAND, {"bands": list(batch), "since": now - clustering.window}
+        )
+        for row in rows:
+            if row.story_id not in words:
+                words[row.story_id] = shingles(row.title, row.summary)
+            found.setdefault(row.band, []).append((row.story_id, words[row.story_id]))
+    return found
+
+
+def join_concurrent_stories(
+    conn: Connection, stored: list[tuple[int, int, NewItem]]
+) -> list[tuple[int, int, NewItem]]:
+    """Another worker may have given a link its story first, in a transaction this one's key
+    insert waited for (and then skipped). An entry whose key belongs to another story joins
+    it, so that one story, and one alert per rule, comes of it."""
+    owners = _stories_by_key(conn, [key for _, _, item in stored for key in item.story_keys])
+    joined, moves = [], []
+    for entry_id, story, item in stored:
+        owner = next((owners[key] for key in item.story_keys if key in owners), story)
+        if owner != story:
+            moves.append({"entry": entry_id, "story": owner})
+        joined.append((entry_id, owner, item))
+    if moves:
+        conn.execute(
+            update(entries)
+            .where(entries.c.id == bindparam("entry"))
+            .values(story_id=bindparam("story")),
+            moves,
+        )
+    return joined
+
+
+def record_stories(
+    conn: Connection, stored: Sequence[tuple[int, int, NewItem]], now: datetime
+) -> None:
+    # In key order, so that two writers inserting the same keys wait for each other rather
+    # than deadlock.
+    keys = sorted(
+        ({"key": k, "story_id": story} for _, story, item in stored for k in item.story_keys),
+        key=lambda row: str(row["key"]),
+    )
+    insert_new_rows(conn, story_keys, [story_keys.c.key], keys)
+    bands = [
+        {"band": band, "story_id": story, "entry_id": entry_id, "seen_at": now}
+        for entry_id, story, item in stored
+        for band in item.bands
+    ]
+    insert_new_rows(conn, story_bands, [story_bands.c.band, story_bands.c.story_id], bands)
+
+
+def _words(item: NewItem) -> frozenset[str]:
+    # Worked out here, for the entries of a batch, rather than carried from the parser
+    # processes for every entry.
+    return shingles(item.entry.title, item.entry.summary)
