@@ -223,3 +223,27 @@ def test_the_checks_catch_a_wrong_import() -> None:
     assert "watcher.core.matching.fold" in edges["watcher.core.clustering"]
     edges["watcher.core.matching.fold"] = edges["watcher.core.matching.fold"] | {"httpx"}
     assert "httpx" in reachable_libraries(edges, "watcher.core.clustering")
+
+
+MAX_LINES = 400
+
+
+def test_no_module_is_over_400_lines() -> None:
+    """A module that grows past 400 lines holds two concerns: split it (a section comment
+    inside a module is the signal)."""
+    long = {
+        path.relative_to(PACKAGE).as_posix(): lines
+        for path in PACKAGE.rglob("*.py")
+        if (lines := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+    }
+    assert long == {}, long
+
+
+def test_no_section_comments_inside_modules() -> None:
+    """``# --- feeds ---`` dividers were how one module held several: none are left."""
+    divided = sorted(
+        path.relative_to(PACKAGE).as_posix()
+        for path in PACKAGE.rglob("*.py")
+        if any(line.lstrip().startswith("# ---") for line in path.read_text().splitlines())
+    )
+    assert divided == []

@@ -201,7 +201,7 @@ def test_a_parse_that_runs_out_of_memory_fails_that_feed_only(
     async def run(parser: Callable[..., ParsedFeed]) -> CycleReport:
         async with app.fetcher() as fetcher:
             service = app.service(fetcher)
-            service.parser = parser
+            service.parsers.parser = parser
             return await service.run_cycle(app.config.feeds)
 
     report = asyncio.run(run(hog))
@@ -226,11 +226,11 @@ def test_a_daemon_replaces_its_parser_processes_after_one_dies(
     async def run() -> list[CycleReport]:
         async with app.fetcher() as fetcher:
             service = app.service(fetcher, keep_pool=True)
-            normal = service.parser
+            normal = service.parsers.parser
             try:
-                service.parser = crash
+                service.parsers.parser = crash
                 reports = [await service.run_cycle(app.config.feeds)]
-                service.parser = normal
+                service.parsers.parser = normal
                 reports.append(await service.run_cycle(app.config.feeds))
             finally:
                 service.close()

@@ -14,7 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from watcher.core.matching.matcher import Matcher
-from watcher.core.matching.query import QueryError, parse_query
+from watcher.core.matching.query import parse_query
+from watcher.core.matching.tree import QueryError
 from watcher.core.model import Entry
 from watcher.core.settings import Rule, make_rule
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-import watcher.service.cycle
+import watcher.service.parsers
 from tests.conftest import write_config
 from tests.servers import FeedServer, rss
 from watcher.adapters.memory import release_free_memory
@@ -45,7 +45,7 @@ def test_a_daemon_keeps_one_parser_pool_and_recycles_it(
     """The daemon's service parses even a one-feed cycle in its kept parser processes, keeps
     them (and its writer thread) from cycle to cycle, and replaces them between two cycles
     once they have parsed RECYCLE_AFTER documents."""
-    monkeypatch.setattr(watcher.service.cycle, "RECYCLE_AFTER", 3)
+    monkeypatch.setattr(watcher.service.parsers, "RECYCLE_AFTER", 3)
     url = feed_server.serve("/f.xml", rss("Wire", [("g0", "TikTok talks", "x")]), etag=False)
     config = load_config(write_config(tmp_path / "w.toml", [url]), {})
     app = open_app(config, Redactor())
@@ -60,7 +60,7 @@ def test_a_daemon_keeps_one_parser_pool_and_recycles_it(
                     feed_server.serve("/f.xml", rss("Wire", items), etag=False)
                     report = await service.run_cycle(app.feeds(), deliver=False)
                     assert report.new_entries == 1
-                    seen.append((service._pool, service._parsed, service._writer))
+                    seen.append((service.parsers._pool, service.parsers._parsed, service._writer))
             finally:
                 service.close()
         return seen

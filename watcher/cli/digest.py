@@ -20,7 +20,7 @@ from watcher.cli.common import (
     write_atomically,
 )
 from watcher.core.matching.matcher import Matcher
-from watcher.core.matching.query import QueryError
+from watcher.core.matching.tree import QueryError
 from watcher.core.settings import make_rule
 from watcher.core.views import DigestQuery, DigestRow
 from watcher.render.alerts import format_time, highlight, spans_of

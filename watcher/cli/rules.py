@@ -23,7 +23,7 @@ from watcher.cli.common import (
 )
 from watcher.config.schema import NAME
 from watcher.core.matching.matcher import Matcher
-from watcher.core.matching.query import QueryError
+from watcher.core.matching.tree import QueryError
 from watcher.core.model import Entry, Hit, Match
 from watcher.core.redact import mask_feed_url
 from watcher.core.settings import Config, Rule, make_rule

@@ -28,7 +28,7 @@ from watcher.config.secrets import secret_url
 from watcher.core.durations import format_duration
 from watcher.core.errors import ConfigError
 from watcher.core.identity import TRACKING_PARAMS
-from watcher.core.matching.query import QueryError
+from watcher.core.matching.tree import QueryError
 from watcher.core.redact import mask_feed_url
 from watcher.core.settings import (
     WEEKDAYS,

@@ -45,7 +45,11 @@ def prepare(parsed: ParsedFeed, analyses: tuple[Analysis, ...] = ()) -> ReadFeed
     )
 
 
-def analyse(entry: Entry, matches: Sequence[Match], cluster: bool) -> Analysis:
+def analyse(matcher: Matcher, entry: Entry, feed: str, url: str, cluster: bool) -> Analysis:
+    """The one place an entry is matched against the rules (in a parser process, or in the
+    writer for an entry it has not seen), with what places it in a story. ``feed``: the name
+    rules see for the feed, ``url`` its address."""
+    matches = matcher.match(entry, feed, url)
     words = shingles(entry.title, entry.summary) if cluster else frozenset()
     if len(words) < MIN_WORDS:
         return Analysis(tuple(matches), story_keys(entry))
@@ -76,7 +80,7 @@ def read(parser: Parser, matcher: Matcher, request: ReadRequest) -> ReadFeed:
     shown = request.name or parsed.title or url
     return prepare(
         parsed,
-        tuple(analyse(e, matcher.match(e, shown, url), request.cluster) for e in parsed.entries),
+        tuple(analyse(matcher, e, shown, url, request.cluster) for e in parsed.entries),
     )
 
 

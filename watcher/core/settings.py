@@ -14,7 +14,8 @@ from datetime import time as dt_time
 from datetime import timedelta
 from typing import Any
 
-from watcher.core.matching.query import And, Node, Not, keywords_query, parse_query
+from watcher.core.matching.query import keywords_query, parse_query
+from watcher.core.matching.tree import And, Node, Not
 
 StoredRule = tuple[str, str, tuple[str, ...] | None]  # a CLI-added rule: (name, query, notify)
 

@@ -14,7 +14,6 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime, timedelta
 
 from watcher.core.analysis import (
@@ -24,7 +23,6 @@ from watcher.core.analysis import (
     ReadRequest,
     analyse,
     prepare,
-    read_in_worker,
 )
 from watcher.core.errors import FeedError, FetchError, ParseError, WriteConflict
 from watcher.core.matching.matcher import Matcher
@@ -48,18 +46,14 @@ from watcher.core.settings import Config, Feed, Rule
 from watcher.core.triage import Triage, backlog_test, never, triage
 from watcher.ports import Clock, Fetcher, Notifier, Store
 from watcher.service.delivery import Delivery
+from watcher.service.parsers import Parsers
 from watcher.service.writer import GROUP, GroupWriter, Job
 
 log = logging.getLogger("watcher.service")  # the name operators filter the journal by
-_POOL_FROM = 8  # feeds in a cycle from which parsing goes to worker processes
-# A daemon's parser processes live across cycles and are replaced, between two cycles, after
-# this many documents: whatever a long-lived parser (libxml2, feedparser) keeps is handed back.
-RECYCLE_AFTER = 2_000
 _QUIET_BATCH = 500  # quiet fetches recorded per transaction
 _CONFLICT_RETRIES = 3  # a group's transaction is tried this often before feeds go one by one
 _IN_FLIGHT = 2 * GROUP  # feeds fetched but not yet written, at most
 MOVE_AFTER = 3  # fetches in a row permanently redirected to one place before the feed moves
-PARSE_TIMEOUT = 60.0  # seconds one document may take in a worker process
 
 
 class Service:
@@ -83,7 +77,6 @@ class Service:
         self.fetcher = fetcher
         self.notifiers = notifiers
         self.clock = clock
-        self.parser = parser
         self.matcher = Matcher(config.rules)
         self.delivering = Delivering(
             {rule.name: self._targets_of(rule) for rule in config.rules},
@@ -96,15 +89,7 @@ class Service:
         self.halt = threading.Event()
         self.on_progress: Callable[[], None] | None = None  # after each feed's outcome
         self.delivery = Delivery(config, store, notifiers, clock, sleep, after_send, self.halt)
-        # Makes worker processes for a cycle's parsing, each given the matcher when it starts.
-        self.parse_pool = parse_pool
-        # A daemon keeps one pool across cycles and parses every document there (never in
-        # this long-lived process, whose native heap would keep what the parsers allocated);
-        # a one-shot run makes a pool for a cycle large enough to be worth it.
-        self.keep_pool = keep_pool
-        self._pool: Executor | None = None
-        self._parsed = 0  # documents sent to the kept pool since it was made
-        self._broken = False  # a parser process died: the kept pool is replaced after the cycle
+        self.parsers = Parsers(parse_pool, self.matcher, parser, keep_pool)
         # The single writer: one thread for the service's life, not a new one each cycle.
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="writer")
         self.clustering = (
@@ -146,7 +131,7 @@ class Service:
         loop = asyncio.get_running_loop()
         # Parse in worker processes, on every core. One thread writes, so the event loop keeps
         # fetching meanwhile and the database sees a single writer.
-        pool = self._cycle_pool(len(feeds))
+        pool = self.parsers.for_cycle(len(feeds))
         writer = self._writer
 
         async def handle(feed: Feed, fetched: FetchResult | FetchError) -> FeedOutcome:
@@ -193,40 +178,15 @@ class Service:
             outcomes = [r for r in results if not isinstance(r, Exception)]
             await loop.run_in_executor(writer, self._record_quiet)
         finally:
-            self._cycle_over(pool)
+            self.parsers.cycle_over(pool)
         delivery = await self.deliver_concurrently() if deliver else DeliveryReport()
         done = tuple(outcome for outcome in outcomes if outcome is not None)
         return CycleReport(done, delivery.sent, delivery.failed)
 
-    def _cycle_pool(self, feeds: int) -> Executor | None:
-        """The parser processes for a cycle of ``feeds`` feeds (None: parse here)."""
-        if self.parse_pool is None:
-            return None
-        if self.keep_pool:
-            if self._pool is None:
-                self._pool = self.parse_pool(self.matcher)
-            return self._pool
-        return self.parse_pool(self.matcher) if feeds >= _POOL_FROM else None
-
-    def _cycle_over(self, pool: Executor | None) -> None:
-        if pool is None:
-            return
-        if not self.keep_pool:
-            pool.shutdown(wait=False, cancel_futures=True)
-        elif self._broken or self._parsed >= RECYCLE_AFTER:
-            # Between cycles nothing is in flight: the processes end and the next cycle
-            # starts new ones (the standard pool's max_tasks_per_child can deadlock).
-            self._close_pool()
-
-    def _close_pool(self, wait: bool = True) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=wait, cancel_futures=True)
-            self._pool, self._parsed, self._broken = None, 0, False
-
     def close(self) -> None:
         """End the parser processes (a document in hand is not waited for: nothing would
         write it) and the writer thread (after the transaction in hand)."""
-        self._close_pool(wait=False)
+        self.parsers.close(wait=False)
         self._writer.shutdown(wait=True)
 
     def _process_together(self, jobs: Sequence[Job]) -> list[FeedOutcome]:
@@ -268,17 +228,7 @@ class Service:
             self.clustering is not None,
             analyse_all=not self._schedule(feed).read,
         )
-        self._parsed += 1
-        job = asyncio.get_running_loop().run_in_executor(pool, read_in_worker, self.parser, request)
-        try:
-            return await asyncio.wait_for(job, PARSE_TIMEOUT)
-        except ParseError as exc:
-            return exc
-        except TimeoutError:
-            return ParseError(feed.url, f"took more than {PARSE_TIMEOUT:g}s to parse")
-        except (BrokenProcessPool, MemoryError):
-            self._broken = True
-            return ParseError(feed.url, "the parser ran out of memory or crashed on it")
+        return await self.parsers.read(pool, request)
 
     def process(
         self,
@@ -303,7 +253,7 @@ class Service:
             if isinstance(read, ParseError):
                 raise read
             if read is None:  # parsed here; entries are analysed as triage needs them
-                parsed = self.parser(
+                parsed = self.parsers.parser(
                     feed.url, fetched.body, fetched.content_type, self.config.tracking_params
                 )
                 read = prepare(parsed)
@@ -424,7 +374,6 @@ class Service:
             if analyses:
                 return analyses[index]
             entry = parsed.entries[index]
-            matches = self.matcher.match(entry, name, feed.url)
-            return analyse(entry, matches, self.clustering is not None)
+            return analyse(self.matcher, entry, name, feed.url, self.clustering is not None)
 
         return triage(parsed.entries, keys, read.hashes, known, analysis_of, is_backlog)

@@ -17,7 +17,8 @@ from sqlalchemy.sql.elements import BindParameter
 from watcher.adapters.sql.bulk import batches
 from watcher.adapters.sql.database import Database
 from watcher.adapters.sql.feeds import feed_update, healthy
-from watcher.adapters.sql.ingest import insert_new, update_known
+from watcher.adapters.sql.ingest import insert_new
+from watcher.adapters.sql.revisions import update_known
 from watcher.adapters.sql.tables import (
     entries,
     entry_keys,
