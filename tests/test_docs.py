@@ -69,11 +69,23 @@ def test_every_test_says_what_it_proves() -> None:
     import ast
 
     bare = [
-        f"{path.name}::{node.name}"
-        for path in sorted((ROOT / "tests").glob("test_*.py"))
+        f"{path.relative_to(ROOT)}::{node.name}"
+        for path in sorted((ROOT / "tests").rglob("test_*.py"))
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
         and node.name.startswith("test_")
         and not ast.get_docstring(node)
     ]
     assert bare == []
+
+
+def test_the_tests_mirror_the_tree() -> None:
+    """Tests live beside what they prove: a folder per room of the package (core, parsing,
+    render, config, adapters, service) and one for whole processes; at the top only the
+    checks of the repository itself (architecture, docs, systemd units)."""
+    top = sorted(path.name for path in (ROOT / "tests").glob("test_*.py"))
+    assert top == ["test_architecture.py", "test_docs.py", "test_systemd_units.py"]
+    rooms = {"core", "parsing", "render", "config", "adapters", "service"}
+    folders = {path.parent.name for path in (ROOT / "tests").rglob("test_*.py")} - {"tests"}
+    assert folders == rooms | {"processes"}
+    assert all((ROOT / "watcher" / room).is_dir() for room in rooms)

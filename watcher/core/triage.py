@@ -37,7 +37,7 @@ def triage(
     new: list[NewItem] = []
     again: list[SeenAgain] = []
     claimed: set[int | str] = set()  # one incoming entry per stored entry (or primary key)
-    for index, (entry, entry_keys, digest, stored) in enumerate(
+    for index, (entry, entry_keys, entry_hash, stored) in enumerate(
         zip(entries, keys, hashes, known, strict=True)
     ):
         claim: int | str = stored.entry_id if stored else entry.key
@@ -54,10 +54,10 @@ def triage(
                     found.story_keys,
                     found.bands,
                     is_backlog(entry),
-                    digest,
+                    entry_hash,
                 )
             )
-        elif seen := _seen_again(entry, entry_keys, digest, stored, index, analysis_of):
+        elif seen := _seen_again(entry, entry_keys, entry_hash, stored, index, analysis_of):
             again.append(seen)
     return Triage(new, again)
 
@@ -73,7 +73,7 @@ def backlog_test(first_sight: bool, oldest: datetime) -> Callable[[Entry], bool]
 def _seen_again(
     entry: Entry,
     keys: tuple[str, ...],
-    digest: str,
+    entry_hash: str,
     stored: KnownEntry,
     index: int,
     analysis_of: AnalysisOf,
@@ -81,7 +81,7 @@ def _seen_again(
     new_keys = tuple(key for key in keys if key not in stored.keys)
     # A guid we have not seen, for an entry we know by its link or title: the feed churns.
     churned = entry.key not in stored.keys and entry.key.startswith("guid:")
-    changed = not stored.pruned and digest != stored.content_hash
+    changed = not stored.pruned and entry_hash != stored.content_hash
     if not new_keys and not changed:
         return None
     return SeenAgain(
@@ -90,5 +90,5 @@ def _seen_again(
         churned,
         entry if changed else None,
         analysis_of(index).matches if changed else (),
-        digest,
+        entry_hash,
     )

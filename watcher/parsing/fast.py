@@ -7,7 +7,7 @@ order, what counts as HTML) are what users' feeds have been tested against for t
 So this path takes only documents made of elements whose feedparser treatment it reproduces,
 and returns None for anything else — an unknown element in an item, markup inside a text
 element, ``xml:base``, a charset the HTTP header and the document disagree on, a document that
-is not well-formed — and the caller hands those to feedparser. ``tests/test_fastparse.py``
+is not well-formed — and the caller hands those to feedparser. ``tests/parsing/test_fastparse.py``
 checks both paths give the same entries over a corpus of real-world feeds.
 """
 

@@ -25,8 +25,8 @@ from watcher.core.identity import content_hash
 from watcher.core.model import Clustering, Delivering, Entry, NewItem
 
 
-def entry_row(entry: Entry, digest: str = "") -> dict[str, Any]:
-    """The entries columns of ``entry``; ``digest``: its content hash, if known already."""
+def entry_row(entry: Entry, known_hash: str = "") -> dict[str, Any]:
+    """The entries columns of ``entry``; ``known_hash``: its content hash, if known already."""
     return {
         "guid": entry.guid,
         "title": entry.title,
@@ -37,7 +37,7 @@ def entry_row(entry: Entry, digest: str = "") -> dict[str, Any]:
         "content": entry.content,
         "author": entry.author,
         "tags": list(entry.tags),
-        "content_hash": digest or content_hash(entry),
+        "content_hash": known_hash or content_hash(entry),
     }
 
 

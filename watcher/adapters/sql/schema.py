@@ -25,7 +25,7 @@ from watcher.adapters.sql.tables import (
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-HEAD = "0012"  # the newest migration; tests/test_store.py checks it against alembic's
+HEAD = "0012"  # the newest migration; tests/adapters/test_store.py checks it against alembic's
 
 
 def migrate(engine: Engine) -> None:

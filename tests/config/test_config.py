@@ -16,7 +16,7 @@ from watcher.core.errors import ConfigError
 
 Cli = Callable[..., Result]
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parents[2]
 
 
 def problems(tmp_path: Path, text: str, environ: dict[str, str] | None = None) -> list[str]:

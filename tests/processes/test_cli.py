@@ -16,7 +16,7 @@ from click.testing import Result
 from tests.conftest import write_config
 from watcher.cli import cli
 
-CLI_DOC = (Path(__file__).parent.parent / "docs" / "cli.md").read_text(encoding="utf-8")
+CLI_DOC = (Path(__file__).parents[2] / "docs" / "cli.md").read_text(encoding="utf-8")
 Cli = Callable[..., Result]
 
 

@@ -20,7 +20,7 @@ from watcher.core.model import Entry
 from watcher.core.settings import Rule, make_rule
 
 CASES: list[dict[str, Any]] = tomllib.loads(
-    (Path(__file__).parent / "data" / "match_cases.toml").read_text(encoding="utf-8")
+    (Path(__file__).parents[1] / "data" / "match_cases.toml").read_text(encoding="utf-8")
 )["case"]
 
 
@@ -200,12 +200,12 @@ def test_shipped_rules_catch_the_four_stories_and_little_else() -> None:
     from watcher.config.load import load_config
     from watcher.parsing.document import parse_feed
 
-    root = Path(__file__).parent.parent
+    root = Path(__file__).parents[2]
     config = load_config(root / "config" / "watcher.toml", {})
     matcher = Matcher(config.rules)
     found = set()
     for name in ("world-rss2.xml", "business-atom.xml", "tech-rss1.xml"):
-        body = (Path(__file__).parent / "fixtures" / "feeds" / name).read_bytes()
+        body = (Path(__file__).parents[1] / "fixtures" / "feeds" / name).read_bytes()
         for item in parse_feed("https://f.example/", body).entries:
             found |= {(m.rule, item.title) for m in matcher.match(item)}
     assert found == {

@@ -18,7 +18,7 @@ from watcher.core.model import ParsedFeed
 from watcher.parsing.document import parse_feed, parse_with_feedparser
 from watcher.parsing.fast import fast_parse
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parents[1] / "fixtures"
 CORPUS = sorted(
     path
     for path in [*(FIXTURES / "corpus").iterdir(), *(FIXTURES / "feeds").glob("*.xml")]

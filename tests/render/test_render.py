@@ -8,7 +8,7 @@ from pathlib import Path
 from watcher.render.alerts import format_alert_body, format_digest_body, highlight
 from watcher.render.templates import SAMPLE, VARIABLES, variables
 
-CONFIG_DOC = (Path(__file__).parent.parent / "docs" / "configuration.md").read_text("utf-8")
+CONFIG_DOC = (Path(__file__).parents[2] / "docs" / "configuration.md").read_text("utf-8")
 
 
 def test_alert_body_names_the_other_sources_of_its_story() -> None:

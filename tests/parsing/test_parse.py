@@ -13,7 +13,7 @@ import pytest
 from watcher.core.errors import ParseError
 from watcher.parsing.document import parse_feed
 
-FEEDS = Path(__file__).parent / "fixtures" / "feeds"
+FEEDS = Path(__file__).parents[1] / "fixtures" / "feeds"
 
 
 def as_json(value: Any) -> Any:

@@ -1,0 +1,1 @@
+"""Core: pure decisions, tested with data cases."""

@@ -1,0 +1,1 @@
+"""Parsing: feed bytes in, entries out, checked against feedparser and golden files."""

@@ -1,0 +1,1 @@
+"""Rendering: alerts, templates and the digest exports."""

@@ -1,0 +1,1 @@
+"""The service: cycles, fetching, stories and memory, over real adapters."""
