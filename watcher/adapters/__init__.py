@@ -1,2 +1,2 @@
-"""Adapters at the edge: HTTP fetching, the database, notifications. Only ``watcher.app``
-(and the CLI's composition) import them; the core never does."""
+"""Adapters at the edge: HTTP fetching, the database, notifications, systemd, the listener.
+Only ``watcher.app`` builds them; the core, the service and the CLI never import them."""

@@ -1,5 +1,5 @@
-"""One cycle: fetch the due feeds → parse → identify → match → store → queue deliveries, and
-the delivery step that sends what is queued.
+"""One cycle: fetch the due feeds → parse → identify → match → store → queue deliveries, then
+(unless the caller delivers on its own) the delivery pass (``service.delivery``).
 
 The service only talks to ports (``watcher.ports``); it never imports httpx, SQLAlchemy or
 apprise. A feed's failure is that feed's outcome; the cycle always completes.

@@ -1,2 +1,3 @@
-"""The rule language: queries are parsed (``query``), compiled and evaluated against entries
-(``matcher``), on text folded for case and accents (``fold``). Pure: no I/O."""
+"""The rule language: a query is lexed (``lexer``) and parsed (``query``) into a tree
+(``tree``), compiled into evaluators (``evaluators``) and run against an entry as the matcher
+reads it (``view``, ``matcher``), on text folded for case and accents (``fold``). Pure: no I/O."""
