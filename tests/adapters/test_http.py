@@ -10,7 +10,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -278,3 +278,37 @@ def test_a_not_modified_answer_keeps_its_connection(feed_server: FeedServer) -> 
 
     asyncio.run(go())
     assert len({seen.port for seen in feed_server.requests}) == 1
+
+
+def test_a_proxy_named_by_the_environment_carries_the_fetch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``HTTP_PROXY`` is honoured as httpx honours it (through aiohttp's transport too): the
+    request goes to the proxy, with the feed's full URL, and its answer is the feed's."""
+    seen: list[str] = []
+
+    class Proxy(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/rss+xml")
+            self.send_header("Content-Length", str(len(BODY)))
+            self.end_headers()
+            self.wfile.write(BODY)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{server.server_port}")
+        result = fetch("http://feeds.example/rss")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.status == 200 and result.body == BODY
+    assert seen == ["http://feeds.example/rss"]
