@@ -312,3 +312,35 @@ def test_a_proxy_named_by_the_environment_carries_the_fetch(
         server.server_close()
     assert result.status == 200 and result.body == BODY
     assert seen == ["http://feeds.example/rss"]
+
+
+def test_credentials_in_the_url_are_sent_as_basic_auth(feed_server: FeedServer) -> None:
+    """A feed URL with ``user:password@`` reaches the server as an Authorization header (never
+    in the request line), and the server's answer is the feed."""
+    seen: list[tuple[str, str | None]] = []
+
+    def private(request: BaseHTTPRequestHandler) -> None:
+        seen.append((request.path, request.headers.get("Authorization")))
+        request.send_response(200)
+        request.send_header("Content-Length", str(len(BODY)))
+        request.end_headers()
+        request.wfile.write(BODY)
+
+    url = feed_server.serve("/private.xml", b"", handler=private)
+    result = fetch(url.replace("http://", "http://desk:s3cr3t@"))
+    assert result.status == 200 and result.body == BODY
+    assert seen == [("/private.xml", "Basic ZGVzazpzM2NyM3Q=")]  # base64 of desk:s3cr3t
+
+
+def test_a_server_that_does_not_speak_http_fails_that_feed(feed_server: FeedServer) -> None:
+    """Bytes that are no HTTP response at all: the feed fails with a reason, like any other
+    broken server (nothing escapes the fetcher as a transport library's own exception)."""
+
+    def garbage(request: BaseHTTPRequestHandler) -> None:
+        request.wfile.write(b"SSH-2.0-OpenSSH_9.6\r\n\r\n")
+        request.close_connection = True
+
+    url = feed_server.serve("/ssh", b"", handler=garbage)
+    with pytest.raises(FetchError) as caught:
+        fetch(url)
+    assert "status line" in caught.value.reason, caught.value.reason

@@ -121,13 +121,19 @@ class _Host:
 
 
 class _Transport(AiohttpTransport):
-    """httpx-aiohttp 0.2.0 hands aiohttp a request's body stream when httpx has not read it,
-    which is the case for the GET httpx builds to follow a redirect: aiohttp then sends an
-    empty chunked body ("0") that the server reads as the next request line. Reading the
-    request first gives aiohttp no body at all."""
+    """Two things httpx-aiohttp 0.2.0 hands aiohttp that it must not:
+
+    - a request's body stream when httpx has not read it, which is the case for the GET httpx
+      builds to follow a redirect: aiohttp then sends an empty chunked body ("0") that the
+      server reads as the next request line. Reading the request first leaves no body at all.
+    - a URL with credentials in it (``https://user:pw@host/feed``) beside the Authorization
+      header httpx already made of them, which aiohttp refuses (ValueError). The header is
+      enough."""
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         await request.aread()
+        if request.url.userinfo and "authorization" in request.headers:
+            request.url = request.url.copy_with(userinfo=b"")
         return await super().handle_async_request(request)
 
 
@@ -232,6 +238,10 @@ class HttpFetcher:
             raise FetchError(url, f"cannot connect: {exc or type(exc).__name__}") from None
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise FetchError(url, f"{type(exc).__name__}: {exc}") from None
+        except (aiohttp.ClientError, aiohttp.http_exceptions.HttpProcessingError) as exc:
+            # What httpx-aiohttp does not translate (a response that is not HTTP at all).
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            raise FetchError(url, f"{type(exc).__name__}: {reason}".rstrip(": ")) from None
 
     def _host(self, url: str) -> _Host:
         name = (urlsplit(url).hostname or "").lower()
