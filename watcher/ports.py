@@ -1,4 +1,5 @@
-"""What the service needs from the outside world, as Protocols the adapters satisfy."""
+"""What the service and the daemon need from the outside world, as Protocols the adapters
+satisfy: one for each consumer, so that each sees only what it uses."""
 
 from __future__ import annotations
 
