@@ -1,5 +1,6 @@
-"""Writing what one fetch brought, inside the caller's transaction: new entries with their
-identity keys, stories and matches; new versions of known entries; pending deliveries.
+"""Writing a fetch's new entries, inside the caller's transaction: the entries with their
+identity keys, then their stories (``stories``) and matches and deliveries (``matches``);
+known entries seen again are ``revisions``'.
 
 Every insert is ``ON CONFLICT DO NOTHING`` on a unique identity, never check-then-insert, so a
 second writer storing the same thing at the same moment changes nothing. Statements are batched
