@@ -35,9 +35,6 @@ class SqlStore:
 
     def __init__(self, engine: Engine, lease: timedelta = timedelta(seconds=60)) -> None:
         self.db = Database(engine, lease)
-        self.engine = engine
-        self.cooperative = self.db.cooperative
-        self.lease = lease
         self.feeds = SqlFeeds(self.db)
         self.rules = SqlRules(self.db)
         self.entries = SqlEntries(self.db)
@@ -45,6 +42,18 @@ class SqlStore:
         self.reports = SqlReports(self.db)
         self.upkeep = SqlUpkeep(self.db)
         self.coordination = SqlCoordination(self.db)
+
+    @property
+    def engine(self) -> Engine:
+        return self.db.engine
+
+    @property
+    def cooperative(self) -> bool:
+        return self.db.cooperative
+
+    @property
+    def lease(self) -> timedelta:
+        return self.db.lease
 
     def together(self) -> AbstractContextManager[None]:
         """This thread's writes inside the block share one transaction (Database.together)."""
