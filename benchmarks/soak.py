@@ -16,7 +16,7 @@ The daemon runs under the environment of the shipped unit (``Environment=`` line
 ``systemd/feed-watcher.service``), so that what is measured is what ships; ``--env K=V``
 adds to it. Every ``--sample`` seconds the proportional set size (PSS) of each process of the
 daemon's tree is read from ``/proc/PID/smaps_rollup``: the main process, and the rest (the
-fork server and the parser processes). After ``--warmup`` minutes, the growth is reported
+parser processes). After ``--warmup`` minutes, the growth is reported
 three ways: the least-squares slope in MB per hour and per 10,000 new entries, and the
 difference between the means of the first and the last five samples of the measured span.
 """
@@ -50,7 +50,7 @@ UNIT = Path(__file__).resolve().parent.parent / "systemd" / "feed-watcher.servic
 class Sample:
     seconds: float  # since the daemon started
     main_mb: float
-    others_mb: float  # the fork server and the parser processes
+    others_mb: float  # the parser processes (and a fork server, in commits that had one)
     entries: int  # stored by the daemon (the prefill not counted)
 
     @property

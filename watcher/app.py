@@ -24,7 +24,7 @@ from watcher.adapters.sql.database import (
     masked_database_url,
 )
 from watcher.adapters.sql.lockfile import DatabaseLock, lock_database
-from watcher.adapters.sql.schema import copy_database, migrate
+from watcher.adapters.sql.schema import copy_database, migrate, migrate_apart
 from watcher.adapters.sql.store import SqlStore
 from watcher.adapters.systemd import SystemdNotifier
 from watcher.config.load import load_config, with_added_rules
@@ -182,10 +182,12 @@ def open_app(
     *,
     clock: Callable[[], datetime] = utcnow,
     console: TextIO | None = None,
+    long_lived: bool = False,
 ) -> App:
-    """Validate targets, open and migrate the database, and register the configured feeds."""
+    """Validate targets, open and migrate the database, and register the configured feeds.
+    ``long_lived``: for the daemon (see ``open_store``)."""
     check_targets(config)
-    store = open_store(config, redactor, clock())
+    store = open_store(config, redactor, clock(), long_lived)
     return _assemble(config, store, clock, redactor, console)
 
 
@@ -246,12 +248,15 @@ def stored_additions(config: Config) -> tuple[list[Feed], list[StoredRule]] | No
         store.engine.dispose()
 
 
-def open_store(config: Config, redactor: Redactor, now: datetime | None = None) -> SqlStore:
-    """The database, migrated, with the configured feeds registered."""
+def open_store(
+    config: Config, redactor: Redactor, now: datetime | None = None, long_lived: bool = False
+) -> SqlStore:
+    """The database, migrated (``long_lived``, the daemon: by a child process, so that the
+    migration tool never stays in memory), with the configured feeds registered."""
     url = database_url(config)
     redactor.add_secret(database_password(url))
     store = SqlStore(connect(url), lease=config.lease)
-    migrate(store.engine)
+    (migrate_apart if long_lived else migrate)(store.engine)
     store.feeds.sync_feeds(config.feeds, now or utcnow())
     # Feeds added from the command line, or once in the file, may carry credentials too.
     redactor.add_feeds(store.feeds.feed_urls())

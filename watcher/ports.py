@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 from watcher.core.model import (
     Alert,
@@ -27,6 +27,7 @@ from watcher.core.model import (
 from watcher.core.settings import Feed
 
 Clock = Callable[[], datetime]
+T = TypeVar("T")
 
 
 class Fetcher(Protocol):
@@ -153,6 +154,21 @@ class Store(Protocol):
     def together(self) -> AbstractContextManager[None]:
         """Writes inside share one transaction (see SqlStore.together)."""
         ...
+
+
+class ParsePool(Protocol):
+    """Processes that parse documents beside this one."""
+
+    async def run(self, function: Callable[..., T], *args: Any) -> T:
+        """``function(*args)`` in one of the processes; raises what it raised, or
+        BrokenProcessPool when the process died under it."""
+        ...
+
+    def warm(self) -> None:
+        """Start the processes now, so that the first document finds one ready."""
+        ...
+
+    def close(self) -> None: ...
 
 
 class Notifier(Protocol):

@@ -4,6 +4,8 @@ once under concurrent writers, matches and deliveries in one transaction."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,11 +17,12 @@ from alembic.config import Config as AlembicConfig
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from watcher.adapters.children import child_environment
 from watcher.adapters.sql.database import connect
-from watcher.adapters.sql.schema import HEAD, MIGRATIONS, migrate
+from watcher.adapters.sql.schema import HEAD, MIGRATIONS, migrate, migrate_apart
 from watcher.adapters.sql.store import SqlStore
 from watcher.adapters.sql.tables import metadata
-from watcher.core.errors import WriteConflict
+from watcher.core.errors import StoreError, WriteConflict
 from watcher.core.model import (
     Delivering,
     Entry,
@@ -69,6 +72,46 @@ def test_migrations_match_the_tables(database_url: str) -> None:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
     engine.dispose()
     assert diff == []
+
+
+def test_a_daemon_migrates_in_a_child_and_never_imports_alembic(database_url: str) -> None:
+    """``migrate_apart`` (the daemon's) leaves the schema at HEAD, like ``migrate``, without
+    alembic ever entering this process: a daemon would keep its 10 MB for months."""
+    probe = (
+        "import sys\n"
+        "from watcher.adapters.sql.database import connect\n"
+        "from watcher.adapters.sql.schema import migrate_apart\n"
+        "engine = connect(sys.stdin.read())\n"
+        "migrate_apart(engine)\n"
+        "migrate_apart(engine)\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'alembic', 'mako'}))\n"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe],
+        input=database_url,
+        capture_output=True,
+        text=True,
+        check=True,
+        env=child_environment(),
+    ).stdout
+    assert loaded.strip() == "[]"
+    engine = connect(database_url)
+    with engine.connect() as conn:
+        assert conn.scalar(sa.text("SELECT version_num FROM alembic_version")) == HEAD
+        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+    engine.dispose()
+
+
+def test_a_migration_that_fails_in_the_child_says_why(tmp_path: Path) -> None:
+    """A migration the child cannot do (a revision alembic does not know) is a StoreError
+    with alembic's reason."""
+    engine = connect(f"sqlite:///{tmp_path / 'w.db'}")
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE alembic_version (version_num VARCHAR(32))"))
+        conn.execute(sa.text("INSERT INTO alembic_version VALUES ('9999')"))
+    with pytest.raises(StoreError, match=r"^cannot migrate the database: .*9999"):
+        migrate_apart(engine)
+    engine.dispose()
 
 
 def test_entries_are_stored_once(database_url: str) -> None:

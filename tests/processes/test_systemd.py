@@ -24,6 +24,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.conftest import free_port, write_config
 from tests.servers import FeedServer, rss
 from watcher.adapters.sql.schema import HEAD
+from watcher.daemon.lifecycle import Heartbeat
 
 
 @dataclass
@@ -140,6 +141,32 @@ def start_daemon(tmp_path: Path, systemd: FakeSystemd) -> Iterator[Callable[...,
         if daemon.process.poll() is None:
             daemon.process.kill()
         daemon.process.communicate()
+
+
+class CountingSupervisor:
+    """Only what Heartbeat uses of a Supervisor: its period, and the beats it receives."""
+
+    watchdog = 2.0
+
+    def __init__(self) -> None:
+        self.beats = 0
+
+    def heartbeat(self) -> None:
+        self.beats += 1
+
+
+def test_the_loop_naps_until_half_a_period_after_the_last_beat_not_after_now() -> None:
+    """A cycle that ended just too soon after a beat to send one must not add a whole nap to
+    the gap: the sleep ends half a watchdog period after the last beat."""
+    supervisor = CountingSupervisor()
+    heartbeat = Heartbeat(supervisor)  # type: ignore[arg-type]
+    assert heartbeat.nap == 0  # never beaten: beat at once
+    heartbeat.beat()
+    assert 0.9 < heartbeat.nap <= 1.0
+    time.sleep(0.3)
+    heartbeat.beat()  # progress within a quarter period: no beat sent
+    assert supervisor.beats == 1
+    assert heartbeat.nap <= 0.7
 
 
 def test_ready_after_migration_heartbeat_status_and_clean_stop(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -19,10 +19,11 @@ from watcher.adapters.parsepool import PRELOAD
 from watcher.app import open_app
 from watcher.config.load import load_config
 from watcher.core.redact import Redactor
+from watcher.ports import ParsePool
 
 
 def test_the_parser_processes_import_no_heavy_library() -> None:
-    """What the fork server preloads (and every parser process starts with) does not drag in
+    """What every parser process imports before its first document does not drag in
     pydantic, SQLAlchemy, httpx or apprise: 9 MB of pydantic alone, once per process."""
     probe = (
         f"import sys, {', '.join(PRELOAD)}; print(sorted({{m.split('.')[0] for m in sys.modules}}))"
@@ -50,7 +51,7 @@ def test_a_daemon_keeps_one_parser_pool_and_recycles_it(
     config = load_config(write_config(tmp_path / "w.toml", [url]), {})
     app = open_app(config, Redactor())
 
-    async def cycles() -> list[tuple[Executor | None, int, ThreadPoolExecutor]]:
+    async def cycles() -> list[tuple[ParsePool | None, int, ThreadPoolExecutor]]:
         seen = []
         async with app.fetcher() as fetcher:
             service = app.service(fetcher, keep_pool=True)

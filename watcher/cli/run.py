@@ -34,7 +34,7 @@ def run(config_path: str | None, once: bool, force: bool) -> None:
     """
     config = load(config_path, REDACTOR)
     lock = hold_database(config)
-    app = open_app(config, REDACTOR)
+    app = open_app(config, REDACTOR, long_lived=not once)
     try:
         if once:
             skip = [] if force else held_back(app)

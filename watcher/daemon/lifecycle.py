@@ -54,8 +54,12 @@ class Heartbeat:
 
     @property
     def nap(self) -> float:
-        """The longest the loop may sleep and still beat in time."""
-        return self.period / 2 if self.period else MAX_SLEEP.total_seconds()
+        """The longest the loop may sleep and still beat in time: until half a period after
+        the last beat (counted from the beat, not from now, since the end of a cycle may have
+        come just too soon after a beat to send one)."""
+        if not self.period:
+            return MAX_SLEEP.total_seconds()
+        return max(0.0, self._last + self.period / 2 - time.monotonic())
 
 
 @dataclass

@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from watcher.core.analysis import (
@@ -44,7 +44,7 @@ from watcher.core.schedule import (
 )
 from watcher.core.settings import Config, Feed, Rule
 from watcher.core.triage import Triage, backlog_test, never, triage
-from watcher.ports import Clock, Fetcher, Notifier, Store
+from watcher.ports import Clock, Fetcher, Notifier, ParsePool, Store
 from watcher.service.delivery import Delivery
 from watcher.service.parsers import Parsers
 from watcher.service.writer import GROUP, GroupWriter, Job
@@ -69,7 +69,7 @@ class Service:
         parser: Parser,
         sleep: Callable[[float], None] = time.sleep,
         after_send: Callable[[Alert], None] | None = None,
-        parse_pool: Callable[[Matcher], Executor] | None = None,
+        parse_pool: Callable[[Matcher], ParsePool] | None = None,
         keep_pool: bool = False,
     ) -> None:
         self.config = config
@@ -186,7 +186,7 @@ class Service:
     def close(self) -> None:
         """End the parser processes (a document in hand is not waited for: nothing would
         write it) and the writer thread (after the transaction in hand)."""
-        self.parsers.close(wait=False)
+        self.parsers.close()
         self._writer.shutdown(wait=True)
 
     def _process_together(self, jobs: Sequence[Job]) -> list[FeedOutcome]:
@@ -211,7 +211,7 @@ class Service:
             return [self.process(*job) for job in jobs]
 
     async def _parse_elsewhere(
-        self, pool: Executor, feed: Feed, fetched: FetchResult | FetchError
+        self, pool: ParsePool, feed: Feed, fetched: FetchResult | FetchError
     ) -> ReadFeed | ParseError | None:
         """Parse and analyse a new body in a worker process; None when there is nothing to
         parse."""

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from concurrent.futures import Executor
 from concurrent.futures.process import BrokenProcessPool
 
 from watcher.core.analysis import Parser, ReadFeed, ReadRequest, read_in_worker
 from watcher.core.errors import ParseError
 from watcher.core.matching.matcher import Matcher
+from watcher.ports import ParsePool
 
 POOL_FROM = 8  # feeds in a cycle from which a one-shot run parses in worker processes
 # A daemon's parser processes live across cycles and are replaced, between two cycles, after
@@ -28,7 +28,7 @@ class Parsers:
 
     def __init__(
         self,
-        make: Callable[[Matcher], Executor] | None,
+        make: Callable[[Matcher], ParsePool] | None,
         matcher: Matcher,
         parser: Parser,
         keep: bool,
@@ -37,43 +37,47 @@ class Parsers:
         self.matcher = matcher
         self.parser = parser
         self.keep = keep
-        self._pool: Executor | None = None
+        self._pool: ParsePool | None = None
         self._parsed = 0  # documents sent to the kept pool since it was made
         self._broken = False  # a parser process died: the kept pool is replaced after the cycle
 
-    def for_cycle(self, feeds: int) -> Executor | None:
+    def for_cycle(self, feeds: int) -> ParsePool | None:
         """The parser processes for a cycle of ``feeds`` feeds (None: parse here)."""
         if self.make is None:
             return None
         if self.keep:
             if self._pool is None:
                 self._pool = self.make(self.matcher)
-            return self._pool
-        return self.make(self.matcher) if feeds >= POOL_FROM else None
+            pool = self._pool
+        elif feeds >= POOL_FROM:
+            pool = self.make(self.matcher)
+        else:
+            return None
+        pool.warm()  # the processes start while the first feeds are fetched
+        return pool
 
-    def cycle_over(self, pool: Executor | None) -> None:
+    def cycle_over(self, pool: ParsePool | None) -> None:
         if pool is None:
             return
         if not self.keep:
-            pool.shutdown(wait=False, cancel_futures=True)
+            pool.close()
         elif self._broken or self._parsed >= RECYCLE_AFTER:
             # Between cycles nothing is in flight: the processes end and the next cycle
-            # starts new ones (the standard pool's max_tasks_per_child can deadlock).
+            # starts new ones.
             self.close()
 
-    def close(self, wait: bool = True) -> None:
+    def close(self) -> None:
         if self._pool is not None:
-            self._pool.shutdown(wait=wait, cancel_futures=True)
+            self._pool.close()
             self._pool, self._parsed, self._broken = None, 0, False
 
-    async def read(self, pool: Executor, request: ReadRequest) -> ReadFeed | ParseError:
+    async def read(self, pool: ParsePool, request: ReadRequest) -> ReadFeed | ParseError:
         """Parse (and analyse) one document in a worker process; what went wrong, as the
         feed's ParseError."""
         self._parsed += 1
-        loop = asyncio.get_running_loop()
-        job = loop.run_in_executor(pool, read_in_worker, self.parser, request)
         try:
-            return await asyncio.wait_for(job, PARSE_TIMEOUT)
+            async with asyncio.timeout(PARSE_TIMEOUT):  # no task of its own, unlike wait_for
+                return await pool.run(read_in_worker, self.parser, request)
         except ParseError as exc:
             return exc
         except TimeoutError:

@@ -3,6 +3,8 @@ a whole database from one engine to another."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,11 +18,13 @@ from sqlalchemy import (
     text,
 )
 
-from watcher.adapters.sql.database import lock_key
+from watcher.adapters.children import child_environment
+from watcher.adapters.sql.database import connect, lock_key
 from watcher.adapters.sql.tables import (
     feeds,
     metadata,
 )
+from watcher.core.errors import StoreError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -59,6 +63,37 @@ def migrate(engine: Engine) -> None:
             if sqlite_db:
                 connection.exec_driver_sql("PRAGMA foreign_keys=ON")
                 connection.commit()
+
+
+def migrate_apart(engine: Engine) -> None:
+    """``migrate``, in a child process when there is work: alembic and Mako (10 MB and 125
+    modules) would otherwise stay in a long-lived daemon for the rest of its life. A database
+    in memory, which a child cannot see, is migrated here."""
+    if _revision(engine) == HEAD:
+        return
+    if engine.url.get_backend_name() == "sqlite" and engine.url.database in (None, "", ":memory:"):
+        migrate(engine)
+        return
+    child = subprocess.run(
+        [sys.executable, "-c", "from watcher.adapters.sql.schema import _child; _child()"],
+        input=engine.url.render_as_string(hide_password=False),  # not in argv, seen by ps
+        capture_output=True,
+        text=True,
+        env=child_environment(),
+        check=False,
+    )
+    if child.returncode != 0:
+        last = (child.stderr.strip().splitlines() or [f"exit status {child.returncode}"])[-1]
+        raise StoreError(f"cannot migrate the database: {last}")
+
+
+def _child() -> None:
+    """The child of ``migrate_apart``: the database URL comes on standard input."""
+    engine = connect(sys.stdin.read())
+    try:
+        migrate(engine)
+    finally:
+        engine.dispose()
 
 
 def _revision(engine: Engine) -> str | None:
