@@ -148,3 +148,17 @@ def test_closing_ends_and_reaps_every_process_and_the_pool_adds_no_thread() -> N
     assert done == ["0", "1", "2", "3"]
     assert len(pids) == 2  # two at a time: no more processes than workers
     assert not any(alive(pid) for pid in pids)
+
+
+def test_a_process_that_cannot_start_fails_the_job_with_the_reason(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No interpreter to start (as when out of processes or descriptors): warming says
+    nothing, and the job fails as a broken pool naming the reason, not as a crash."""
+    monkeypatch.setattr("sys.executable", "/nonexistent/python")
+    parsers = pool()
+    parsers.warm()
+    assert parsers.processes() == []
+    with pytest.raises(BrokenProcessPool, match=r"cannot start a parser process: .*nonexistent"):
+        asyncio.run(parsers.run(pid_and_limit))
+    parsers.close()

@@ -85,8 +85,9 @@ class ParsePool:
     def warm(self) -> None:
         """Start every process now: each imports its libraries (a third of a second) while
         the first feeds are fetched, not after the first document is in."""
-        while not self._closed and len(self.processes()) < self.workers:
-            self._started.append(_start())
+        with contextlib.suppress(OSError):  # then the first job fails, with the reason
+            while not self._closed and len(self.processes()) < self.workers:
+                self._started.append(_start())
 
     def processes(self) -> list[int]:
         """The pids of the parser processes alive now."""
@@ -113,7 +114,10 @@ class ParsePool:
             if worker.loop is loop and worker.process.poll() is None:
                 return worker
             _end(worker)  # died while idle, or made for a loop that is gone
-        process = self._started.pop() if self._started else _start()
+        try:
+            process = self._started.pop() if self._started else _start()
+        except OSError as exc:  # out of processes, memory or descriptors: this job fails
+            raise BrokenProcessPool(f"cannot start a parser process: {exc}") from None
         return await self._connect(loop, process)
 
     async def _connect(
