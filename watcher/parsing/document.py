@@ -16,9 +16,10 @@ from watcher.core.errors import ParseError
 from watcher.core.identity import TRACKING_PARAMS
 from watcher.core.model import Entry, ParsedFeed
 from watcher.core.schedule import feed_hint
-from watcher.core.text import html_to_text, one_line, plain_to_text
+from watcher.core.text import one_line
 from watcher.core.xmlsafe import strip_doctype
 from watcher.parsing.fast import fast_parse
+from watcher.parsing.markup import html_to_text, plain_to_text
 from watcher.parsing.normalise import feed_time, normalised_entry
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml")

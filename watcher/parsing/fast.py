@@ -27,7 +27,8 @@ from lxml import etree
 from watcher.core.identity import TRACKING_PARAMS
 from watcher.core.model import Entry, ParsedFeed
 from watcher.core.schedule import feed_hint
-from watcher.core.text import html_to_text, one_line, plain_to_text
+from watcher.core.text import one_line
+from watcher.parsing.markup import html_to_text, plain_to_text
 from watcher.parsing.normalise import feed_time, normalised_entry
 
 ATOM = "{http://www.w3.org/2005/Atom}"

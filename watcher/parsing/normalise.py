@@ -11,7 +11,8 @@ from time import struct_time
 
 from watcher.core.identity import entry_key, normalise_link
 from watcher.core.model import Entry
-from watcher.core.text import one_line, plain_to_text, safe_link, strip_controls
+from watcher.core.text import one_line, safe_link, strip_controls
+from watcher.parsing.markup import plain_to_text
 
 
 def feed_time(value: struct_time | None) -> datetime | None:
