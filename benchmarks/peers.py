@@ -40,12 +40,14 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.farm import RULES, Farm, serve
+from watcher.parsing.fast import declined
 
 WORK = Path(__file__).resolve().parent / ".work"
 PEERS = {  # reader's vendored feedparser needs sgmllib, which reader does not declare
@@ -319,6 +321,21 @@ def daemon_round(farm_size: int) -> list[float]:
     return [float(value) for value in out]
 
 
+CORPUS = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "corpus"
+
+
+def fast_path_coverage(what: str, paths: list[Path]) -> str:
+    """How many documents the lxml fast path takes, and why it declines the others."""
+    reasons = Counter(
+        declined("https://news.example/feed.xml", path.read_bytes()) for path in paths
+    )
+    taken = reasons.pop(None, 0)
+    why = "; ".join(f"{reason}: {count}" for reason, count in reasons.most_common())
+    return f"fast path, {what}: {taken} of {len(paths)} documents taken" + (
+        f"; declined: {why}" if why else ""
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--feeds", type=int, default=1000)
@@ -338,6 +355,8 @@ def main() -> None:
             f"{args.feeds} feeds, {farm.size / 1e6:.1f} MB, {farm.entries} items, served by "
             f"{server}; medians of {args.repeat}; each round a fresh process.\n"
         )
+        print(fast_path_coverage("the farm", sorted(scratch.glob("*.xml"))))
+        print(fast_path_coverage("tests/fixtures/corpus", sorted(CORPUS.iterdir())) + "\n")
     results = {}
     for name, setup in TOOLS.items():
         if args.only and args.only not in name:

@@ -5,9 +5,11 @@ feedparser costs about 1 ms an entry; lxml reads the same items some thirty time
 feedparser is the parser of record: its many rules (which element fills which field, in what
 order, what counts as HTML) are what users' feeds have been tested against for twenty years.
 So this path takes only documents made of elements whose feedparser treatment it reproduces,
-and returns None for anything else — an unknown element in an item, markup inside a text
-element, ``xml:base``, a charset the HTTP header and the document disagree on, a document that
-is not well-formed — and the caller hands those to feedparser. ``tests/parsing/test_fastparse.py``
+and returns None for anything else — an item element feedparser reads in ways not reproduced
+here, markup inside a text element, ``xml:base``, a charset the HTTP header and the document
+disagree on, a document that is not well-formed — and the caller hands those to feedparser
+(``declined`` says why). Elements feedparser keeps nothing of in the fields read here (a
+podcast's duration, a comment count, an unknown vocabulary) are skipped. ``tests/parsing/test_fastparse.py``
 checks both paths give the same entries over a corpus of real-world feeds.
 """
 
@@ -22,6 +24,7 @@ from urllib.parse import urljoin
 from feedparser.datetimes import _parse_date
 from feedparser.html import _cp1252
 from feedparser.mixin import _FeedParserMixin
+from feedparser.util import FeedParserDict
 from lxml import etree
 
 from watcher.core.identity import TRACKING_PARAMS
@@ -47,7 +50,7 @@ _CHARSET = re.compile(r"charset=[\"']?([A-Za-z0-9._-]+)", re.IGNORECASE)
 _RSS_ITEM = frozenset(
     {"title", "link", "guid", "pubDate", "description", "author", "category", "comments",
      "enclosure", "source", f"{CONTENT}encoded", f"{DC}creator", f"{DC}date",
-     f"{DCTERMS}modified", f"{MEDIA}thumbnail", f"{MEDIA}content",
+     f"{DCTERMS}modified", f"{ATOM}updated", f"{MEDIA}thumbnail", f"{MEDIA}content",
      "{http://purl.org/rss/1.0/modules/slash/}comments",
      "{http://wellformedweb.org/CommentAPI/}commentRss",
      "{http://rssnamespace.org/feedburner/ext/1.0}origLink"}
@@ -57,12 +60,25 @@ _ATOM_ENTRY = frozenset(
     for name in ("title", "link", "id", "published", "updated", "summary", "content",
                  "author", "category")
 )  # fmt: skip
+# Elements feedparser has a handler for that fill none of the fields read here (read in its
+# namespaces/ modules, one by one): an item may carry them, and their children are checked too.
+_HARMLESS = frozenset(
+    {"itunes_image", "itunes_link", "itunes_explicit", "itunes_block", "itunes_subtitle",
+     "media_group", "media_content", "media_thumbnail", "media_rating", "media_credit",
+     "media_restriction", "media_license", "media_player",
+     "georss_point", "georss_line", "georss_polygon", "georss_box"}
+)  # fmt: skip
+# feedparser's own prefix for each namespace it knows (it ignores the document's prefix).
+_KNOWN_PREFIX = {uri.lower(): prefix for uri, prefix in _FeedParserMixin.namespaces.items()}
+# Keys feedparser would store an unknown element under that alias a field read here.
+_TAKEN_KEYS = frozenset(FeedParserDict.keymap)
 _HTML = ("html", "text/html")
 _PAGE_TYPES = ("text/html", "application/xhtml+xml")
 
 
 class _Unsupported(Exception):
-    """Something feedparser treats in ways this module does not reproduce."""
+    """Something feedparser treats in ways this module does not reproduce; the reason, as
+    ``declined`` reports it."""
 
 
 def fast_parse(
@@ -72,20 +88,65 @@ def fast_parse(
     tracking: Sequence[str] = TRACKING_PARAMS,
 ) -> ParsedFeed | None:
     """The feed's entries, or None when the document needs feedparser."""
-    if b"xml:base" in body or not _charset_agrees(body, content_type):
-        return None
+    read = _read(url, body, content_type, tracking)
+    return read if isinstance(read, ParsedFeed) else None
+
+
+def declined(url: str, body: bytes, content_type: str | None = None) -> str | None:
+    """Why the fast path declines a document (None: it takes it), for benchmarks to count."""
+    read = _read(url, body, content_type, TRACKING_PARAMS)
+    return read if isinstance(read, str) else None
+
+
+def _read(
+    url: str, body: bytes, content_type: str | None, tracking: Sequence[str]
+) -> ParsedFeed | str:
+    if b"xml:base" in body:
+        return "xml:base"
+    if not _charset_agrees(body, content_type):
+        return "charset"
     try:
         root = etree.fromstring(body, _PARSER)
     except etree.XMLSyntaxError:
-        return None
+        return "not well-formed"
     try:
         if root.tag == "rss" and root.get("version") == "2.0":
             return _rss(root, url, tracking)
         if root.tag == f"{ATOM}feed":
             return _atom(root, url, tracking)
-    except _Unsupported:
-        return None
-    return None
+    except _Unsupported as exc:
+        return str(exc)
+    return "not RSS 2.0 or Atom 1.0" + (" (RSS 1.0)" if root.tag.endswith("}RDF") else "")
+
+
+def _ignored_by_feedparser(element: etree._Element) -> bool:
+    """Whether feedparser keeps nothing of ``element`` (and its descendants) in an entry's
+    title, link, id, dates, summary, content, author or tags: each is in a namespace, and
+    feedparser either has no handler for it (it stores the text under ``prefix_name``, a key
+    of its own) or has one known to be harmless. A name without a namespace may be one
+    feedparser reads (``<id>``, ``<summary>``…): not ignored."""
+    for node in element.iter():
+        tag = node.tag
+        if not isinstance(tag, str):
+            continue  # a comment or processing instruction
+        if not tag.startswith("{"):
+            return False
+        uri, local = tag[1:].split("}", 1)
+        prefix = _KNOWN_PREFIX.get(uri.lower(), node.prefix)
+        if not prefix:
+            return False  # a default namespace feedparser does not know: read as unprefixed
+        name = f"{prefix.lower()}_{local.lower()}"
+        handled = hasattr(_FeedParserMixin, f"_start_{name}") or hasattr(
+            _FeedParserMixin, f"_end_{name}"
+        )
+        if (handled and name not in _HARMLESS) or name in _TAKEN_KEYS:
+            return False
+    return True
+
+
+def _shown(tag: str) -> str:
+    """``{uri}name`` as ``uri name``, short enough to count by."""
+    return tag[1:].replace("}", " ") if tag.startswith("{") else tag
 
 
 def _charset_agrees(body: bytes, content_type: str | None) -> bool:
@@ -108,7 +169,7 @@ def _charset_agrees(body: bytes, content_type: str | None) -> bool:
 def _text(element: etree._Element) -> str:
     """An element's text, which must not hold markup (feedparser would re-serialise it)."""
     if len(element):
-        raise _Unsupported
+        raise _Unsupported("markup in a text element")
     return element.text or ""
 
 
@@ -141,14 +202,14 @@ def _resolved(url: str, value: str) -> str:
 def _once(seen: set[str], tag: str) -> None:
     """feedparser's result for a repeated text element depends on the order of events."""
     if tag in seen:
-        raise _Unsupported
+        raise _Unsupported(f"a repeated {tag}")
     seen.add(tag)
 
 
 def _rss(root: etree._Element, url: str, tracking: Sequence[str]) -> ParsedFeed:
     channel = root.find("channel")
     if channel is None or len(root) != 1:
-        raise _Unsupported
+        raise _Unsupported("not one channel")
     title = ""
     entries = []
     for child in channel:
@@ -158,7 +219,7 @@ def _rss(root: etree._Element, url: str, tracking: Sequence[str]) -> ParsedFeed:
         elif tag == "item":
             entries.append(_rss_item(child, url, tracking))
         elif _may_name_the_feed(tag):
-            raise _Unsupported
+            raise _Unsupported("a feed title from another vocabulary")
     return ParsedFeed(title=one_line(title), entries=tuple(entries), hint=_hint(channel))
 
 
@@ -193,7 +254,9 @@ def _rss_item(item: etree._Element, url: str, tracking: Sequence[str]) -> Entry:
         if not isinstance(tag, str):
             continue  # a comment or processing instruction
         if tag not in _RSS_ITEM:
-            raise _Unsupported
+            if _ignored_by_feedparser(child):
+                continue
+            raise _Unsupported(f"an element feedparser reads: {_shown(tag)}")
         if tag == "title":
             _once(seen, tag)
             title = _plain_or_html(_stripped(child))
@@ -211,19 +274,19 @@ def _rss_item(item: etree._Element, url: str, tracking: Sequence[str]) -> Entry:
             published = _date(_stripped(child))
         elif tag == "description":
             if "content" in seen:
-                raise _Unsupported  # feedparser has copied the body into the summary
+                raise _Unsupported("a summary after the content")
             _once(seen, "summary")
             summary = html_to_text(_stripped(child))
         elif tag == f"{CONTENT}encoded":
             _once(seen, "content")
             raw_content = _stripped(child)
             content = html_to_text(raw_content)
-        elif tag in (f"{DC}date", f"{DCTERMS}modified"):
+        elif tag in (f"{DC}date", f"{DCTERMS}modified", f"{ATOM}updated"):
             _once(seen, "updated")
             updated = _date(_stripped(child))
         elif tag in ("source", f"{MEDIA}thumbnail", f"{MEDIA}content"):
-            if tag != "source" and len(child):
-                raise _Unsupported  # media:content may hold a media:title or description
+            if tag != "source" and not _ignored_by_feedparser(child):
+                raise _Unsupported("media with children feedparser reads")
         elif tag in ("author", f"{DC}creator"):
             _once(seen, "author")
             author = _stripped(child)
@@ -249,7 +312,7 @@ def _atom(root: etree._Element, url: str, tracking: Sequence[str]) -> ParsedFeed
         elif child.tag == f"{ATOM}entry":
             entries.append(_atom_entry(child, url, tracking))
         elif _may_name_the_feed(child.tag):
-            raise _Unsupported
+            raise _Unsupported("a feed title from another vocabulary")
     return ParsedFeed(title=one_line(title), entries=tuple(entries), hint=_hint(root))
 
 
@@ -259,7 +322,7 @@ def _atom_text(element: etree._Element) -> str:
         return html_to_text(_stripped(element))
     if kind in ("text", "text/plain"):
         return plain_to_text(_stripped(element))
-    raise _Unsupported  # xhtml: feedparser re-serialises the markup
+    raise _Unsupported(f"{kind} text")  # xhtml: feedparser re-serialises the markup
 
 
 def _atom_entry(entry: etree._Element, url: str, tracking: Sequence[str]) -> Entry:
@@ -273,7 +336,9 @@ def _atom_entry(entry: etree._Element, url: str, tracking: Sequence[str]) -> Ent
         if not isinstance(tag, str):
             continue
         if tag not in _ATOM_ENTRY:
-            raise _Unsupported
+            if _ignored_by_feedparser(child):
+                continue
+            raise _Unsupported(f"an element feedparser reads: {_shown(tag)}")
         name = tag[len(ATOM) :]
         if name == "title":
             _once(seen, name)
@@ -281,7 +346,7 @@ def _atom_entry(entry: etree._Element, url: str, tracking: Sequence[str]) -> Ent
         elif name == "link":
             if child.get("rel", "alternate") == "alternate":
                 if link is not None or child.get("type", "text/html") not in _PAGE_TYPES:
-                    raise _Unsupported
+                    raise _Unsupported("an alternate link twice or not to a page")
                 link = urljoin(url, (child.get("href") or "").strip())
         elif name == "id":
             _once(seen, name)
@@ -295,12 +360,12 @@ def _atom_entry(entry: etree._Element, url: str, tracking: Sequence[str]) -> Ent
             updated = _date(_stripped(child))
         elif name == "summary":
             if "content" in seen:
-                raise _Unsupported  # feedparser has copied the body into the summary
+                raise _Unsupported("a summary after the content")
             _once(seen, "summary")
             summary = _atom_text(child)
         elif name == "content":
             if child.get("src"):
-                raise _Unsupported  # out-of-line content
+                raise _Unsupported("out-of-line content")
             _once(seen, "content")
             raw_content = _stripped(child)
             content = _atom_text(child)
@@ -350,7 +415,7 @@ def _atom_author(element: etree._Element) -> str:
         elif part.tag == f"{ATOM}email":
             email = _text(part).strip()
         elif part.tag != f"{ATOM}uri":
-            raise _Unsupported
+            raise _Unsupported("an author with other children")
     if name and email:
         return f"{name} ({email})"
     return name or email
