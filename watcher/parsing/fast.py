@@ -6,10 +6,11 @@ feedparser is the parser of record: its many rules (which element fills which fi
 order, what counts as HTML) are what users' feeds have been tested against for twenty years.
 So this path takes only documents made of elements whose feedparser treatment it reproduces,
 and returns None for anything else — an item element feedparser reads in ways not reproduced
-here, markup inside a text element, ``xml:base``, a charset the HTTP header and the document
+here, markup inside a text element, a charset the HTTP header and the document
 disagree on, a document that is not well-formed — and the caller hands those to feedparser
 (``declined`` says why). Elements feedparser keeps nothing of in the fields read here (a
-podcast's duration, a comment count, an unknown vocabulary) are skipped. ``tests/parsing/test_fastparse.py``
+podcast's duration, a comment count, an unknown vocabulary) are skipped, and links are
+resolved against ``xml:base`` as feedparser resolves them. ``tests/parsing/test_fastparse.py``
 checks both paths give the same entries over a corpus of real-world feeds.
 """
 
@@ -24,6 +25,7 @@ from urllib.parse import urljoin
 from feedparser.datetimes import _parse_date
 from feedparser.html import _cp1252
 from feedparser.mixin import _FeedParserMixin
+from feedparser.urls import make_safe_absolute_uri
 from feedparser.util import FeedParserDict
 from lxml import etree
 
@@ -72,6 +74,7 @@ _HARMLESS = frozenset(
 _KNOWN_PREFIX = {uri.lower(): prefix for uri, prefix in _FeedParserMixin.namespaces.items()}
 # Keys feedparser would store an unknown element under that alias a field read here.
 _TAKEN_KEYS = frozenset(FeedParserDict.keymap)
+_XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
 _HTML = ("html", "text/html")
 _PAGE_TYPES = ("text/html", "application/xhtml+xml")
 
@@ -101,8 +104,6 @@ def declined(url: str, body: bytes, content_type: str | None = None) -> str | No
 def _read(
     url: str, body: bytes, content_type: str | None, tracking: Sequence[str]
 ) -> ParsedFeed | str:
-    if b"xml:base" in body:
-        return "xml:base"
     if not _charset_agrees(body, content_type):
         return "charset"
     try:
@@ -193,6 +194,17 @@ def _rss_link(url: str, value: str) -> str:
     return _REFERENCE_LIKE.sub(r"&\g<1>", _resolved(url, value).replace("&amp;", "&"))
 
 
+def _base(element: etree._Element, url: str) -> str:
+    """The URI feedparser resolves an element's references against: the document's, then
+    each ``xml:base`` (or plain ``base``) on the way down to it, made safe as feedparser makes
+    it (a ``javascript:`` base is ignored)."""
+    base = url
+    for node in [*reversed(list(element.iterancestors())), element]:
+        given = node.get(_XML_BASE, node.get("base")) or base
+        base = make_safe_absolute_uri(base, given) or base
+    return base
+
+
 def _resolved(url: str, value: str) -> str:
     """A reference made absolute against the document's URL, as feedparser does (not an
     empty one)."""
@@ -262,13 +274,13 @@ def _rss_item(item: etree._Element, url: str, tracking: Sequence[str]) -> Entry:
             title = _plain_or_html(_stripped(child))
         elif tag == "link":
             _once(seen, tag)
-            link = _rss_link(url, _stripped(child))
+            link = _rss_link(_base(child, url), _stripped(child))
         elif tag == "guid":
             _once(seen, tag)
             guid_is_link = child.get("isPermaLink", "true") == "true"
             guid = _stripped(child)
             if guid and guid_is_link:  # feedparser resolves a permalink guid like a link
-                guid = _resolved(url, guid)
+                guid = _resolved(_base(child, url), guid)
         elif tag == "pubDate":
             _once(seen, tag)
             published = _date(_stripped(child))
@@ -347,11 +359,11 @@ def _atom_entry(entry: etree._Element, url: str, tracking: Sequence[str]) -> Ent
             if child.get("rel", "alternate") == "alternate":
                 if link is not None or child.get("type", "text/html") not in _PAGE_TYPES:
                     raise _Unsupported("an alternate link twice or not to a page")
-                link = urljoin(url, (child.get("href") or "").strip())
+                link = urljoin(_base(child, url), (child.get("href") or "").strip())
         elif name == "id":
             _once(seen, name)
             guid = _stripped(child)
-            guid = _resolved(url, guid)
+            guid = _resolved(_base(child, url), guid)
         elif name == "published":
             _once(seen, name)
             published = _date(_stripped(child))
