@@ -42,6 +42,8 @@ DC = "{http://purl.org/dc/elements/1.1/}"
 DCTERMS = "{http://purl.org/dc/terms/}"
 MEDIA = "{http://search.yahoo.com/mrss/}"
 SY = "{http://purl.org/rss/1.0/modules/syndication/}"
+RDF = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
+RSS1 = "{http://purl.org/rss/1.0/}"
 _looks_like_html = _FeedParserMixin.looks_like_html
 _PARSER = etree.XMLParser(
     resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, recover=False
@@ -115,9 +117,11 @@ def _read(
             return _rss(root, url, tracking)
         if root.tag == f"{ATOM}feed":
             return _atom(root, url, tracking)
+        if root.tag == f"{RDF}RDF":
+            return _rdf(root, url, tracking)
     except _Unsupported as exc:
         return str(exc)
-    return "not RSS 2.0 or Atom 1.0" + (" (RSS 1.0)" if root.tag.endswith("}RDF") else "")
+    return "not RSS 2.0, RSS 1.0 or Atom 1.0"
 
 
 def _ignored_by_feedparser(element: etree._Element) -> bool:
@@ -222,17 +226,36 @@ def _rss(root: etree._Element, url: str, tracking: Sequence[str]) -> ParsedFeed:
     channel = root.find("channel")
     if channel is None or len(root) != 1:
         raise _Unsupported("not one channel")
+    return _channel(channel, channel, url, tracking)
+
+
+def _rdf(root: etree._Element, url: str, tracking: Sequence[str]) -> ParsedFeed:
+    """RSS 1.0: the channel, and its items beside it rather than in it. feedparser reads its
+    elements (in the RSS 1.0 namespace) as it reads RSS 2.0's."""
+    channels = root.findall(f"{RSS1}channel")
+    if len(channels) != 1 or root.find(f"{RSS1}channel/{RSS1}item") is not None:
+        raise _Unsupported("not one RSS 1.0 channel")
+    return _channel(channels[0], root, url, tracking)
+
+
+def _channel(
+    channel: etree._Element, items: etree._Element, url: str, tracking: Sequence[str]
+) -> ParsedFeed:
+    """The feed's title and hint from ``channel``, its entries from the items in ``items``."""
     title = ""
-    entries = []
     for child in channel:
-        tag = child.tag
+        tag = _rss_name(child.tag)
         if tag == "title":
             title = _plain_or_html(_stripped(child))
-        elif tag == "item":
-            entries.append(_rss_item(child, url, tracking))
         elif _may_name_the_feed(tag):
             raise _Unsupported("a feed title from another vocabulary")
+    entries = [_rss_item(child, url, tracking) for child in items if _rss_name(child.tag) == "item"]
     return ParsedFeed(title=one_line(title), entries=tuple(entries), hint=_hint(channel))
+
+
+def _rss_name(tag: object) -> object:
+    """An RSS 1.0 element's name as RSS 2.0's (feedparser gives both the same treatment)."""
+    return tag[len(RSS1) :] if isinstance(tag, str) and tag.startswith(RSS1) else tag
 
 
 def _hint(container: etree._Element) -> timedelta | None:
@@ -261,8 +284,13 @@ def _rss_item(item: etree._Element, url: str, tracking: Sequence[str]) -> Entry:
     guid_is_link = False
     published = updated = None
     tags: list[_Tag] = []
+    if item.get("href") is not None or item.get("lastmod") is not None:
+        raise _Unsupported("an item with CDF attributes")  # feedparser reads them as fields
+    about = item.get(f"{RDF}about")
+    if about:  # RSS 1.0: feedparser takes rdf:about, as it stands, for the id
+        guid = about
     for child in item:
-        tag = child.tag
+        tag = _rss_name(child.tag)
         if not isinstance(tag, str):
             continue  # a comment or processing instruction
         if tag not in _RSS_ITEM:
