@@ -42,6 +42,7 @@ DC = "{http://purl.org/dc/elements/1.1/}"
 DCTERMS = "{http://purl.org/dc/terms/}"
 MEDIA = "{http://search.yahoo.com/mrss/}"
 SY = "{http://purl.org/rss/1.0/modules/syndication/}"
+ITUNES = "{http://www.itunes.com/dtds/podcast-1.0.dtd}"
 RDF = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
 RSS1 = "{http://purl.org/rss/1.0/}"
 _looks_like_html = _FeedParserMixin.looks_like_html
@@ -55,6 +56,7 @@ _RSS_ITEM = frozenset(
     {"title", "link", "guid", "pubDate", "description", "author", "category", "comments",
      "enclosure", "source", f"{CONTENT}encoded", f"{DC}creator", f"{DC}date",
      f"{DCTERMS}modified", f"{ATOM}updated", f"{MEDIA}thumbnail", f"{MEDIA}content",
+     f"{ITUNES}author",
      "{http://purl.org/rss/1.0/modules/slash/}comments",
      "{http://wellformedweb.org/CommentAPI/}commentRss",
      "{http://rssnamespace.org/feedburner/ext/1.0}origLink"}
@@ -327,7 +329,7 @@ def _rss_item(item: etree._Element, url: str, tracking: Sequence[str]) -> Entry:
         elif tag in ("source", f"{MEDIA}thumbnail", f"{MEDIA}content"):
             if tag != "source" and not _ignored_by_feedparser(child):
                 raise _Unsupported("media with children feedparser reads")
-        elif tag in ("author", f"{DC}creator"):
+        elif tag in ("author", f"{DC}creator", f"{ITUNES}author"):
             _once(seen, "author")
             author = _stripped(child)
         elif tag == "category":
@@ -454,7 +456,7 @@ def _atom_author(element: etree._Element) -> str:
             name = _text(part).strip()
         elif part.tag == f"{ATOM}email":
             email = _text(part).strip()
-        elif part.tag != f"{ATOM}uri":
+        elif part.tag != f"{ATOM}uri" and not _ignored_by_feedparser(part):
             raise _Unsupported("an author with other children")
     if name and email:
         return f"{name} ({email})"
