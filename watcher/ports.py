@@ -161,7 +161,7 @@ class ParsePool(Protocol):
 
     async def run(self, function: Callable[..., T], *args: Any) -> T:
         """``function(*args)`` in one of the processes; raises what it raised, or
-        BrokenProcessPool when the process died under it."""
+        ParserGone when the process died under it."""
         ...
 
     def warm(self) -> None:

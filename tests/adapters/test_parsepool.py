@@ -9,12 +9,11 @@ import resource
 import signal
 import threading
 import time
-from concurrent.futures.process import BrokenProcessPool
 
 import pytest
 
 from watcher.adapters.parsepool import ParsePool
-from watcher.core.errors import ParseError
+from watcher.core.errors import ParseError, ParserGone
 from watcher.core.matching.matcher import Matcher
 
 
@@ -109,7 +108,7 @@ def test_a_job_that_overruns_is_killed_with_its_process_and_the_next_gets_a_new_
 
 
 def test_a_process_that_dies_fails_its_own_job_only() -> None:
-    """A process that dies fails the job it held (BrokenProcessPool), not the job running
+    """A process that dies fails the job it held (ParserGone), not the job running
     beside it, and the pool goes on with a new process."""
     parsers = pool(workers=2)
 
@@ -124,7 +123,7 @@ def test_a_process_that_dies_fails_its_own_job_only() -> None:
         return results
 
     died, done, again = asyncio.run(run())
-    assert isinstance(died, BrokenProcessPool)
+    assert isinstance(died, ParserGone)
     assert done == "done"
     assert again == "again"
 
@@ -159,6 +158,6 @@ def test_a_process_that_cannot_start_fails_the_job_with_the_reason(
     parsers = pool()
     parsers.warm()
     assert parsers.processes() == []
-    with pytest.raises(BrokenProcessPool, match=r"cannot start a parser process: .*nonexistent"):
+    with pytest.raises(ParserGone, match=r"cannot start a parser process: .*nonexistent"):
         asyncio.run(parsers.run(pid_and_limit))
     parsers.close()

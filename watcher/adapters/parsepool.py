@@ -18,12 +18,12 @@ import pickle
 import subprocess
 import sys
 from collections.abc import Callable
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from watcher.adapters.children import child_environment
 from watcher.adapters.parseworker import HEADER, PRELOAD
+from watcher.core.errors import ParserGone
 from watcher.core.matching.matcher import Matcher
 
 __all__ = ["MEMORY_LIMIT", "PRELOAD", "ParsePool", "parse_pool"]
@@ -60,7 +60,7 @@ class ParsePool:
 
     async def run(self, function: Callable[..., T], *args: Any) -> T:
         """``function(*args)`` in a parser process. Raises what it raised, or
-        BrokenProcessPool when the process died under it."""
+        ParserGone when the process died under it."""
         if self._closed:
             raise RuntimeError("the parser pool is closed")
         loop = asyncio.get_running_loop()
@@ -117,7 +117,7 @@ class ParsePool:
         try:
             process = self._started.pop() if self._started else _start()
         except OSError as exc:  # out of processes, memory or descriptors: this job fails
-            raise BrokenProcessPool(f"cannot start a parser process: {exc}") from None
+            raise ParserGone(f"cannot start a parser process: {exc}") from None
         return await self._connect(loop, process)
 
     async def _connect(
@@ -142,7 +142,7 @@ class ParsePool:
             data = await worker.replies.readexactly(size)
             reply: tuple[bool, Any] = pickle.loads(data)  # noqa: S301
         except asyncio.IncompleteReadError:
-            raise BrokenProcessPool("the parser process ended") from None
+            raise ParserGone("the parser process ended") from None
         return reply
 
 

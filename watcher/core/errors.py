@@ -87,3 +87,8 @@ class WriteConflict(StoreError):
 
 class DatabaseBusy(Exception):
     """Another process runs on this SQLite database; the message says which and what to do."""
+
+
+class ParserGone(Exception):
+    """The process parsing a document died under it (or could not be started): that feed
+    fails, and the others go on."""

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from concurrent.futures.process import BrokenProcessPool
 
 from watcher.core.analysis import Parser, ReadFeed, ReadRequest, read_in_worker
-from watcher.core.errors import ParseError
+from watcher.core.errors import ParseError, ParserGone
 from watcher.core.matching.matcher import Matcher
 from watcher.ports import ParsePool
 
@@ -82,6 +81,6 @@ class Parsers:
             return exc
         except TimeoutError:
             return ParseError(request.url, f"took more than {PARSE_TIMEOUT:g}s to parse")
-        except (BrokenProcessPool, MemoryError):
+        except (ParserGone, MemoryError):
             self._broken = True
             return ParseError(request.url, "the parser ran out of memory or crashed on it")
