@@ -17,16 +17,12 @@ checks both paths give the same entries over a corpus of real-world feeds.
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 from urllib.parse import urljoin
 
-from feedparser.datetimes import _parse_date
 from feedparser.html import _cp1252
 from feedparser.mixin import _FeedParserMixin
-from feedparser.urls import make_safe_absolute_uri
-from feedparser.util import FeedParserDict
 from lxml import etree
 
 from watcher.core.identity import TRACKING_PARAMS
@@ -34,7 +30,16 @@ from watcher.core.model import Entry, ParsedFeed
 from watcher.core.schedule import feed_hint
 from watcher.core.text import one_line
 from watcher.parsing.markup import html_to_text, plain_to_text
-from watcher.parsing.normalise import feed_time, normalised_entry
+from watcher.parsing.normalise import normalised_entry
+from watcher.parsing.treatment import (
+    base_of,
+    charset_agrees,
+    date,
+    ignored_by_feedparser,
+    resolved,
+    rss_link,
+    shown,
+)
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 CONTENT = "{http://purl.org/rss/1.0/modules/content/}"
@@ -49,8 +54,6 @@ _looks_like_html = _FeedParserMixin.looks_like_html
 _PARSER = etree.XMLParser(
     resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, recover=False
 )
-_DECLARED = re.compile(rb"""^\s*<\?xml[^>]*encoding=["']([A-Za-z0-9._-]+)["']""")
-_CHARSET = re.compile(r"charset=[\"']?([A-Za-z0-9._-]+)", re.IGNORECASE)
 # Item elements whose treatment by feedparser this module reproduces (read or safely ignored).
 _RSS_ITEM = frozenset(
     {"title", "link", "guid", "pubDate", "description", "author", "category", "comments",
@@ -66,19 +69,6 @@ _ATOM_ENTRY = frozenset(
     for name in ("title", "link", "id", "published", "updated", "summary", "content",
                  "author", "category")
 )  # fmt: skip
-# Elements feedparser has a handler for that fill none of the fields read here (read in its
-# namespaces/ modules, one by one): an item may carry them, and their children are checked too.
-_HARMLESS = frozenset(
-    {"itunes_image", "itunes_link", "itunes_explicit", "itunes_block", "itunes_subtitle",
-     "media_group", "media_content", "media_thumbnail", "media_rating", "media_credit",
-     "media_restriction", "media_license", "media_player",
-     "georss_point", "georss_line", "georss_polygon", "georss_box"}
-)  # fmt: skip
-# feedparser's own prefix for each namespace it knows (it ignores the document's prefix).
-_KNOWN_PREFIX = {uri.lower(): prefix for uri, prefix in _FeedParserMixin.namespaces.items()}
-# Keys feedparser would store an unknown element under that alias a field read here.
-_TAKEN_KEYS = frozenset(FeedParserDict.keymap)
-_XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
 _HTML = ("html", "text/html")
 _PAGE_TYPES = ("text/html", "application/xhtml+xml")
 
@@ -108,7 +98,7 @@ def declined(url: str, body: bytes, content_type: str | None = None) -> str | No
 def _read(
     url: str, body: bytes, content_type: str | None, tracking: Sequence[str]
 ) -> ParsedFeed | str:
-    if not _charset_agrees(body, content_type):
+    if not charset_agrees(body, content_type):
         return "charset"
     try:
         root = etree.fromstring(body, _PARSER)
@@ -124,53 +114,6 @@ def _read(
     except _Unsupported as exc:
         return str(exc)
     return "not RSS 2.0, RSS 1.0 or Atom 1.0"
-
-
-def _ignored_by_feedparser(element: etree._Element) -> bool:
-    """Whether feedparser keeps nothing of ``element`` (and its descendants) in an entry's
-    title, link, id, dates, summary, content, author or tags: each is in a namespace, and
-    feedparser either has no handler for it (it stores the text under ``prefix_name``, a key
-    of its own) or has one known to be harmless. A name without a namespace may be one
-    feedparser reads (``<id>``, ``<summary>``…): not ignored."""
-    for node in element.iter():
-        tag = node.tag
-        if not isinstance(tag, str):
-            continue  # a comment or processing instruction
-        if not tag.startswith("{"):
-            return False
-        uri, local = tag[1:].split("}", 1)
-        prefix = _KNOWN_PREFIX.get(uri.lower(), node.prefix)
-        if not prefix:
-            return False  # a default namespace feedparser does not know: read as unprefixed
-        name = f"{prefix.lower()}_{local.lower()}"
-        handled = hasattr(_FeedParserMixin, f"_start_{name}") or hasattr(
-            _FeedParserMixin, f"_end_{name}"
-        )
-        if (handled and name not in _HARMLESS) or name in _TAKEN_KEYS:
-            return False
-    return True
-
-
-def _shown(tag: str) -> str:
-    """``{uri}name`` as ``uri name``, short enough to count by."""
-    return tag[1:].replace("}", " ") if tag.startswith("{") else tag
-
-
-def _charset_agrees(body: bytes, content_type: str | None) -> bool:
-    """feedparser lets an HTTP charset override the document's; lxml reads only the latter."""
-    declared = _DECLARED.match(body[:200])
-    encoding = declared.group(1).decode("ascii").lower() if declared else "utf-8"
-    if encoding not in ("utf-8", "utf8"):
-        return False
-    if body.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
-        return False
-    if content_type is None:
-        return True
-    media = content_type.split(";")[0].strip().lower()
-    if media.startswith("text/"):
-        return False  # RFC 3023 gives text/* a charset of its own; feedparser follows it
-    charset = _CHARSET.search(content_type)
-    return charset is None or charset.group(1).lower() in ("utf-8", "utf8")
 
 
 def _text(element: etree._Element) -> str:
@@ -189,32 +132,6 @@ def _stripped(element: etree._Element) -> str:
     with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
         value = value.encode("iso-8859-1").decode("utf-8")
     return value.translate(_cp1252)
-
-
-_REFERENCE_LIKE = re.compile("&([A-Za-z0-9_]+);")
-
-
-def _rss_link(url: str, value: str) -> str:
-    """feedparser undoes ``&amp;`` and ``&name;`` in RSS links, taking them for mis-escaped
-    query strings."""
-    return _REFERENCE_LIKE.sub(r"&\g<1>", _resolved(url, value).replace("&amp;", "&"))
-
-
-def _base(element: etree._Element, url: str) -> str:
-    """The URI feedparser resolves an element's references against: the document's, then
-    each ``xml:base`` (or plain ``base``) on the way down to it, made safe as feedparser makes
-    it (a ``javascript:`` base is ignored)."""
-    base = url
-    for node in [*reversed(list(element.iterancestors())), element]:
-        given = node.get(_XML_BASE, node.get("base")) or base
-        base = make_safe_absolute_uri(base, given) or base
-    return base
-
-
-def _resolved(url: str, value: str) -> str:
-    """A reference made absolute against the document's URL, as feedparser does (not an
-    empty one)."""
-    return urljoin(url, value) if value else value
 
 
 def _once(seen: set[str], tag: str) -> None:
@@ -296,24 +213,24 @@ def _rss_item(item: etree._Element, url: str, tracking: Sequence[str]) -> Entry:
         if not isinstance(tag, str):
             continue  # a comment or processing instruction
         if tag not in _RSS_ITEM:
-            if _ignored_by_feedparser(child):
+            if ignored_by_feedparser(child):
                 continue
-            raise _Unsupported(f"an element feedparser reads: {_shown(tag)}")
+            raise _Unsupported(f"an element feedparser reads: {shown(tag)}")
         if tag == "title":
             _once(seen, tag)
             title = _plain_or_html(_stripped(child))
         elif tag == "link":
             _once(seen, tag)
-            link = _rss_link(_base(child, url), _stripped(child))
+            link = rss_link(base_of(child, url), _stripped(child))
         elif tag == "guid":
             _once(seen, tag)
             guid_is_link = child.get("isPermaLink", "true") == "true"
             guid = _stripped(child)
             if guid and guid_is_link:  # feedparser resolves a permalink guid like a link
-                guid = _resolved(_base(child, url), guid)
+                guid = resolved(base_of(child, url), guid)
         elif tag == "pubDate":
             _once(seen, tag)
-            published = _date(_stripped(child))
+            published = date(_stripped(child))
         elif tag == "description":
             if "content" in seen:
                 raise _Unsupported("a summary after the content")
@@ -325,9 +242,9 @@ def _rss_item(item: etree._Element, url: str, tracking: Sequence[str]) -> Entry:
             content = html_to_text(raw_content)
         elif tag in (f"{DC}date", f"{DCTERMS}modified", f"{ATOM}updated"):
             _once(seen, "updated")
-            updated = _date(_stripped(child))
+            updated = date(_stripped(child))
         elif tag in ("source", f"{MEDIA}thumbnail", f"{MEDIA}content"):
-            if tag != "source" and not _ignored_by_feedparser(child):
+            if tag != "source" and not ignored_by_feedparser(child):
                 raise _Unsupported("media with children feedparser reads")
         elif tag in ("author", f"{DC}creator", f"{ITUNES}author"):
             _once(seen, "author")
@@ -378,9 +295,9 @@ def _atom_entry(entry: etree._Element, url: str, tracking: Sequence[str]) -> Ent
         if not isinstance(tag, str):
             continue
         if tag not in _ATOM_ENTRY:
-            if _ignored_by_feedparser(child):
+            if ignored_by_feedparser(child):
                 continue
-            raise _Unsupported(f"an element feedparser reads: {_shown(tag)}")
+            raise _Unsupported(f"an element feedparser reads: {shown(tag)}")
         name = tag[len(ATOM) :]
         if name == "title":
             _once(seen, name)
@@ -389,17 +306,17 @@ def _atom_entry(entry: etree._Element, url: str, tracking: Sequence[str]) -> Ent
             if child.get("rel", "alternate") == "alternate":
                 if link is not None or child.get("type", "text/html") not in _PAGE_TYPES:
                     raise _Unsupported("an alternate link twice or not to a page")
-                link = urljoin(_base(child, url), (child.get("href") or "").strip())
+                link = urljoin(base_of(child, url), (child.get("href") or "").strip())
         elif name == "id":
             _once(seen, name)
             guid = _stripped(child)
-            guid = _resolved(_base(child, url), guid)
+            guid = resolved(base_of(child, url), guid)
         elif name == "published":
             _once(seen, name)
-            published = _date(_stripped(child))
+            published = date(_stripped(child))
         elif name == "updated":
             _once(seen, name)
-            updated = _date(_stripped(child))
+            updated = date(_stripped(child))
         elif name == "summary":
             if "content" in seen:
                 raise _Unsupported("a summary after the content")
@@ -456,12 +373,8 @@ def _atom_author(element: etree._Element) -> str:
             name = _text(part).strip()
         elif part.tag == f"{ATOM}email":
             email = _text(part).strip()
-        elif part.tag != f"{ATOM}uri" and not _ignored_by_feedparser(part):
+        elif part.tag != f"{ATOM}uri" and not ignored_by_feedparser(part):
             raise _Unsupported("an author with other children")
     if name and email:
         return f"{name} ({email})"
     return name or email
-
-
-def _date(value: str) -> datetime | None:
-    return feed_time(_parse_date(value)) if value else None
