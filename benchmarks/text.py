@@ -18,25 +18,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import feedparser
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.parsing.test_markup import CORPUS, fragments
 from watcher.core import text as reference
 from watcher.parsing import markup
-
-CORPUS = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "corpus"
-
-
-def fragments(corpus: Path) -> list[str]:
-    found: list[str] = []
-    for path in sorted(p for p in corpus.rglob("*") if p.is_file()):
-        parsed = feedparser.parse(
-            path.read_bytes(), sanitize_html=False, resolve_relative_uris=False
-        )
-        for entry in parsed.entries:
-            found += [entry.get("title") or "", entry.get("summary") or ""]
-            found += [content.get("value") or "" for content in entry.get("content", [])]
-    return [fragment for fragment in found if fragment]
 
 
 def cpu(function: Callable[[str], str], values: list[str]) -> float:

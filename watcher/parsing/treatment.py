@@ -107,4 +107,5 @@ def resolved(url: str, value: str) -> str:
 
 
 def date(value: str) -> datetime | None:
+    """A date as feedparser reads it (its own parser, for the formats feeds really use)."""
     return feed_time(_parse_date(value)) if value else None
