@@ -91,9 +91,8 @@ class ParsePool:
 
     def processes(self) -> list[int]:
         """The pids of the parser processes alive now."""
-        return [*(p.pid for p in self._started), *(w.process.pid for w in self._idle)] + [
-            w.process.pid for w in self._busy
-        ]
+        workers = [*self._idle, *self._busy]
+        return [p.pid for p in self._started] + [w.process.pid for w in workers]
 
     def close(self) -> None:
         """End every parser process (they are idle between cycles) and reap it. Safe from
@@ -118,7 +117,12 @@ class ParsePool:
             process = self._started.pop() if self._started else _start()
         except OSError as exc:  # out of processes, memory or descriptors: this job fails
             raise ParserGone(f"cannot start a parser process: {exc}") from None
-        return await self._connect(loop, process)
+        try:
+            return await self._connect(loop, process)
+        except BaseException:  # cancelled or refused while connecting: no orphan is left
+            _stop(process)
+            _close_files(process)
+            raise
 
     async def _connect(
         self, loop: asyncio.AbstractEventLoop, process: subprocess.Popen[bytes]
