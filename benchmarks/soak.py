@@ -18,7 +18,9 @@ adds to it. Every ``--sample`` seconds the proportional set size (PSS) of each p
 daemon's tree is read from ``/proc/PID/smaps_rollup``: the main process, and the rest (the
 parser processes). After ``--warmup`` minutes, the growth is reported
 three ways: the least-squares slope in MB per hour and per 10,000 new entries, and the
-difference between the means of the first and the last five samples of the measured span.
+difference between the means of the first and the last five samples of the measured span;
+the same for the tree's anonymous pages alone (``Pss_Anon``), which other processes on the
+machine do not move.
 """
 
 from __future__ import annotations
@@ -52,20 +54,21 @@ class Sample:
     main_mb: float
     others_mb: float  # the parser processes (and a fork server, in commits that had one)
     entries: int  # stored by the daemon (the prefill not counted)
+    # The tree's anonymous pages alone (Pss_Anon): unlike PSS, it does not rise when other
+    # processes that map the same files (libpython, shared objects) exit.
+    anon_mb: float = 0.0
 
     @property
     def total_mb(self) -> float:
         return self.main_mb + self.others_mb
 
 
-def _pss_kb(pid: int) -> int:
+def _pss_kb(pid: int, field: str = "Pss:") -> int:
     try:
         rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
     except OSError:
         return 0
-    return next(
-        (int(line.split()[1]) for line in rollup.splitlines() if line.startswith("Pss:")), 0
-    )
+    return next((int(line.split()[1]) for line in rollup.splitlines() if line.startswith(field)), 0)
 
 
 def _descendants(pid: int) -> list[int]:
@@ -239,6 +242,7 @@ def report(samples: list[Sample], warmup: float, title: str) -> None:
     print("|---|---|---|---|---|---|")
     parts: list[tuple[str, Callable[[Sample], float]]] = [
         ("tree", lambda s: s.total_mb),
+        ("tree, anonymous pages only", lambda s: s.anon_mb),
         ("main", lambda s: s.main_mb),
         ("parser processes", lambda s: s.others_mb),
     ]
@@ -300,6 +304,7 @@ def soak(args: argparse.Namespace) -> list[Sample]:
                             _pss_kb(daemon.pid) / 1024,
                             sum(_pss_kb(pid) for pid in others) / 1024,
                             stored(database, offset),
+                            sum(_pss_kb(pid, "Pss_Anon:") for pid in [daemon.pid, *others]) / 1024,
                         )
                     )
             finally:
