@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from watcher.adapters.children import child_environment
-from watcher.adapters.parseworker import HEADER, PRELOAD
+from watcher.adapters.parseworker import HEADER, PRELOAD, frame
 from watcher.core.errors import ParserGone
 from watcher.core.matching.matcher import Matcher
 
@@ -101,8 +101,7 @@ class ParsePool:
         for worker in [*self._idle, *self._busy]:
             _end(worker)
         for process in self._started:
-            _stop(process)
-            _close_files(process)
+            _discard(process)
         self._idle.clear()
         self._busy.clear()
         self._started.clear()
@@ -120,8 +119,7 @@ class ParsePool:
         try:
             return await self._connect(loop, process)
         except BaseException:  # cancelled or refused while connecting: no orphan is left
-            _stop(process)
-            _close_files(process)
+            _discard(process)
             raise
 
     async def _connect(
@@ -134,11 +132,11 @@ class ParsePool:
         )
         jobs, _ = await loop.connect_write_pipe(asyncio.BaseProtocol, process.stdin)
         worker = _Worker(process, replies, reading, jobs, loop)
-        _write(worker, (self.limit, self.matcher))
+        worker.jobs.write(frame((self.limit, self.matcher)))
         return worker
 
     async def _ask(self, worker: _Worker, job: object) -> tuple[bool, Any]:
-        _write(worker, job)
+        worker.jobs.write(frame(job))
         try:
             header = await worker.replies.readexactly(HEADER.size)
             (size,) = HEADER.unpack(header)
@@ -164,11 +162,6 @@ def _start() -> subprocess.Popen[bytes]:
     )
 
 
-def _write(worker: _Worker, message: object) -> None:
-    data = pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
-    worker.jobs.write(HEADER.pack(len(data)) + data)
-
-
 def _end(worker: _Worker) -> None:
     """Stop a parser process now and reap it. Its pipes are closed by their loop (this may
     be called from another thread); with the loop gone, here."""
@@ -191,6 +184,12 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 def _close_pipes(worker: _Worker) -> None:
     worker.jobs.close()
     worker.reading.close()
+
+
+def _discard(process: subprocess.Popen[bytes]) -> None:
+    """Stop a process whose pipes no transport holds, and close them."""
+    _stop(process)
+    _close_files(process)
 
 
 def _close_files(process: subprocess.Popen[bytes]) -> None:

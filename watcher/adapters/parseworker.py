@@ -20,9 +20,14 @@ HEADER = struct.Struct("!Q")  # the length of the pickle that follows
 PRELOAD = ["watcher.core.analysis", "watcher.parsing.document"]
 
 
-def send(stream: IO[bytes], message: object) -> None:
+def frame(message: object) -> bytes:
+    """A message as it travels either way: its pickle's length, then the pickle."""
     data = pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
-    stream.write(HEADER.pack(len(data)) + data)
+    return HEADER.pack(len(data)) + data
+
+
+def send(stream: IO[bytes], message: object) -> None:
+    stream.write(frame(message))
     stream.flush()
 
 

@@ -95,8 +95,10 @@ def base_of(element: etree._Element, url: str) -> str:
     it (a ``javascript:`` base is ignored)."""
     base = url
     for node in [*reversed(list(element.iterancestors())), element]:
-        given = node.get(_XML_BASE, node.get("base")) or base
-        base = make_safe_absolute_uri(base, given) or base
+        # feedparser also joins the base with itself where no element sets one: a no-op.
+        given = node.get(_XML_BASE, node.get("base"))
+        if given:
+            base = make_safe_absolute_uri(base, given) or base
     return base
 
 
