@@ -14,7 +14,6 @@ from click.testing import Result
 
 from tests.conftest import SmtpSink
 from tests.servers import FeedServer, rss
-from watcher.core.clustering import bands, shingles, signature
 
 Cli = Callable[..., Result]
 PUB = "Mon, 15 Sep 2025 10:00:00 GMT"
@@ -317,17 +316,6 @@ def test_first_sight_is_backlog(tmp_path: Path, feed_server: FeedServer, run_cli
     feed_server.serve("/f.xml", rss("Wire", [fresh, stale, *old]))
     assert [line.split(" —")[0] for line in run(run_cli, path)] == ["[tiktok] TikTok news today"]
     assert counts(tmp_path)["entries"] == 5
-
-
-def test_band_keys_do_not_change_between_versions() -> None:
-    """Bands are stored: a version that computed other keys for the same words would miss
-    every near-duplicate stored before the upgrade. These were computed by the first version
-    (a tuple of ints per word, before the cache held arrays)."""
-    words = shingles(
-        "TikTok deal framework agreed ahead of deadline in Madrid talks",
-        "Negotiators from both sides agreed on a framework for the sale of the app",
-    )
-    assert bands(signature(words))[:2] == [7406639933109937454, 3540677059551200137]
 
 
 def test_highlights_follow_the_words_after_a_revision(

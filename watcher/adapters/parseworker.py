@@ -13,8 +13,6 @@ import struct
 import sys
 from typing import IO, Any
 
-from watcher.core.analysis import install_matcher
-
 HEADER = struct.Struct("!Q")  # the length of the pickle that follows
 # What a parser process imports before its first job, so that none pays for it.
 PRELOAD = ["watcher.core.analysis", "watcher.parsing.document"]
@@ -50,10 +48,14 @@ def main() -> None:
     replies = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # what a library prints is not a reply
     jobs = sys.stdin.buffer
+    limit, matcher = receive(jobs)
+    # Limited before the imports: rensa's allocator (mimalloc) reserves 1 GiB of address space
+    # when it loads, unless a limit is in force, when it reserves what fits.
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     for module in PRELOAD:
         importlib.import_module(module)
-    limit, matcher = receive(jobs)
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    from watcher.core.analysis import install_matcher  # rensa too: under the limit
+
     install_matcher(matcher)
     while True:
         try:
