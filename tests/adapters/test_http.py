@@ -98,6 +98,17 @@ def test_slow_drip_is_cut_by_the_total_deadline(feed_server: FeedServer) -> None
     assert time.monotonic() - started < 3
 
 
+def test_a_server_silent_for_longer_than_15s_is_waited_for_within_the_deadline(
+    feed_server: FeedServer,
+) -> None:
+    """``timeout`` is the limit from connecting to the last byte, and the only one: a server
+    that says nothing for 16 s and then answers, within a 20 s deadline, is read (a read
+    timeout of 15 s used to fail it)."""
+    url = feed_server.serve("/silent", BODY, delay=16)
+    result = fetch(url, deadline=20)
+    assert result.status == 200 and result.body == BODY
+
+
 def test_body_cap(feed_server: FeedServer) -> None:
     """A body larger than max_body fails the fetch, saying so."""
     url = feed_server.serve("/big", b"x" * 5000)

@@ -138,7 +138,9 @@ class HttpFetcher:
             },
             follow_redirects=True,
             max_redirects=MAX_REDIRECTS,
-            timeout=httpx.Timeout(min(deadline, 15.0)),
+            # The deadline is the one limit, as documented: no phase of its own (a read
+            # timeout once cut silent servers at 15 s within a 30 s deadline).
+            timeout=httpx.Timeout(deadline),
             limits=httpx.Limits(max_connections=max_connections),
             transport=transport,
         )
@@ -170,8 +172,8 @@ class HttpFetcher:
             raise FetchError(url, f"no complete response within {self.deadline:g}s") from None
         except httpx.TooManyRedirects:
             raise FetchError(url, f"more than {MAX_REDIRECTS} redirects") from None
-        except httpx.TimeoutException:
-            raise FetchError(url, "timed out waiting for the server") from None
+        except httpx.TimeoutException:  # httpx's clock, at the same deadline, came first
+            raise FetchError(url, f"no complete response within {self.deadline:g}s") from None
         except httpx.ConnectError as exc:
             raise FetchError(url, f"cannot connect: {exc or type(exc).__name__}") from None
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
