@@ -461,22 +461,25 @@ def test_sqlite_needs_no_exclusive_lock(tmp_path: Path) -> None:
 
 def test_claims_leases_and_the_next_due_feed(database_url: str) -> None:
     """Due feeds are claimed once until released or their lease lapses; the next wake-up is
-    the soonest feed nobody holds."""
+    the soonest feed nobody holds, or a held one's lease end (its holder may have died)."""
     store = open_store(database_url)
     other = "https://other.example/rss"
     store.feeds.sync_feeds([Feed(URL, None, DAY), Feed(other, None, DAY)], NOW)
     assert store.coordination.next_due_at(NOW) == NOW  # never fetched: due now
     assert sorted(store.coordination.claim_feeds("a:1", NOW, 10)) == sorted([URL, other])
     assert store.coordination.claim_feeds("b:2", NOW, 10) == []  # held by a:1
-    assert store.coordination.next_due_at(NOW) is None  # nothing free
+    assert store.coordination.next_due_at(NOW) == NOW + store.lease  # free if a:1 dies
     store.feeds.save_quiet([QuietFetch(URL, FetchResult(URL, 304, None), NOW, NOW + DAY)])
     store.coordination.release_feeds("a:1", [URL])
-    assert store.coordination.next_due_at(NOW) == NOW + DAY
+    assert store.coordination.next_due_at(NOW) == NOW + store.lease  # other, still held
     lapsed = NOW + store.lease + timedelta(seconds=1)
     assert store.coordination.claim_feeds("b:2", lapsed, 10) == [other]  # a:1's lease on it lapsed
     store.coordination.release_feeds("b:2")  # a clean stop hands everything back
     claimed = store.coordination.claim_feeds("c:3", NOW + DAY, 10)
     assert sorted(claimed) == sorted([URL, other])  # other was never fetched: still due
+    later = NOW + 3 * DAY
+    store.feeds.save_quiet([QuietFetch(u, FetchResult(u, 304, None), NOW, later) for u in claimed])
+    assert store.coordination.next_due_at(NOW + DAY) == later  # held, but due after the lease
     store.engine.dispose()
 
 

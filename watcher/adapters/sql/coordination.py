@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    case,
     delete,
     func,
     or_,
@@ -85,19 +86,27 @@ class SqlCoordination:
             )
 
     def next_due_at(self, now: datetime) -> datetime | None:
-        """When the soonest feed not leased by a live worker falls due (``now`` for one never
-        fetched); None when there is none."""
+        """When the soonest watched feed can be claimed: a feed nobody holds when it falls due
+        (``now`` for one never fetched), a held one when its lease would lapse if its holder
+        died, or its next fetch if later; None when no feed is watched. A worker asleep until
+        then takes over a dead worker's feeds one lease after its last heartbeat."""
+        watched = (feeds.c.configured == 1) & feeds.c.paused_at.is_(None)
+        held_until = case(
+            (feeds.c.next_fetch_at > feeds.c.lease_until, feeds.c.next_fetch_at),
+            else_=feeds.c.lease_until,
+        )
         with self.db.engine.connect() as conn:
-            soonest = conn.execute(
+            free = conn.execute(
                 select(feeds.c.next_fetch_at)
                 .where(_unleased(now))
                 .order_by(feeds.c.next_fetch_at.nulls_first())
                 .limit(1)
             ).first()
-        if soonest is None:
-            return None
-        due: datetime | None = soonest.next_fetch_at
-        return due or now
+            held = conn.execute(
+                select(func.min(held_until)).where(watched, feeds.c.lease_until >= now)
+            ).scalar()
+        times = [t for t in (held, free and (free.next_fetch_at or now)) if t is not None]
+        return min(times, default=None)
 
     def release_feeds(self, worker: str, urls: Sequence[str] | None = None) -> None:
         """Give up ``worker``'s leases (all of them when ``urls`` is None)."""
