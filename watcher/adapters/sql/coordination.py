@@ -105,7 +105,9 @@ class SqlCoordination:
             held = conn.execute(
                 select(func.min(held_until)).where(watched, feeds.c.lease_until >= now)
             ).scalar()
-        times = [t for t in (held, free and (free.next_fetch_at or now)) if t is not None]
+        times: list[datetime] = [held] if held is not None else []
+        if free is not None:
+            times.append(free.next_fetch_at or now)
         return min(times, default=None)
 
     def release_feeds(self, worker: str, urls: Sequence[str] | None = None) -> None:
