@@ -306,7 +306,7 @@ def _scratch() -> Iterator[Path]:
 
 def daemon_round(farm_size: int) -> list[float]:
     """CPU and wall seconds of an unchanged round inside a running daemon, then of the same
-    requests from a bare httpx loop."""
+    requests from bare loops: httpx on aiohttp's transport, httpx on httpcore, aiohttp."""
     with _served_farm(farm_size) as (scratch, farm, urls):
         tool = watcher_setup(scratch, urls)
         measure(tool.command, scratch)
@@ -395,12 +395,22 @@ def main() -> None:
                 + (f" {floor[index]:.2f} | {fastest / floor[index]:.1f}x |" if floor else "")
             )
     if not args.only or "watcher" in args.only:
-        cpu, wall, bare_cpu, bare_wall = daemon_round(args.feeds)
+        figures = daemon_round(args.feeds)
         print(
-            f"\nThe daemon, an unchanged round of {args.feeds} feeds in a long-lived process: "
-            f"CPU {cpu:.3f} s, wall {wall:.3f} s. The same conditional GETs from a bare httpx "
-            f"loop: CPU {bare_cpu:.3f} s, wall {bare_wall:.3f} s."
+            f"\nAn unchanged round of {args.feeds} feeds (conditional GETs answered 304), CPU "
+            "and wall seconds:\n\n| client | CPU (s) | wall (s) | CPU against the same stack |"
+            "\n|---|---|---|---|"
         )
+        labels = (
+            "the daemon (long-lived process)",
+            "bare loop: httpx on aiohttp's transport (the daemon's stack)",
+            "bare loop: httpx on httpcore",
+            "bare loop: aiohttp alone",
+        )
+        stack = figures[2]
+        for index, label in enumerate(labels):
+            cpu, wall = figures[2 * index], figures[2 * index + 1]
+            print(f"| {label} | {cpu:.3f} | {wall:.3f} | {cpu / stack:.2f}x |")
 
 
 if __name__ == "__main__":

@@ -46,6 +46,8 @@ MAY_IMPORT = {
 # Each third-party library has one home: the only folder (or module) whose code imports it.
 HOMES = {
     "httpx": ("adapters/http.py",),
+    "httpx_aiohttp": ("adapters/http.py",),
+    "aiohttp": ("adapters/http.py",),
     "sqlalchemy": ("adapters/sql/",),
     "alembic": ("adapters/sql/",),
     "apprise": ("adapters/notify.py",),

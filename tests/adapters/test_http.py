@@ -294,7 +294,7 @@ def test_a_not_modified_answer_keeps_its_connection(feed_server: FeedServer) -> 
 def test_a_proxy_named_by_the_environment_carries_the_fetch(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """``HTTP_PROXY`` is honoured as httpx honours it (whatever transport is under it): the
+    """``HTTP_PROXY`` is honoured as httpx honours it (through aiohttp's transport too): the
     request goes to the proxy, with the feed's full URL, and its answer is the feed's."""
     seen: list[str] = []
 
