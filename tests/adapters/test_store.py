@@ -483,6 +483,23 @@ def test_claims_leases_and_the_next_due_feed(database_url: str) -> None:
     store.engine.dispose()
 
 
+def test_a_feeds_lease_ends_with_the_transaction_that_records_it(database_url: str) -> None:
+    """Recording a fetch (new entries, nothing new, or a failure) ends that feed's lease at
+    once, not at the end of the worker's batch; feeds not yet recorded stay held."""
+    store = open_store(database_url)
+    feeds = [URL, "https://b.example/rss", "https://c.example/rss", "https://d.example/rss"]
+    store.feeds.sync_feeds([Feed(url, None, DAY) for url in feeds], NOW)
+    assert len(store.coordination.claim_feeds("a:1", NOW, 10)) == 4
+    save(store, [item("k1")], {})
+    store.feeds.save_quiet([QuietFetch(feeds[1], FetchResult(feeds[1], 304, None), NOW, NOW)])
+    store.feeds.save_failure(feeds[2], "refused", None, NOW, NOW)
+    with store.engine.connect() as conn:
+        held = conn.execute(sa.text("SELECT url FROM feeds WHERE lease_owner IS NOT NULL"))
+        assert held.scalars().all() == [feeds[3]]
+    assert sorted(store.coordination.claim_feeds("b:2", NOW, 10)) == sorted(feeds[:3])
+    store.engine.dispose()
+
+
 def test_an_unreachable_database_is_store_unavailable() -> None:
     """Nothing listens on port 1: the store says StoreUnavailable (which the daemon waits
     out), with the driver's reason and no SQLAlchemy exception above the adapter."""

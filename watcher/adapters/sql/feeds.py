@@ -73,9 +73,10 @@ def feed_update(names: tuple[str, ...]) -> Any:
 def healthy(
     now: datetime | None, next_fetch: datetime | None, fetched: FetchResult | None
 ) -> dict[str, Any]:
-    """The feed state after a successful fetch."""
+    """The feed state after a successful fetch, its lease ended (see ``ended_lease``)."""
     duration = fetched.duration if fetched else None
     return {
+        **ended_lease(),
         "last_bytes": len(fetched.body) if fetched and fetched.body is not None else None,
         "last_duration_ms": round(duration * 1000) if duration is not None else None,
         "last_fetch_at": now,
@@ -86,6 +87,14 @@ def healthy(
         "paused_at": None,
         "next_fetch_at": next_fetch,
     }
+
+
+def ended_lease() -> dict[str, Any]:
+    """A feed's lease ends in the transaction that records its fetch, so that other workers
+    may claim it as soon as it is due again and ``watcher status`` counts only what a worker
+    still holds. (A worker that records after its lease lapsed, and another took the feed,
+    ends that one's lease too: the feed may then be fetched once more, as after a takeover.)"""
+    return {"lease_owner": None, "lease_until": None}
 
 
 class SqlFeeds:
@@ -313,5 +322,6 @@ class SqlFeeds:
                     failing_since=func.coalesce(feeds.c.failing_since, now),
                     next_fetch_at=next_fetch,
                     paused_at=now if paused else None,
+                    **ended_lease(),
                 )
             )
