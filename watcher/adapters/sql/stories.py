@@ -32,23 +32,28 @@ def assign_stories(
     candidates = _band_candidates(conn, items, clustering, now) if clustering else {}
     story_of: list[int] = []
     fresh = 0
-    recent: list[tuple[int, frozenset[str], frozenset[int]]] = []  # this batch's stories
+    recent: list[tuple[int, NewItem, frozenset[int]]] = []  # this batch's stories
+    words: dict[int, frozenset[str]] = {}  # by id(item), worked out only for a comparison
     for item in items:
         story = next((by_key[k] for k in item.story_keys if k in by_key), None)
         if story is None and clustering is not None:
-            story = nearest_story(
-                _words(item),
-                item.bands,
-                [c for band in item.bands for c in candidates.get(band, ())],
-                recent,
-                clustering.threshold,
-            )
+            wanted = frozenset(item.bands)
+            stored = [c for band in item.bands for c in candidates.get(band, ())]
+            sharing = [(s, other) for s, other, bands in recent if bands & wanted]
+            if stored or sharing:  # most entries share no band with anything: no words needed
+                story = nearest_story(
+                    _words(item, words),
+                    item.bands,
+                    stored,
+                    [(s, _words(other, words), wanted) for s, other in sharing],
+                    clustering.threshold,
+                )
         if story is None:
             fresh += 1
             story = -fresh  # a placeholder until the new stories have ids
         story_of.append(story)
         by_key.update(dict.fromkeys(item.story_keys, story))
-        recent.append((story, _words(item), frozenset(item.bands)))
+        recent.append((story, item, frozenset(item.bands)))
     if fresh:
         # New stories are empty and alike: any new id serves any placeholder, so the ids need
         # not come back in order (asking for the order made SQLite insert them one by one).
@@ -158,7 +163,9 @@ def record_stories(
     insert_new_rows(conn, story_bands, [story_bands.c.band, story_bands.c.story_id], bands)
 
 
-def _words(item: NewItem) -> frozenset[str]:
-    # Worked out here, for the entries of a batch, rather than carried from the parser
-    # processes for every entry.
-    return shingles(item.entry.title, item.entry.summary)
+def _words(item: NewItem, known: dict[int, frozenset[str]]) -> frozenset[str]:
+    # Worked out here, for the few entries of a batch that are compared, rather than carried
+    # from the parser processes for every entry.
+    if id(item) not in known:
+        known[id(item)] = shingles(item.entry.title, item.entry.summary)
+    return known[id(item)]
