@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Column, Connection, Table
 from sqlalchemy.dialects import postgresql, sqlite
 
-_BATCH = 500  # bound the size of IN (...) lists
+_BATCH = 512  # bound the size of IN (...) lists and of multi-row statements
 
 
 def upsert(conn: Connection, table: Any) -> Any:
@@ -83,4 +83,17 @@ def _bound(column: Column[Any], values: list[Any], dialect: Any) -> list[Any]:
 
 
 def batches(values: Sequence[Any]) -> list[Sequence[Any]]:
-    return [values[i : i + _BATCH] for i in range(0, len(values), _BATCH)]
+    """``values`` in runs whose lengths are powers of two, at most 512 (150 → 128, 16, 4, 2).
+
+    The text of a statement with an IN list or many rows depends on their number, and the
+    driver keeps the statements it has prepared (SQLite's module 128 a connection): lengths
+    that changed from cycle to cycle, as the number of feeds due does, kept adding prepared
+    statements, and a quiet daemon grew by megabytes an hour for as long as it ran. Powers of
+    two leave ten lengths, all prepared within the first cycles."""
+    runs: list[Sequence[Any]] = []
+    start = 0
+    while start < len(values):
+        size = min(_BATCH, 1 << ((len(values) - start).bit_length() - 1))
+        runs.append(values[start : start + size])
+        start += size
+    return runs

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, update
 
-from watcher.adapters.sql.bulk import insert_new_rows, upsert
+from watcher.adapters.sql.bulk import batches, insert_new_rows, upsert
 from watcher.adapters.sql.tables import (
     deliveries,
     matches,
@@ -64,8 +64,8 @@ def insert_matches(
         )
         won |= set(claimed.scalars())
     silent = [row.id for row in inserted if row.id not in won]
-    if silent:
-        conn.execute(update(matches).where(matches.c.id.in_(silent)).values(silent=1))
+    for batch in batches(silent):
+        conn.execute(update(matches).where(matches.c.id.in_(batch)).values(silent=1))
     notify = [
         (row.id, row.rule, 0) for row in inserted if row.id in won and row.entry_id not in backlog
     ]

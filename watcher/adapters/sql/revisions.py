@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
+from watcher.adapters.sql.bulk import batches
 from watcher.adapters.sql.ingest import add_keys, entry_row
 from watcher.adapters.sql.matches import insert_matches, queue, stored_hits
 from watcher.adapters.sql.tables import (
@@ -32,19 +33,19 @@ def update_known(
     if not changed:
         return 0, 0
     ids = [item.entry_id for item in changed]
+    columns = (
+        entries.c.id,
+        entries.c.title,
+        entries.c.summary,
+        entries.c.content,
+        entries.c.revision,
+        entries.c.story_id,
+        entries.c.first_seen_at,
+    )
     old = {
         row.id: row
-        for row in conn.execute(
-            select(
-                entries.c.id,
-                entries.c.title,
-                entries.c.summary,
-                entries.c.content,
-                entries.c.revision,
-                entries.c.story_id,
-                entries.c.first_seen_at,
-            ).where(entries.c.id.in_(ids))
-        )
+        for batch in batches(ids)
+        for row in conn.execute(select(*columns).where(entries.c.id.in_(batch)))
     }
     conn.execute(
         insert(revisions),
