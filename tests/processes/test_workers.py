@@ -264,3 +264,37 @@ def stories(digest: str) -> list[tuple[int, str, str, list[str]]]:
         (s["id"], s["rule"], s["title"], [d["status"] for d in s["deliveries"]])
         for s in json.loads(digest)["stories"]
     ]
+
+
+@pytest.mark.postgres
+def test_a_timer_run_leaves_the_feeds_another_worker_holds(
+    tmp_path: Path, feed_server: FeedServer, postgres_url: str
+) -> None:
+    """``run --once`` on a database shared with daemons leases its feeds as a worker does:
+    the feeds another worker holds are named as skipped and not fetched (not even with
+    --force); the run's own leases and worker row are gone when it ends, the other's stay."""
+    from datetime import UTC, datetime
+
+    from watcher.adapters.sql.database import connect
+    from watcher.adapters.sql.store import SqlStore
+
+    urls, _ = farm(feed_server, 4)
+    config = write_config(tmp_path / "w.toml", urls, database=postgres_url)
+    env = {k: v for k, v in os.environ.items() if k != "WATCHER_CONFIG"}
+    once = [sys.executable, "-m", "watcher", "run", "--once", "--force", "--config", str(config)]
+    subprocess.run(once, capture_output=True, text=True, env=env, check=True)
+    store = SqlStore(connect(postgres_url))
+    held = store.coordination.claim_listed("daemon:1", urls[:2], datetime.now(UTC))
+    assert sorted(held) == sorted(urls[:2])
+
+    second = subprocess.run(once, capture_output=True, text=True, env=env, check=True)
+
+    hits = hits_by_path(feed_server)
+    assert [hits[f"/f/{n}.xml"] for n in range(4)] == [1, 1, 2, 2]
+    assert second.stderr.count("another worker holds it") == 2
+    with store.engine.connect() as conn:
+        owners = dict(conn.execute(sa.text("SELECT url, lease_owner FROM feeds")).all())
+        workers = conn.execute(sa.text("SELECT id FROM workers")).scalars().all()
+    store.engine.dispose()
+    assert owners == {url: ("daemon:1" if url in urls[:2] else None) for url in urls}
+    assert workers == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Sequence
 
 import click
 
@@ -11,6 +12,7 @@ from watcher.app import load, open_app, utcnow
 from watcher.cli.common import REDACTOR, common_options, hold_database, progress
 from watcher.core.model import CycleRecord, CycleReport, FeedOutcome
 from watcher.core.redact import mask_feed_url
+from watcher.core.settings import Feed
 from watcher.core.text import counted
 from watcher.daemon.loop import held_back, run_forever, run_once
 from watcher.render.alerts import describe_cycle
@@ -30,7 +32,8 @@ def run(config_path: str | None, once: bool, force: bool) -> None:
     With --once, fetch every feed a single time, deliver what is due, and exit: 0 if every
     feed was read and every delivery attempted was accepted, 1 if a feed or a delivery failed
     (a per-feed summary goes to stderr). Paused feeds and feeds backing off
-    after failures are skipped (and listed) unless --force.
+    after failures are skipped (and listed) unless --force; on a database shared by
+    workers, so are the feeds another worker holds (leased) at the time, even with --force.
     """
     config = load(config_path, REDACTOR)
     lock = hold_database(config)
@@ -44,7 +47,7 @@ def run(config_path: str | None, once: bool, force: bool) -> None:
                     f"SKIPPED {feed.name or shown} ({shown}): paused or backing off", err=True
                 )
             with progress("fetching", len(app.feeds()) - len(skip)) as advance:
-                report = asyncio.run(run_once(app, skip, lambda: advance(1)))
+                report = asyncio.run(run_once(app, skip, lambda: advance(1), _leased))
             _print_cycle_summary(report)
             sys.exit(1 if report.failed or report.delivery_failures else 0)
         asyncio.run(run_forever(app))
@@ -52,6 +55,12 @@ def run(config_path: str | None, once: bool, force: bool) -> None:
         app.close()
         if lock is not None:
             lock.release()
+
+
+def _leased(feeds: Sequence[Feed]) -> None:
+    for feed in feeds:
+        shown = mask_feed_url(feed.url)
+        click.echo(f"SKIPPED {feed.name or shown} ({shown}): another worker holds it", err=True)
 
 
 def _feed(outcome: FeedOutcome) -> str:

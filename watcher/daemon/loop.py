@@ -58,20 +58,42 @@ def held_back(app: App) -> list[Feed]:
 
 
 async def run_once(
-    app: App, skip: Sequence[Feed] = (), on_progress: Callable[[], None] | None = None
+    app: App,
+    skip: Sequence[Feed] = (),
+    on_progress: Callable[[], None] | None = None,
+    on_leased: Callable[[Sequence[Feed]], None] | None = None,
 ) -> CycleReport:
     """One cycle over every watched feed but ``skip``, ignoring intervals, then deliver;
-    ``on_progress`` after each feed."""
+    ``on_progress`` after each feed. On a database shared by workers, the run leases its
+    feeds as a worker would (renewed while it runs) and leaves those another worker holds,
+    which it hands to ``on_leased`` first: a timer run beside daemons fetches nothing twice."""
     skipped = {feed.url for feed in skip}
     feeds = [feed for feed in app.feeds() if feed.url not in skipped]
     started = app.clock()
-    async with app.fetcher() as fetcher:
-        service = app.service(fetcher)
-        service.on_progress = on_progress
-        try:
-            report = await service.run_cycle(feeds)
-        finally:
-            await asyncio.to_thread(service.close)
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    alive = None
+    if app.store.cooperative:
+        urls = [feed.url for feed in feeds]
+        coordination = app.store.coordination
+        mine = set(await asyncio.to_thread(coordination.claim_listed, worker, urls, started))
+        if on_leased is not None:
+            on_leased([feed for feed in feeds if feed.url not in mine])
+        feeds = [feed for feed in feeds if feed.url in mine]
+        alive = asyncio.create_task(_keep_alive(app, worker))
+    try:
+        async with app.fetcher() as fetcher:
+            service = app.service(fetcher)
+            service.on_progress = on_progress
+            try:
+                report = await service.run_cycle(feeds)
+            finally:
+                await asyncio.to_thread(service.close)
+    finally:
+        if alive is not None:
+            alive.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await alive
+            await asyncio.to_thread(app.store.coordination.worker_gone, worker)
     await asyncio.to_thread(
         app.store.reports.record_cycle, CycleRecord.of(report, started, app.clock())
     )
@@ -93,7 +115,7 @@ async def run_forever(
     )
     watch.feeds = len(await asyncio.to_thread(app.feeds))
     _listen(watch, app)
-    alive = asyncio.create_task(_keep_alive(app, watch))
+    alive = asyncio.create_task(_keep_alive(app, watch.worker))
     try:
         systemd.ready(status_line(await _snapshot(app, watch)))
         while True:
@@ -115,14 +137,14 @@ async def run_forever(
     log.info("stopped")
 
 
-async def _keep_alive(app: App, watch: Watch) -> None:
+async def _keep_alive(app: App, worker: str) -> None:
     """The worker's heartbeat in the database, which also renews its leases (a third of a
-    lease apart), for as long as the daemon runs."""
+    lease apart), for as long as the daemon (or a one-shot run) runs."""
     host, pid = socket.gethostname(), os.getpid()
     while True:
         try:
             await asyncio.to_thread(
-                app.store.coordination.heartbeat, watch.worker, host, pid, app.clock()
+                app.store.coordination.heartbeat, worker, host, pid, app.clock()
             )
         except Exception:  # a database hiccup: the next beat may succeed before leases lapse
             log.warning("cannot record this worker's heartbeat", exc_info=True)

@@ -85,6 +85,21 @@ class SqlCoordination:
                 ).scalars()
             )
 
+    def claim_listed(self, worker: str, urls: Sequence[str], now: datetime) -> list[str]:
+        """Lease those of ``urls`` that no live worker holds to ``worker`` until ``now +
+        lease``, due or not (a one-shot run fetches every feed it is given); their URLs."""
+        free = or_(feeds.c.lease_until.is_(None), feeds.c.lease_until < now)
+        claimed: list[str] = []
+        with self.db.engine.begin() as conn:
+            for batch in batches(list(urls)):
+                claimed += conn.execute(
+                    update(feeds)
+                    .where(feeds.c.url.in_(batch), free)
+                    .values(lease_owner=worker, lease_until=now + self.db.lease)
+                    .returning(feeds.c.url)
+                ).scalars()
+        return claimed
+
     def next_due_at(self, now: datetime) -> datetime | None:
         """When the soonest watched feed can be claimed: a feed nobody holds when it falls due
         (``now`` for one never fetched), a held one when its lease would lapse if its holder
