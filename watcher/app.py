@@ -301,5 +301,13 @@ def listen(
     from watcher.adapters.metrics import Listener, Metrics
 
     assert app.config.http is not None
-    kept = metrics if isinstance(metrics, Metrics) else Metrics(app.store.outbox.delivery_backlog)
+    def workers() -> list[tuple[str, str, int]]:
+        now, lease = app.clock(), app.config.lease
+        rows = app.store.coordination.workers(now)
+        return [(w.worker_id, w.state(now, lease), w.feeds_held) for w in rows]
+
+    if isinstance(metrics, Metrics):
+        kept = metrics
+    else:
+        kept = Metrics(app.store.outbox.delivery_backlog, workers)
     return kept, Listener(app.config.http, health, kept)

@@ -185,7 +185,7 @@ def test_workers_show_in_status(
     ).stdout  # fmt: skip
     assert "Workers: 2" in shown
     for worker in workers:
-        assert f":{worker.pid}: last heartbeat " in shown
+        assert f":{worker.pid}: alive, last heartbeat " in shown
     stop_all(workers)
     after = subprocess.run(
         [sys.executable, "-m", "watcher", "status", "--config", str(config)],
@@ -293,8 +293,68 @@ def test_a_timer_run_leaves_the_feeds_another_worker_holds(
     assert [hits[f"/f/{n}.xml"] for n in range(4)] == [1, 1, 2, 2]
     assert second.stderr.count("another worker holds it") == 2
     with store.engine.connect() as conn:
-        owners = dict(conn.execute(sa.text("SELECT url, lease_owner FROM feeds")).all())
+        owners: dict[str, str | None] = dict(
+            conn.execute(sa.text("SELECT url, lease_owner FROM feeds")).all()
+        )
         workers = conn.execute(sa.text("SELECT id FROM workers")).scalars().all()
     store.engine.dispose()
     assert owners == {url: ("daemon:1" if url in urls[:2] else None) for url in urls}
     assert workers == []
+
+
+@pytest.mark.postgres
+def test_a_killed_worker_shows_as_gone_with_what_it_held(
+    tmp_path: Path, feed_server: FeedServer, postgres_url: str, start_worker: Start
+) -> None:
+    """Seconds after a SIGKILL, ``watcher status`` and /metrics tell the dead worker from the
+    live one by its heartbeat: "gone" once a lease has passed without one (its leases
+    lapsed), never counted among the workers alive."""
+    import httpx
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from tests.conftest import free_port
+
+    urls, _ = farm(feed_server, 5)
+    extra = 'interval = "1h"\nlease = "2s"'
+    port = free_port()
+    survivor = start_worker(
+        write_config(
+            tmp_path / "a.toml", urls, database=postgres_url,
+            extra=f'{extra}\nhttp = "127.0.0.1:{port}"',
+        )
+    )  # fmt: skip
+    victim = start_worker(
+        write_config(tmp_path / "b.toml", urls, database=postgres_url, extra=extra)
+    )
+    settle(feed_server, 1, timeout=60)
+    env = {k: v for k, v in os.environ.items() if k != "WATCHER_CONFIG"}
+    status = [sys.executable, "-m", "watcher", "status", "--config", str(tmp_path / "a.toml")]
+
+    def states() -> dict[int, str]:
+        shown = subprocess.run(
+            [*status, "--format", "json"], capture_output=True, text=True, env=env, check=True
+        ).stdout
+        return {w["pid"]: w["state"] for w in json.loads(shown)["workers"]}
+
+    deadline = time.monotonic() + 30
+    while states() != {survivor.pid: "alive", victim.pid: "alive"}:
+        assert time.monotonic() < deadline, states()
+        time.sleep(0.2)
+    victim.kill()
+    victim.communicate()
+    while states().get(victim.pid) != "gone":
+        assert time.monotonic() < deadline + 30, states()
+        time.sleep(0.2)
+    shown = subprocess.run(status, capture_output=True, text=True, env=env, check=True).stdout
+    assert "Workers: 1 alive, 1 gone" in shown
+    assert f":{victim.pid}: gone, last heartbeat " in shown
+    assert f":{survivor.pid}: alive, last heartbeat " in shown
+    metrics = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(metrics)
+        for s in family.samples
+    }
+    assert samples[("feedwatcher_workers", (("state", "alive"),))] == 1
+    assert samples[("feedwatcher_workers", (("state", "gone"),))] == 1
+    stop_all([survivor])

@@ -31,7 +31,11 @@ class Metrics:
     """The daemon's counters, kept in a registry of their own (not the process-global one),
     so that two daemons in one test process do not share them."""
 
-    def __init__(self, backlog: Callable[[], Mapping[str, Mapping[str, int]]]) -> None:
+    def __init__(
+        self,
+        backlog: Callable[[], Mapping[str, Mapping[str, int]]],
+        workers: Callable[[], Iterable[tuple[str, str, int]]] = tuple,
+    ) -> None:
         from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
         self.registry = CollectorRegistry()
@@ -69,6 +73,7 @@ class Metrics:
             registry=r,
         )
         r.register(_Backlog(backlog))
+        r.register(_Workers(workers))
 
     def cycle_done(self, report: CycleReport, seconds: float) -> None:
         for outcome in report.outcomes:
@@ -93,7 +98,11 @@ class Metrics:
 class _Backlog:
     """Pending and given-up deliveries per target, read from the database at each scrape."""
 
-    def __init__(self, backlog: Callable[[], Mapping[str, Mapping[str, int]]]) -> None:
+    def __init__(
+        self,
+        backlog: Callable[[], Mapping[str, Mapping[str, int]]],
+        workers: Callable[[], Iterable[tuple[str, str, int]]] = tuple,
+    ) -> None:
         self._backlog = backlog
 
     def collect(self) -> Iterator[Any]:
@@ -111,6 +120,37 @@ class _Backlog:
         except Exception:  # a scrape during a database outage still answers the rest
             log.warning("metrics: cannot read the delivery backlog", exc_info=True)
         yield family
+
+
+class _Workers:
+    """The workers sharing the database by state, and the feeds each one's leases name (a
+    gone worker's until they are taken over), read from the database at each scrape."""
+
+    def __init__(self, workers: Callable[[], Iterable[tuple[str, str, int]]]) -> None:
+        self._workers = workers  # (worker id, "alive" | "late" | "gone", feeds held)
+
+    def collect(self) -> Iterator[Any]:
+        from prometheus_client.core import GaugeMetricFamily
+
+        states = GaugeMetricFamily(
+            "feedwatcher_workers", "Workers sharing the database, by state.", labels=["state"]
+        )
+        held = GaugeMetricFamily(
+            "feedwatcher_worker_feeds_held",
+            "Feeds whose lease names the worker (lapsed ones too, for a gone worker).",
+            labels=["worker", "state"],
+        )
+        counts = dict.fromkeys(("alive", "late", "gone"), 0)
+        try:
+            for worker, state, feeds in self._workers():
+                counts[state] += 1
+                held.add_metric([worker, state], feeds)
+        except Exception:  # a scrape during a database outage still answers the rest
+            log.warning("metrics: cannot read the workers", exc_info=True)
+        for state, count in counts.items():
+            states.add_metric([state], count)
+        yield states
+        yield held
 
 
 class _Server(ThreadingMixIn, WSGIServer):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import click
@@ -28,13 +28,15 @@ def status(config_path: str | None, fmt: str) -> None:
     """Feeds by state (with the reason of each one in trouble), the next fetch due, pending
     and failed deliveries by target, and the daemon's last cycle."""
     now = utcnow()
-    with opened_store(load(config_path, REDACTOR)) as store:
+    config = load(config_path, REDACTOR)
+    with opened_store(config) as store:
         reading = _Reading(
             [f for f in store.reports.feed_statuses() if f.configured],
             store.outbox.delivery_backlog(),
             store.reports.last_cycle(),
-            store.coordination.live_workers(now),
+            store.coordination.workers(now),
             now,
+            config.lease,
         )
     if fmt == "json":
         click.echo(json.dumps(_status_json(reading), indent=2))
@@ -51,6 +53,7 @@ class _Reading:
     last: CycleRecord | None
     workers: list[WorkerRow]
     now: datetime
+    lease: timedelta
 
 
 def _next_due(feeds: list[FeedStatus], now: datetime) -> datetime | None:
@@ -99,6 +102,7 @@ def _status_json(reading: _Reading) -> dict[str, Any]:
                 "pid": w.pid,
                 "started": w.started.isoformat(),
                 "heartbeat": w.heartbeat.isoformat(),
+                "state": w.state(reading.now, reading.lease),
                 "feeds_held": w.feeds_held,
             }
             for w in reading.workers
@@ -145,10 +149,28 @@ def _status_text(reading: _Reading) -> str:
         lines.append(
             f"Last cycle: {format_time(last.finished_at)} ({took:.1f}s): {describe_cycle(last)}"
         )
-    lines.append(f"Workers: {len(reading.workers)}" if reading.workers else "Workers: none running")
-    for w in reading.workers:
-        lines.append(
-            f"  {w.worker_id}: last heartbeat {w.heartbeat:%H:%M:%S} UTC, "
-            f"holding {counted(w.feeds_held, 'feed')}, up since {format_time(w.started)}"
-        )
+    lines += _workers_text(reading.workers, now, reading.lease)
     return "\n".join(lines)
+
+
+def _workers_text(workers: list[WorkerRow], now: datetime, lease: timedelta) -> list[str]:
+    """ "Workers: 2 alive, 1 gone", then one line each with its state."""
+    if not workers:
+        return ["Workers: none running"]
+    states = [w.state(now, lease) for w in workers]
+    counts = [f"{states.count(s)} {s}" for s in ("alive", "late", "gone") if s in states]
+    lines = [f"Workers: {', '.join(counts)}"]
+    for w, state in zip(workers, states, strict=True):
+        silent = round((now - w.heartbeat).total_seconds())
+        held = counted(w.feeds_held, "feed")
+        lines.append(
+            f"  {w.worker_id}: {state}, last heartbeat {w.heartbeat:%H:%M:%S} UTC "
+            f"({silent} s ago), "
+            + (
+                f"holding {held}"
+                if state != "gone"
+                else f"its leases on {held} lapsed (taken over as they fall due)"
+            )
+            + f", up since {format_time(w.started)}"
+        )
+    return lines

@@ -4,7 +4,7 @@ rows, entry details, deliveries, feed statuses, workers). Immutable, free of I/O
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from watcher.core.model import Entry, Hit, Match, distinct_terms
 
@@ -194,4 +194,13 @@ class WorkerRow:
     pid: int
     started: datetime
     heartbeat: datetime
-    feeds_held: int
+    feeds_held: int  # feeds whose lease names it, lapsed or not (not yet taken over)
+
+    def state(self, now: datetime, lease: timedelta) -> str:
+        """ "alive" (heard from on time: a worker beats every third of a lease), "late" (a
+        beat missed, its leases still hold) or "gone" (silent for a lease: its leases have
+        lapsed and other workers take its feeds over)."""
+        silent = now - self.heartbeat
+        if silent >= lease:
+            return "gone"
+        return "late" if silent > lease / 2 else "alive"

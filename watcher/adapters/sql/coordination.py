@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -27,6 +27,8 @@ from watcher.adapters.sql.tables import (
 from watcher.core.views import (
     WorkerRow,
 )
+
+_SHOWN = timedelta(days=1)  # how long a worker that never said goodbye stays listed
 
 
 def _unleased(now: datetime) -> Any:
@@ -163,18 +165,20 @@ class SqlCoordination:
         with self.db.engine.begin() as conn:
             conn.execute(delete(workers).where(workers.c.id == worker))
 
-    def live_workers(self, now: datetime) -> list[WorkerRow]:
-        """Workers heard from within two leases, with the feeds each holds now."""
+    def workers(self, now: datetime) -> list[WorkerRow]:
+        """Workers heard from within a day, alive or not (``WorkerRow.state`` tells), with the
+        feeds whose lease still names each: a dead worker stays listed with what it held
+        until it has been gone a day (a clean stop removes it at once)."""
         held = (
             select(feeds.c.lease_owner, func.count().label("n"))
-            .where(feeds.c.lease_until > now)
+            .where(feeds.c.lease_owner.is_not(None))
             .group_by(feeds.c.lease_owner)
             .subquery()
         )
         query = (
             select(workers, func.coalesce(held.c.n, 0).label("held"))
             .outerjoin(held, held.c.lease_owner == workers.c.id)
-            .where(workers.c.heartbeat_at >= now - 2 * self.db.lease)
+            .where(workers.c.heartbeat_at >= now - _SHOWN)
             .order_by(workers.c.started_at)
         )
         with self.db.engine.connect() as conn:
