@@ -301,6 +301,7 @@ def listen(
     from watcher.adapters.metrics import Listener, Metrics
 
     assert app.config.http is not None
+
     def workers() -> list[tuple[str, str, int]]:
         now, lease = app.clock(), app.config.lease
         rows = app.store.coordination.workers(now)

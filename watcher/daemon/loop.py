@@ -219,7 +219,7 @@ async def _pass(app: App, watch: Watch, service: Cycles, wake_delivery: asyncio.
     watch.heartbeat.beat()
     started = app.clock()
     if watch.last_prune is None or started - watch.last_prune >= PRUNE_EVERY:
-        await asyncio.to_thread(_prune, app)
+        await asyncio.to_thread(_prune, app, watch.heartbeat.beat)
         watch.last_prune = started
     if await asyncio.to_thread(app.store.rules.cli_rules) != list(app.added_rules):
         log.info("rules were added or removed from the command line")
@@ -347,9 +347,13 @@ def _shortest_interval(config: Config) -> timedelta:
     return min((feed.interval for feed in config.feeds), default=config.interval)
 
 
-def _prune(app: App) -> None:
+def _prune(app: App, progress: Callable[[], None]) -> None:
+    """Retention, in batches that each beat the watchdog (the loop waits meanwhile; the
+    database heartbeat goes on renewing the leases from the event loop)."""
     config = app.config
-    report = app.store.upkeep.prune(app.clock(), config.retention, config.cluster_window)
+    report = app.store.upkeep.prune(
+        app.clock(), config.retention, config.cluster_window, progress, vacuum=False
+    )
     log.info(
         "pruned %d entry bodies, %d revisions, %d near-duplicate index rows; "
         "database %s bytes before, %s after",
