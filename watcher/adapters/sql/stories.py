@@ -8,9 +8,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy import Connection, bindparam, func, select, text, update
 
 from watcher.adapters.sql.bulk import batches, insert_new_rows
+from watcher.adapters.sql.database import lock_key
 from watcher.adapters.sql.tables import (
     entries,
     stories,
@@ -29,6 +30,8 @@ def assign_stories(
     """Each new entry's story: the story of its link (or URL guid), else of a near-duplicate
     seen within the window, else a new one."""
     by_key = _stories_by_key(conn, [key for item in items for key in item.story_keys])
+    if clustering and conn.dialect.name == "postgresql":
+        _serialise_bands(conn, items)
     candidates = _band_candidates(conn, items, clustering, now) if clustering else {}
     story_of: list[int] = []
     fresh = 0
@@ -61,6 +64,23 @@ def assign_stories(
         created = [row.id for row in insert_new_rows(conn, stories, (), rows, [stories.c.id])]
         story_of = [created[-s - 1] if s < 0 else s for s in story_of]
     return story_of
+
+
+_BAND_SLOTS = 64  # advisory locks a transaction may take: PostgreSQL's lock table is shared
+_LOCK_BANDS = text(
+    "SELECT pg_advisory_xact_lock(k) FROM "
+    "(SELECT unnest(CAST(:keys AS bigint[])) AS k ORDER BY 1) AS sorted_keys"
+)
+
+
+def _serialise_bands(conn: Connection, items: Sequence[NewItem]) -> None:
+    """Two workers storing near-duplicates at the same instant would each look for the
+    other's bands before either had committed them, and make two stories. Each transaction
+    that looks first locks its bands (hashed into 64 slots, taken in one order, held until
+    it commits), so the second looks after the first has committed, and joins its story."""
+    keys = sorted({lock_key(f"band:{band % _BAND_SLOTS}") for item in items for band in item.bands})
+    if keys:
+        conn.execute(_LOCK_BANDS, {"keys": keys})
 
 
 _STORIES_OF_KEYS = select(story_keys.c.key, story_keys.c.story_id).where(
