@@ -130,6 +130,22 @@ def test_entries_are_stored_once(database_url: str) -> None:
     store.engine.dispose()
 
 
+def test_an_entrys_categories_are_stored_and_read_back(database_url: str) -> None:
+    """Categories (a JSON list) survive the multi-row insert on both databases: on
+    PostgreSQL with SQLAlchemy 2.1 a list reached the driver raw and was refused as JSON, and
+    every entry of a feed with categories failed to store."""
+    store = open_store(database_url)
+    tagged = [
+        NewItem(Entry(key=f"t{n}", title=f"title {n}", link=None, tags=("Economy", "Asia")), ())
+        for n in range(3)
+    ]
+    assert save(store, tagged, {}).new_entries == 3
+    with store.engine.connect() as conn:
+        stored = conn.execute(sa.text("SELECT tags FROM entries")).scalars().all()
+    store.engine.dispose()
+    assert [json.loads(t) if isinstance(t, str) else t for t in stored] == [["Economy", "Asia"]] * 3
+
+
 def test_concurrent_writers_store_one_entry(database_url: str) -> None:
     """Two writers saving the same new entry at once: one row, one match, one delivery."""
     stores = [open_store(database_url) for _ in range(2)]

@@ -65,7 +65,9 @@ def insert_new_rows(
 def _bound(column: Column[Any], values: list[Any], dialect: Any) -> list[Any]:
     """``values`` of ``column`` as the driver takes them. Many rows of one insert share a
     value (a timestamp, a feed id), and hashable ones are converted once each."""
-    process = column.type.bind_processor(dialect)
+    # The dialect's own type: SQLAlchemy 2.1's generic JSON has no bind processor for
+    # psycopg, whose JSON type has one (a list passed raw became a PostgreSQL array).
+    process = column.type.dialect_impl(dialect).bind_processor(dialect)
     if process is None:
         return values
     done: dict[Any, Any] = {}
