@@ -13,6 +13,7 @@ from sqlalchemy import Connection, bindparam, func, select, text, update
 from watcher.adapters.sql.bulk import batches, insert_new_rows
 from watcher.adapters.sql.database import lock_key
 from watcher.adapters.sql.tables import (
+    UTCDateTime,
     entries,
     stories,
     story_bands,
@@ -123,6 +124,19 @@ def _recent_by_band() -> Any:
 
 _RECENT_BY_BAND = _recent_by_band()
 
+# The same on PostgreSQL, one band at a time through the (band, seen_at) index: its planner,
+# working from statistics that lag behind a store filling up (the first round of a new
+# database), scanned every recent band row for each batch through the seen_at index, so each
+# batch cost more than the one before (300 feeds: 33 s against 6.7 s on SQLite).
+_RECENT_BY_BAND_PG = text(
+    "SELECT b.band, r.story_id, r.title, r.summary "
+    "FROM unnest(CAST(:bands AS bigint[])) AS b(band) CROSS JOIN LATERAL ("
+    " SELECT sb.story_id, e.title, e.summary FROM story_bands sb"
+    " JOIN entries e ON e.id = sb.entry_id"
+    " WHERE sb.band = b.band AND sb.seen_at >= :since"
+    " ORDER BY sb.seen_at DESC LIMIT :per_band) AS r"
+).bindparams(bindparam("since", type_=UTCDateTime()), per_band=_PER_BAND)
+
 
 def _band_candidates(
     conn: Connection, items: Sequence[NewItem], clustering: Clustering, now: datetime
@@ -131,10 +145,9 @@ def _band_candidates(
     wanted = list({band for item in items for band in item.bands})
     found: dict[int, list[tuple[int, frozenset[str]]]] = {}
     words: dict[int, frozenset[str]] = {}  # each story's words, computed once
+    query = _RECENT_BY_BAND_PG if conn.dialect.name == "postgresql" else _RECENT_BY_BAND
     for batch in batches(wanted):
-        rows = conn.execute(
-            _RECENT_BY_BAND, {"bands": list(batch), "since": now - clustering.window}
-        )
+        rows = conn.execute(query, {"bands": list(batch), "since": now - clustering.window})
         for row in rows:
             if row.story_id not in words:
                 words[row.story_id] = shingles(row.title, row.summary)

@@ -171,6 +171,8 @@ story_bands = Table(
     Column("entry_id", Integer, ForeignKey("entries.id", ondelete="CASCADE"), nullable=False),
     Column("seen_at", UTCDateTime, nullable=False),
     Index(None, "seen_at"),
+    # A band's most recent stories, newest first, without reading any other band's rows.
+    Index(None, "band", "seen_at"),
 )
 
 # Which match of a story notified for a rule: a story is notified once per rule.
