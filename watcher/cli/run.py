@@ -41,13 +41,14 @@ def run(config_path: str | None, once: bool, force: bool) -> None:
     try:
         if once:
             skip = [] if force else held_back(app)
-            for feed in skip:
-                shown = mask_feed_url(feed.url)
-                click.echo(
-                    f"SKIPPED {feed.name or shown} ({shown}): paused or backing off", err=True
-                )
+            _skipped(skip, "paused or backing off")
             with progress("fetching", len(app.feeds()) - len(skip)) as advance:
-                report = asyncio.run(run_once(app, skip, lambda: advance(1), _leased))
+                report = asyncio.run(
+                    run_once(
+                        app, skip, lambda: advance(1),
+                        lambda held: _skipped(held, "another worker holds it"),
+                    )
+                )  # fmt: skip
             _print_cycle_summary(report)
             sys.exit(1 if report.failed or report.delivery_failures else 0)
         asyncio.run(run_forever(app))
@@ -57,10 +58,10 @@ def run(config_path: str | None, once: bool, force: bool) -> None:
             lock.release()
 
 
-def _leased(feeds: Sequence[Feed]) -> None:
+def _skipped(feeds: Sequence[Feed], why: str) -> None:
     for feed in feeds:
         shown = mask_feed_url(feed.url)
-        click.echo(f"SKIPPED {feed.name or shown} ({shown}): another worker holds it", err=True)
+        click.echo(f"SKIPPED {feed.name or shown} ({shown}): {why}", err=True)
 
 
 def _feed(outcome: FeedOutcome) -> str:
