@@ -68,6 +68,7 @@ def assign_stories(
 
 
 _BAND_SLOTS = 64  # advisory locks a transaction may take: PostgreSQL's lock table is shared
+_SLOT_KEYS = tuple(lock_key(f"band:{slot}") for slot in range(_BAND_SLOTS))
 _LOCK_BANDS = text(
     "SELECT pg_advisory_xact_lock(k) FROM "
     "(SELECT unnest(CAST(:keys AS bigint[])) AS k ORDER BY 1) AS sorted_keys"
@@ -79,7 +80,7 @@ def _serialise_bands(conn: Connection, items: Sequence[NewItem]) -> None:
     other's bands before either had committed them, and make two stories. Each transaction
     that looks first locks its bands (hashed into 64 slots, taken in one order, held until
     it commits), so the second looks after the first has committed, and joins its story."""
-    keys = sorted({lock_key(f"band:{band % _BAND_SLOTS}") for item in items for band in item.bands})
+    keys = sorted({_SLOT_KEYS[band % _BAND_SLOTS] for item in items for band in item.bands})
     if keys:
         conn.execute(_LOCK_BANDS, {"keys": keys})
 
