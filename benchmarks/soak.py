@@ -310,7 +310,12 @@ def soak(args: argparse.Namespace) -> list[Sample]:
             finally:
                 stop.set()
                 daemon.send_signal(signal.SIGTERM)
-                daemon.wait(30)
+                try:
+                    daemon.wait(30)
+                except subprocess.TimeoutExpired:  # say so, and keep the samples
+                    print("the daemon did not stop within 30 s of SIGTERM: killed")
+                    daemon.kill()
+                    daemon.wait()
             print(f"{changer.rounds} rounds of changes; {smtp.messages} emails received")
             return samples
 
