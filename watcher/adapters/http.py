@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import ssl
 import time
 import zlib
 from datetime import UTC, datetime, timedelta
@@ -141,31 +140,24 @@ class _Client(HttpxAiohttpClient):
     """httpx over ``_Transport``, for direct connections and for the proxies the environment
     names alike (httpx mounts one transport per proxy)."""
 
+    # httpx calls both with keywords (verify, cert, trust_env, http1, http2, limits), all of
+    # which aiohttp's transport takes but the HTTP versions (it speaks HTTP/1.1).
     def _init_transport(
         self,
-        verify: ssl.SSLContext | str | bool = True,
-        cert: Any = None,
-        trust_env: bool = True,
-        http1: bool = True,
-        http2: bool = False,
-        limits: httpx.Limits = httpx.Limits(),  # noqa: B008 (httpx's own default)
+        *args: Any,
         transport: httpx.AsyncBaseTransport | None = None,
-        **kwargs: Any,
+        **options: Any,
     ) -> httpx.AsyncBaseTransport:
-        return transport or _Transport(verify=verify, cert=cert, trust_env=trust_env, limits=limits)
+        return transport or _Transport(**_aiohttp_options(options))
 
     def _init_proxy_transport(
-        self,
-        proxy: httpx.Proxy,
-        verify: ssl.SSLContext | str | bool = True,
-        cert: Any = None,
-        trust_env: bool = True,
-        http1: bool = True,
-        http2: bool = False,
-        limits: httpx.Limits = httpx.Limits(),  # noqa: B008 (httpx's own default)
-        **kwargs: Any,
+        self, proxy: httpx.Proxy, *args: Any, **options: Any
     ) -> httpx.AsyncBaseTransport:
-        return _Transport(verify=verify, cert=cert, trust_env=trust_env, limits=limits, proxy=proxy)
+        return _Transport(proxy=proxy, **_aiohttp_options(options))
+
+
+def _aiohttp_options(options: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in options.items() if name not in ("http1", "http2")}
 
 
 class HttpFetcher:
@@ -227,16 +219,13 @@ class HttpFetcher:
                     started = time.monotonic()
                     result = await self._get(url, validators)
                     return dataclasses.replace(result, duration=time.monotonic() - started)
-        except TimeoutError:
-            raise FetchError(url, f"no complete response within {self.deadline:g}s") from None
-        except httpx.TooManyRedirects:
-            raise FetchError(url, f"more than {MAX_REDIRECTS} redirects") from None
-        except httpx.TimeoutException as exc:
+        except (TimeoutError, httpx.TimeoutException) as exc:  # ours, or httpx's at the same
             if isinstance(exc.__cause__, aiohttp.ClientConnectorError):
                 # httpx-aiohttp 0.2.0 maps a refused connection to ConnectTimeout.
                 raise FetchError(url, f"cannot connect: {exc.__cause__}") from None
-            # httpx's clock, at the same deadline, came first
             raise FetchError(url, f"no complete response within {self.deadline:g}s") from None
+        except httpx.TooManyRedirects:
+            raise FetchError(url, f"more than {MAX_REDIRECTS} redirects") from None
         except httpx.ConnectError as exc:
             raise FetchError(url, f"cannot connect: {exc or type(exc).__name__}") from None
         except (httpx.HTTPError, httpx.InvalidURL) as exc:

@@ -31,13 +31,19 @@ from watcher.core.views import (
 _SHOWN = timedelta(days=1)  # how long a worker that never said goodbye stays listed
 
 
+def _watched() -> Any:
+    """Feeds the config watches (configured, not paused)."""
+    return (feeds.c.configured == 1) & feeds.c.paused_at.is_(None)
+
+
+def _free(now: datetime) -> Any:
+    """Feeds no live worker holds: never leased, or the lease lapsed."""
+    return or_(feeds.c.lease_until.is_(None), feeds.c.lease_until < now)
+
+
 def _unleased(now: datetime) -> Any:
-    """Watched feeds (configured, not paused) that no live worker holds."""
-    return (
-        (feeds.c.configured == 1)
-        & feeds.c.paused_at.is_(None)
-        & or_(feeds.c.lease_until.is_(None), feeds.c.lease_until < now)
-    )
+    """Watched feeds that no live worker holds."""
+    return _watched() & _free(now)
 
 
 class SqlCoordination:
@@ -90,13 +96,12 @@ class SqlCoordination:
     def claim_listed(self, worker: str, urls: Sequence[str], now: datetime) -> list[str]:
         """Lease those of ``urls`` that no live worker holds to ``worker`` until ``now +
         lease``, due or not (a one-shot run fetches every feed it is given); their URLs."""
-        free = or_(feeds.c.lease_until.is_(None), feeds.c.lease_until < now)
         claimed: list[str] = []
         with self.db.engine.begin() as conn:
             for batch in batches(list(urls)):
                 claimed += conn.execute(
                     update(feeds)
-                    .where(feeds.c.url.in_(batch), free)
+                    .where(feeds.c.url.in_(batch), _free(now))
                     .values(lease_owner=worker, lease_until=now + self.db.lease)
                     .returning(feeds.c.url)
                 ).scalars()
@@ -107,7 +112,6 @@ class SqlCoordination:
         (``now`` for one never fetched), a held one when its lease would lapse if its holder
         died, or its next fetch if later; None when no feed is watched. A worker asleep until
         then takes over a dead worker's feeds one lease after its last heartbeat."""
-        watched = (feeds.c.configured == 1) & feeds.c.paused_at.is_(None)
         held_until = case(
             (feeds.c.next_fetch_at > feeds.c.lease_until, feeds.c.next_fetch_at),
             else_=feeds.c.lease_until,
@@ -120,7 +124,7 @@ class SqlCoordination:
                 .limit(1)
             ).first()
             held = conn.execute(
-                select(func.min(held_until)).where(watched, feeds.c.lease_until >= now)
+                select(func.min(held_until)).where(_watched(), feeds.c.lease_until >= now)
             ).scalar()
         times: list[datetime] = [held] if held is not None else []
         if free is not None:

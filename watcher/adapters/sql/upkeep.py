@@ -57,10 +57,10 @@ class SqlUpkeep:
                 bodies, old_revisions = bodies + pruned, old_revisions + dropped
                 progress()
         key = tuple_(story_bands.c.band, story_bands.c.story_id)
+        past = select(story_bands.c.band, story_bands.c.story_id).where(
+            story_bands.c.seen_at < now - window
+        )
         while True:
-            past = select(story_bands.c.band, story_bands.c.story_id).where(
-                story_bands.c.seen_at < now - window
-            )
             with self.db.engine.begin() as conn:
                 gone = conn.execute(
                     story_bands.delete().where(key.in_(past.limit(PRUNE_BATCH)))
