@@ -1,27 +1,26 @@
-"""A fast path for the plainest, commonest feeds: well-formed RSS 2.0 and Atom 1.0 read with
-lxml, giving exactly the entries feedparser would.
+"""A fast path for well-formed RSS 2.0, RSS 1.0 and Atom 1.0, read with lxml, giving exactly
+the entries feedparser would.
 
 feedparser costs about 1 ms an entry; lxml reads the same items some thirty times faster. But
 feedparser is the parser of record: its many rules (which element fills which field, in what
 order, what counts as HTML) are what users' feeds have been tested against for twenty years.
 So this path takes only documents made of elements whose feedparser treatment it reproduces,
 and returns None for anything else — an item element feedparser reads in ways not reproduced
-here, markup inside a text element, a charset the HTTP header and the document
-disagree on, a document that is not well-formed — and the caller hands those to feedparser
-(``declined`` says why). Elements feedparser keeps nothing of in the fields read here (a
-podcast's duration, a comment count, an unknown vocabulary) are skipped, and links are
-resolved against ``xml:base`` as feedparser resolves them. ``tests/parsing/test_fastparse.py``
+here, markup from another vocabulary inside a text element, a charset the HTTP header and
+the document disagree on, a document that is not well-formed — and the caller hands those to
+feedparser (``declined`` says why). Elements feedparser keeps nothing of in the fields read
+here (a podcast's duration, a comment count, an unknown vocabulary) are skipped, links are
+resolved against ``xml:base`` as feedparser resolves them, and summaries, content and markup
+are put together as feedparser puts them together (``watcher.parsing.bodies``). ``tests/parsing/test_fastparse.py``
 checks both paths give the same entries over a corpus of real-world feeds.
 """
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
 from datetime import timedelta
 from urllib.parse import urljoin
 
-from feedparser.html import _cp1252
 from feedparser.mixin import _FeedParserMixin
 from lxml import etree
 
@@ -29,9 +28,12 @@ from watcher.core.identity import TRACKING_PARAMS
 from watcher.core.model import Entry, ParsedFeed
 from watcher.core.schedule import feed_hint
 from watcher.core.text import one_line
+from watcher.parsing.bodies import Bodies, Reader, body, content_flag, xhtml_body
 from watcher.parsing.markup import html_to_text, plain_to_text
+from watcher.parsing.names import ATOM, CONTENT, DC, DCTERMS, ITUNES, MEDIA, RDF, RSS1, SY
 from watcher.parsing.normalise import normalised_entry
 from watcher.parsing.treatment import (
+    Unsupported,
     base_of,
     charset_agrees,
     date,
@@ -39,27 +41,20 @@ from watcher.parsing.treatment import (
     resolved,
     rss_link,
     shown,
+    stripped,
+    text,
 )
 
-ATOM = "{http://www.w3.org/2005/Atom}"
-CONTENT = "{http://purl.org/rss/1.0/modules/content/}"
-DC = "{http://purl.org/dc/elements/1.1/}"
-DCTERMS = "{http://purl.org/dc/terms/}"
-MEDIA = "{http://search.yahoo.com/mrss/}"
-SY = "{http://purl.org/rss/1.0/modules/syndication/}"
-ITUNES = "{http://www.itunes.com/dtds/podcast-1.0.dtd}"
-RDF = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
-RSS1 = "{http://purl.org/rss/1.0/}"
 _looks_like_html = _FeedParserMixin.looks_like_html
 _PARSER = etree.XMLParser(
     resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, recover=False
 )
 # Item elements whose treatment by feedparser this module reproduces (read or safely ignored).
 _RSS_ITEM = frozenset(
-    {"title", "link", "guid", "pubDate", "description", "author", "category", "comments",
-     "enclosure", "source", f"{CONTENT}encoded", f"{DC}creator", f"{DC}date",
+    {"title", f"{DC}title", "link", "guid", "pubDate", "description", "author", "category",
+     "comments", "enclosure", "source", f"{CONTENT}encoded", f"{DC}creator", f"{DC}date",
      f"{DCTERMS}modified", f"{ATOM}updated", f"{MEDIA}thumbnail", f"{MEDIA}content",
-     f"{ITUNES}author",
+     f"{ITUNES}author", f"{ITUNES}summary",
      "{http://purl.org/rss/1.0/modules/slash/}comments",
      "{http://wellformedweb.org/CommentAPI/}commentRss",
      "{http://rssnamespace.org/feedburner/ext/1.0}origLink"}
@@ -71,11 +66,6 @@ _ATOM_ENTRY = frozenset(
 )  # fmt: skip
 _HTML = ("html", "text/html")
 _PAGE_TYPES = ("text/html", "application/xhtml+xml")
-
-
-class _Unsupported(Exception):
-    """Something feedparser treats in ways this module does not reproduce; the reason, as
-    ``declined`` reports it."""
 
 
 def fast_parse(
@@ -111,40 +101,22 @@ def _read(
             return _atom(root, url, tracking)
         if root.tag == f"{RDF}RDF":
             return _rdf(root, url, tracking)
-    except _Unsupported as exc:
+    except Unsupported as exc:
         return str(exc)
     return "not RSS 2.0, RSS 1.0 or Atom 1.0"
-
-
-def _text(element: etree._Element) -> str:
-    """An element's text, which must not hold markup (feedparser would re-serialise it)."""
-    if len(element):
-        raise _Unsupported("markup in a text element")
-    return element.text or ""
-
-
-def _stripped(element: etree._Element) -> str:
-    """An element's text as feedparser hands it on: trimmed, UTF-8 read as Latin-1 repaired,
-    and the C1 controls read as the Windows-1252 characters they usually stand for."""
-    value = _text(element).strip()
-    if value.isascii():
-        return value  # both repairs leave ASCII as it is
-    with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
-        value = value.encode("iso-8859-1").decode("utf-8")
-    return value.translate(_cp1252)
 
 
 def _once(seen: set[str], tag: str) -> None:
     """feedparser's result for a repeated text element depends on the order of events."""
     if tag in seen:
-        raise _Unsupported(f"a repeated {tag}")
+        raise Unsupported(f"a repeated {tag}")
     seen.add(tag)
 
 
 def _rss(root: etree._Element, url: str, tracking: Sequence[str]) -> ParsedFeed:
     channel = root.find("channel")
     if channel is None or len(root) != 1:
-        raise _Unsupported("not one channel")
+        raise Unsupported("not one channel")
     return _channel(channel, channel, url, tracking)
 
 
@@ -153,7 +125,10 @@ def _rdf(root: etree._Element, url: str, tracking: Sequence[str]) -> ParsedFeed:
     elements (in the RSS 1.0 namespace) as it reads RSS 2.0's."""
     channels = root.findall(f"{RSS1}channel")
     if len(channels) != 1 or root.find(f"{RSS1}channel/{RSS1}item") is not None:
-        raise _Unsupported("not one RSS 1.0 channel")
+        raise Unsupported("not one RSS 1.0 channel")
+    item = root.find(f"{RSS1}item")
+    if item is not None and root.index(item) < root.index(channels[0]):
+        raise Unsupported("an item before the channel")  # the channel's flags come later
     return _channel(channels[0], root, url, tracking)
 
 
@@ -165,10 +140,12 @@ def _channel(
     for child in channel:
         tag = _rss_name(child.tag)
         if tag == "title":
-            title = _plain_or_html(_stripped(child))
+            title = _plain_or_html(stripped(child))
         elif _may_name_the_feed(tag):
-            raise _Unsupported("a feed title from another vocabulary")
-    entries = [_rss_item(child, url, tracking) for child in items if _rss_name(child.tag) == "item"]
+            raise Unsupported("a feed title from another vocabulary")
+    found = [child for child in items if _rss_name(child.tag) == "item"]
+    flag = content_flag(channel)
+    entries = [_rss_item(item, url, tracking, flag and n == 0) for n, item in enumerate(found)]
     return ParsedFeed(title=one_line(title), entries=tuple(entries), hint=_hint(channel))
 
 
@@ -178,11 +155,11 @@ def _rss_name(tag: object) -> object:
 
 
 def _hint(container: etree._Element) -> timedelta | None:
-    def text(tag: str) -> str | None:
+    def value(tag: str) -> str | None:
         found = container.find(tag)
-        return None if found is None else _text(found)
+        return None if found is None else text(found)
 
-    return feed_hint(text("ttl"), text(f"{SY}updatePeriod"), text(f"{SY}updateFrequency"))
+    return feed_hint(value("ttl"), value(f"{SY}updatePeriod"), value(f"{SY}updateFrequency"))
 
 
 def _may_name_the_feed(tag: object) -> bool:
@@ -196,15 +173,16 @@ def _plain_or_html(value: str) -> str:
     return html_to_text(value) if _looks_like_html(value) else plain_to_text(value)
 
 
-def _rss_item(item: etree._Element, url: str, tracking: Sequence[str]) -> Entry:
+def _rss_item(item: etree._Element, url: str, tracking: Sequence[str], has_content: bool) -> Entry:
     seen: set[str] = set()
-    title = summary = content = raw_content = author = ""
+    bodies = Bodies(has_content)
+    title = author = ""
     link = guid = None
     guid_is_link = False
     published = updated = None
     tags: list[_Tag] = []
     if item.get("href") is not None or item.get("lastmod") is not None:
-        raise _Unsupported("an item with CDF attributes")  # feedparser reads them as fields
+        raise Unsupported("an item with CDF attributes")  # feedparser reads them as fields
     about = item.get(f"{RDF}about")
     if about:  # RSS 1.0: feedparser takes rdf:about, as it stands, for the id
         guid = about
@@ -215,78 +193,88 @@ def _rss_item(item: etree._Element, url: str, tracking: Sequence[str]) -> Entry:
         if tag not in _RSS_ITEM:
             if ignored_by_feedparser(child):
                 continue
-            raise _Unsupported(f"an element feedparser reads: {shown(tag)}")
-        if tag == "title":
-            _once(seen, tag)
-            title = _plain_or_html(_stripped(child))
+            raise Unsupported(f"an element feedparser reads: {shown(tag)}")
+        if tag in ("title", f"{DC}title"):
+            value, marked = body(child)
+            if "title" not in seen:  # feedparser keeps the first title that is not empty
+                title = html_to_text(value) if marked else _plain_or_html(value)
+                if value:
+                    seen.add("title")
         elif tag == "link":
             _once(seen, tag)
-            link = rss_link(base_of(child, url), _stripped(child))
+            link = rss_link(base_of(child, url), stripped(child))
         elif tag == "guid":
             _once(seen, tag)
             guid_is_link = child.get("isPermaLink", "true") == "true"
-            guid = _stripped(child)
+            guid = stripped(child)
             if guid and guid_is_link:  # feedparser resolves a permalink guid like a link
                 guid = resolved(base_of(child, url), guid)
         elif tag == "pubDate":
             _once(seen, tag)
-            published = date(_stripped(child))
-        elif tag == "description":
-            if "content" in seen:
-                raise _Unsupported("a summary after the content")
-            _once(seen, "summary")
-            summary = html_to_text(_stripped(child))
+            published = date(stripped(child))
+        elif tag in ("description", f"{ITUNES}summary"):
+            value, marked = body(child)
+            as_content = html_to_text if marked else _plain_or_html
+            as_summary = html_to_text if tag == "description" else as_content
+            bodies.summary(value, as_summary, as_content)
         elif tag == f"{CONTENT}encoded":
             _once(seen, "content")
-            raw_content = _stripped(child)
-            content = html_to_text(raw_content)
+            bodies.content(body(child)[0], html_to_text)
         elif tag in (f"{DC}date", f"{DCTERMS}modified", f"{ATOM}updated"):
             _once(seen, "updated")
-            updated = date(_stripped(child))
+            updated = date(stripped(child))
         elif tag in ("source", f"{MEDIA}thumbnail", f"{MEDIA}content"):
             if tag != "source" and not ignored_by_feedparser(child):
-                raise _Unsupported("media with children feedparser reads")
+                raise Unsupported("media with children feedparser reads")
         elif tag in ("author", f"{DC}creator", f"{ITUNES}author"):
-            _once(seen, "author")
-            author = _stripped(child)
+            author = stripped(child)  # the last of them, in feedparser
         elif tag == "category":
             _category(tags, child)
-    if "content" in seen and "summary" not in seen:
-        # feedparser copies the body, as it stands, into a missing summary
-        summary = plain_to_text(raw_content)
     if guid_is_link and guid and link is None:
         link = guid
     terms = [tag[0] for tag in tags if tag[0]]
     return normalised_entry(
-        title, summary, content, link, guid, published, updated, author, terms, tracking
+        title, *bodies.texts(), link, guid, published, updated, author, terms, tracking
     )
 
 
 def _atom(root: etree._Element, url: str, tracking: Sequence[str]) -> ParsedFeed:
     title = ""
     entries = []
+    has_content = content_flag(root)
     for child in root:
         if child.tag == f"{ATOM}title":
             title = _atom_text(child)
         elif child.tag == f"{ATOM}entry":
-            entries.append(_atom_entry(child, url, tracking))
+            entries.append(_atom_entry(child, url, tracking, has_content))
+            has_content = False
         elif _may_name_the_feed(child.tag):
-            raise _Unsupported("a feed title from another vocabulary")
+            raise Unsupported("a feed title from another vocabulary")
     return ParsedFeed(title=one_line(title), entries=tuple(entries), hint=_hint(root))
 
 
 def _atom_text(element: etree._Element) -> str:
+    value, reader = _atom_body(element)
+    return reader(value)
+
+
+def _atom_body(element: etree._Element) -> tuple[str, Reader]:
+    """An Atom text element's value, and how it becomes text (by its type)."""
     kind = element.get("type", "text")
-    if kind in _HTML:
-        return html_to_text(_stripped(element))
-    if kind in ("text", "text/plain"):
-        return plain_to_text(_stripped(element))
-    raise _Unsupported(f"{kind} text")  # xhtml: feedparser re-serialises the markup
+    if kind in ("xhtml", "application/xhtml+xml"):
+        return xhtml_body(element), html_to_text
+    if kind not in (*_HTML, "text", "text/plain"):
+        raise Unsupported(f"{kind} text")
+    value, marked = body(element)
+    return value, html_to_text if marked or kind in _HTML else plain_to_text
 
 
-def _atom_entry(entry: etree._Element, url: str, tracking: Sequence[str]) -> Entry:
+def _atom_entry(
+    entry: etree._Element, url: str, tracking: Sequence[str], has_content: bool
+) -> Entry:
     seen: set[str] = set()
-    title = summary = content = raw_content = author = ""
+    bodies = Bodies(has_content)
+    title = author = ""
     link = guid = None
     published = updated = None
     tags: list[_Tag] = []
@@ -297,7 +285,7 @@ def _atom_entry(entry: etree._Element, url: str, tracking: Sequence[str]) -> Ent
         if tag not in _ATOM_ENTRY:
             if ignored_by_feedparser(child):
                 continue
-            raise _Unsupported(f"an element feedparser reads: {shown(tag)}")
+            raise Unsupported(f"an element feedparser reads: {shown(tag)}")
         name = tag[len(ATOM) :]
         if name == "title":
             _once(seen, name)
@@ -305,41 +293,36 @@ def _atom_entry(entry: etree._Element, url: str, tracking: Sequence[str]) -> Ent
         elif name == "link":
             if child.get("rel", "alternate") == "alternate":
                 if link is not None or child.get("type", "text/html") not in _PAGE_TYPES:
-                    raise _Unsupported("an alternate link twice or not to a page")
+                    raise Unsupported("an alternate link twice or not to a page")
                 link = urljoin(base_of(child, url), (child.get("href") or "").strip())
         elif name == "id":
             _once(seen, name)
-            guid = _stripped(child)
+            guid = stripped(child)
             guid = resolved(base_of(child, url), guid)
         elif name == "published":
             _once(seen, name)
-            published = date(_stripped(child))
+            published = date(stripped(child))
         elif name == "updated":
             _once(seen, name)
-            updated = date(_stripped(child))
+            updated = date(stripped(child))
         elif name == "summary":
-            if "content" in seen:
-                raise _Unsupported("a summary after the content")
-            _once(seen, "summary")
-            summary = _atom_text(child)
+            value, reader = _atom_body(child)
+            bodies.summary(value, reader, reader)
         elif name == "content":
             if child.get("src"):
-                raise _Unsupported("out-of-line content")
+                raise Unsupported("out-of-line content")
             _once(seen, "content")
-            raw_content = _stripped(child)
-            content = _atom_text(child)
+            bodies.content(*_atom_body(child))
         elif name == "author":
             _once(seen, name)
             author = _atom_author(child)
         elif name == "category":
             _category(tags, child)
-    if "content" in seen and "summary" not in seen:
-        summary = plain_to_text(raw_content)
     if guid and link is None:
         link = guid  # an Atom id stands for the link when there is none, in feedparser
     terms = [tag[0] for tag in tags if tag[0]]
     return normalised_entry(
-        title, summary, content, link, guid, published, updated, author, terms, tracking
+        title, *bodies.texts(), link, guid, published, updated, author, terms, tracking
     )
 
 
@@ -351,7 +334,7 @@ def _category(tags: list[_Tag], element: etree._Element) -> None:
     attributes, then the text, which names the last tag if that has no term yet."""
     scheme = element.get("scheme", element.get("domain"))
     _add_tag(tags, [element.get("term"), scheme, element.get("label")])
-    value = _stripped(element)
+    value = stripped(element)
     if not value:
         return
     if tags and not tags[-1][0]:
@@ -370,11 +353,11 @@ def _atom_author(element: etree._Element) -> str:
     for part in element:
         # feedparser does not expect text here, so it leaves these as they stand.
         if part.tag == f"{ATOM}name":
-            name = _text(part).strip()
+            name = text(part).strip()
         elif part.tag == f"{ATOM}email":
-            email = _text(part).strip()
+            email = text(part).strip()
         elif part.tag != f"{ATOM}uri" and not ignored_by_feedparser(part):
-            raise _Unsupported("an author with other children")
+            raise Unsupported("an author with other children")
     if name and email:
         return f"{name} ({email})"
     return name or email

@@ -4,11 +4,13 @@ reads a document as feedparser does, and how it resolves links and reads dates."
 
 from __future__ import annotations
 
+import contextlib
 import re
 from datetime import datetime
 from urllib.parse import urljoin
 
 from feedparser.datetimes import _parse_date
+from feedparser.html import _cp1252
 from feedparser.mixin import _FeedParserMixin
 from feedparser.urls import make_safe_absolute_uri
 from feedparser.util import FeedParserDict
@@ -24,7 +26,8 @@ _HARMLESS = frozenset(
     {"itunes_image", "itunes_link", "itunes_explicit", "itunes_block", "itunes_subtitle",
      "media_group", "media_content", "media_thumbnail", "media_rating", "media_credit",
      "media_restriction", "media_license", "media_player",
-     "georss_point", "georss_line", "georss_polygon", "georss_box"}
+     "georss_point", "georss_line", "georss_polygon", "georss_box",
+     "dc_publisher", "dc_rights", "dc_language"}
 )  # fmt: skip
 # feedparser's own prefix for each namespace it knows (it ignores the document's prefix).
 _KNOWN_PREFIX = {uri.lower(): prefix for uri, prefix in _FeedParserMixin.namespaces.items()}
@@ -111,3 +114,36 @@ def resolved(url: str, value: str) -> str:
 def date(value: str) -> datetime | None:
     """A date as feedparser reads it (its own parser, for the formats feeds really use)."""
     return feed_time(_parse_date(value)) if value else None
+
+
+class Unsupported(Exception):
+    """Something feedparser treats in ways the fast path does not reproduce; the reason, as
+    ``declined`` reports it."""
+
+
+def text(element: etree._Element) -> str:
+    """An element's text, which must not hold markup (feedparser would re-serialise it)."""
+    if len(element):
+        raise Unsupported("markup in a text element")
+    return element.text or ""
+
+
+def stripped(element: etree._Element) -> str:
+    """An element's text as feedparser hands it on (see ``repaired``)."""
+    return repaired(text(element))
+
+
+def repaired(value: str) -> str:
+    """A value as feedparser hands it on: trimmed, UTF-8 read as Latin-1 repaired, and the C1
+    controls read as the Windows-1252 characters they usually stand for."""
+    value = value.strip()
+    if value.isascii():
+        return value  # both repairs leave ASCII as it is
+    with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
+        value = value.encode("iso-8859-1").decode("utf-8")
+    return value.translate(_cp1252)
+
+
+def known_prefix(uri: str) -> str | None:
+    """feedparser's own prefix for a namespace (``""`` for none, RSS 1.0 and Atom's)."""
+    return _KNOWN_PREFIX.get(uri.lower()) if uri else ""
