@@ -31,6 +31,7 @@ class Seen:
     path: str
     headers: dict[str, str]
     port: int  # the client's: one per connection
+    at: float = field(default_factory=time.monotonic)  # when the request came
 
 
 class FeedServer:

@@ -4,7 +4,7 @@ satisfy: one for each consumer, so that each sees only what it uses."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
@@ -229,6 +229,10 @@ class Listening(Protocol):
     def close(self) -> None: ...
 
 
+# Asked for further feeds by a cycle whose feeds are all under way (none: the cycle ends).
+MoreFeeds = Callable[[], Awaitable[Sequence[Feed]]]
+
+
 class Cycles(Protocol):
     """What the daemon drives: cycles over the due feeds and delivery passes. ``halt`` set:
     no fetch starts and senders stop after the message in hand; ``on_progress`` is called
@@ -237,7 +241,9 @@ class Cycles(Protocol):
     halt: threading.Event
     on_progress: Callable[[], None] | None
 
-    async def run_cycle(self, feeds: Sequence[Feed], deliver: bool = True) -> CycleReport: ...
+    async def run_cycle(
+        self, feeds: Sequence[Feed], deliver: bool = True, more: MoreFeeds | None = None
+    ) -> CycleReport: ...
 
     async def deliver_concurrently(self) -> DeliveryReport: ...
 

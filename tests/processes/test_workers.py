@@ -170,6 +170,31 @@ def test_a_killed_workers_feeds_are_taken_over(
 
 
 @pytest.mark.postgres
+def test_a_slow_feed_holds_back_no_other(
+    tmp_path: Path, feed_server: FeedServer, postgres_url: str, start_worker: Start
+) -> None:
+    """A worker claims more feeds as its fetches finish, not batch by batch: while one server
+    takes 8 s to answer, the other feeds, due every 2 s, go on being fetched."""
+    urls, _ = farm(feed_server, 10)
+    slow = feed_server.serve("/slow.xml", rss("Slow", [("s", "Slow story", "")]), delay=8.0)
+    extra = 'interval = "2s"\nmax_interval = "2s"\nconcurrency = 4\nper_host = 10\nlease = "30s"'
+    config = write_config(tmp_path / "w.toml", [*urls, slow], database=postgres_url, extra=extra)
+    start_worker(config)
+    deadline = time.monotonic() + 60
+    while not any(seen.path == "/slow.xml" for seen in list(feed_server.requests)):
+        assert time.monotonic() < deadline, "the slow feed was never fetched"
+        time.sleep(0.05)
+    began = next(seen.at for seen in list(feed_server.requests) if seen.path == "/slow.xml")
+    time.sleep(max(0.0, began + 8.5 - time.monotonic()))
+    meanwhile = collections.Counter(
+        seen.path
+        for seen in list(feed_server.requests)
+        if began + 3 <= seen.at <= began + 7.5 and seen.path != "/slow.xml"
+    )
+    assert len(meanwhile) == 10, meanwhile  # every other feed, while the slow one took its time
+
+
+@pytest.mark.postgres
 def test_workers_show_in_status(
     tmp_path: Path, feed_server: FeedServer, postgres_url: str, start_worker: Start
 ) -> None:

@@ -41,7 +41,7 @@ from watcher.daemon.lifecycle import (
     sleep_until_due,
 )
 from watcher.daemon.scheduling import scheduling_for
-from watcher.ports import Cycles, Supervisor
+from watcher.ports import Cycles, MoreFeeds, Supervisor
 
 log = logging.getLogger("watcher.daemon")  # the name operators filter the journal by
 PRUNE_EVERY = timedelta(days=1)
@@ -231,7 +231,9 @@ async def _pass(app: App, watch: Watch, service: Cycles, wake_delivery: asyncio.
     due = await plan.due(feeds, started)
     if due:
         try:
-            report = await _cycle(service, due, control.stop, app.config.stop_timeout)
+            report = await _cycle(
+                service, due, plan.flow(started), control.stop, app.config.stop_timeout
+            )
         finally:
             await plan.release(due)
         if report is None:
@@ -246,11 +248,15 @@ async def _pass(app: App, watch: Watch, service: Cycles, wake_delivery: asyncio.
 
 
 async def _cycle(
-    service: Cycles, due: Sequence[Feed], stop: asyncio.Event, grace: timedelta
+    service: Cycles,
+    due: Sequence[Feed],
+    more: MoreFeeds | None,
+    stop: asyncio.Event,
+    grace: timedelta,
 ) -> CycleReport | None:
     """Run one cycle; when ``stop`` is set meanwhile, start no more fetches, give those in
     flight ``grace`` to finish, and return None."""
-    task = asyncio.ensure_future(service.run_cycle(due, deliver=False))
+    task = asyncio.ensure_future(service.run_cycle(due, deliver=False, more=more))
     if await _first(task, stop.wait()):
         return task.result()  # a bug in a cycle propagates
     service.halt.set()

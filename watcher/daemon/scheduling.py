@@ -2,19 +2,21 @@
 
 A single process (SQLite, or one worker) reads every feed's schedule and picks the due ones.
 Several workers sharing PostgreSQL lease the due feeds instead, so that each feed is fetched
-by one of them, and hand the leases back once the cycle is written.
+by one of them: a few at a time, more as the fetches in hand get under way (a steady flow, so
+that a slow feed holds up no other), each lease ending when its feed's result is written.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from watcher.app import App
 from watcher.core.schedule import due_feeds, next_wakeup
 from watcher.core.settings import Config, Feed
+from watcher.ports import MoreFeeds
 
 
 class Scheduling(Protocol):
@@ -26,6 +28,10 @@ class Scheduling(Protocol):
         """The pass is over for ``due`` (fetched and written, or stopped)."""
         ...
 
+    def flow(self, now: datetime) -> MoreFeeds | None:
+        """Where the pass's cycle gets more feeds once ``due`` are under way (None: nowhere)."""
+        ...
+
     def more_due(self, due: Sequence[Feed]) -> bool:
         """Whether more feeds may already be due after this pass: then the next comes at once."""
         ...
@@ -33,6 +39,9 @@ class Scheduling(Protocol):
     def next_wakeup(self, feeds: Sequence[Feed], cycled: bool) -> datetime | None:
         """When the next feed falls due (``cycled``: the pass moved feeds' schedules)."""
         ...
+
+
+FLOW_FOR = timedelta(minutes=1)  # a pass claims feeds for this long at most
 
 
 def scheduling_for(app: App, worker: str) -> Scheduling:
@@ -55,6 +64,9 @@ class OneProcess:
     async def release(self, due: Sequence[Feed]) -> None:
         return None
 
+    def flow(self, now: datetime) -> MoreFeeds | None:
+        return None
+
     def more_due(self, due: Sequence[Feed]) -> bool:
         return False
 
@@ -73,37 +85,64 @@ class OneProcess:
 
 
 class LeasedWorkers:
-    """Claims a batch of due feeds no other worker holds, and asks the database for the one
-    soonest feed (one row, however many feeds) to know when to wake."""
+    """Claims due feeds no other worker holds, a few at a time as the cycle asks for them,
+    and asks the database for the one soonest feed (one row, however many feeds) to know
+    when to wake."""
 
     def __init__(self, app: App, worker: str) -> None:
         self.app = app
         self.worker = worker
+        self._known: dict[str, Feed] = {}
+        self._claimed: list[str] = []
+        self._cut_short = False
 
     async def due(self, feeds: Sequence[Feed], now: datetime) -> list[Feed]:
-        """Lease the next due feeds to this worker; feeds this worker's config does not know
-        (another worker has a newer config) are handed back at once."""
+        """Lease the first due feeds to this worker."""
+        self._known = {feed.url: feed for feed in feeds}
+        self._claimed = []
+        self._cut_short = False
+        return await self._claim(now)
+
+    def flow(self, now: datetime) -> MoreFeeds | None:
+        async def more() -> list[Feed]:
+            # A pass's flow lasts a while, then ends (once its fetches in flight are done)
+            # so that the pass is reported, and the next one starts at once.
+            if self.app.clock() - now >= FLOW_FOR:
+                self._cut_short = True
+                return []
+            return await self._claim(self.app.clock())
+
+        return more
+
+    async def _claim(self, due_by: datetime) -> list[Feed]:
+        """Lease the next due feeds; feeds this worker's config does not know (another worker
+        has a newer config) are handed back at once."""
         coordination = self.app.store.coordination
         limit = claim_batch(self.app.config)
-        urls = await asyncio.to_thread(coordination.claim_feeds, self.worker, now, limit)
-        known = {feed.url: feed for feed in feeds}
-        strays = [url for url in urls if url not in known]
-        if strays:
-            await asyncio.to_thread(coordination.release_feeds, self.worker, strays)
-        return [known[url] for url in urls if url in known]
+        while True:
+            urls = await asyncio.to_thread(
+                coordination.claim_feeds, self.worker, self.app.clock(), limit, due_by
+            )
+            self._claimed += urls
+            strays = [url for url in urls if url not in self._known]
+            if strays:
+                await asyncio.to_thread(coordination.release_feeds, self.worker, strays)
+            if len(strays) < len(urls) or not urls:  # none known: the flow would end
+                return [self._known[url] for url in urls if url in self._known]
 
     async def release(self, due: Sequence[Feed]) -> None:
-        urls = [feed.url for feed in due]
-        await asyncio.to_thread(self.app.store.coordination.release_feeds, self.worker, urls)
+        """Leases not ended by a recorded result (a stop, a failed cycle) end here."""
+        coordination = self.app.store.coordination
+        await asyncio.to_thread(coordination.release_feeds, self.worker, self._claimed)
 
     def more_due(self, due: Sequence[Feed]) -> bool:
-        return len(due) == claim_batch(self.app.config)  # a full batch: more may be due
+        return self._cut_short
 
     def next_wakeup(self, feeds: Sequence[Feed], cycled: bool) -> datetime | None:
         return self.app.store.coordination.next_due_at(self.app.clock())
 
 
 def claim_batch(config: Config) -> int:
-    """Feeds claimed at a time by one worker: enough to keep its fetches busy, few enough that
-    the other workers get their share of a round."""
-    return max(100, 10 * config.concurrency)
+    """Feeds claimed at a time by one worker: as many as it fetches at once, so that those in
+    hand are always under way and the other workers get their share of a round."""
+    return config.concurrency

@@ -11,8 +11,9 @@ the document disagree on, a document that is not well-formed — and the caller 
 feedparser (``declined`` says why). Elements feedparser keeps nothing of in the fields read
 here (a podcast's duration, a comment count, an unknown vocabulary) are skipped, links are
 resolved against ``xml:base`` as feedparser resolves them, and summaries, content and markup
-are put together as feedparser puts them together (``watcher.parsing.bodies``). ``tests/parsing/test_fastparse.py``
-checks both paths give the same entries over a corpus of real-world feeds.
+are put together as feedparser puts them together (``watcher.parsing.bodies``).
+``tests/parsing/test_fastparse.py`` checks both paths give the same entries over a corpus of
+real-world feeds and generated documents.
 """
 
 from __future__ import annotations

@@ -37,6 +37,7 @@ from watcher.core.model import (
     FeedSchedule,
     FetchResult,
     QuietFetch,
+    Validators,
 )
 from watcher.core.schedule import (
     after_failure,
@@ -44,9 +45,10 @@ from watcher.core.schedule import (
 )
 from watcher.core.settings import Config, Feed, Rule
 from watcher.core.triage import Triage, backlog_test, never, triage
-from watcher.ports import Clock, Fetcher, Notifier, ParsePool, Store
+from watcher.ports import Clock, Fetcher, MoreFeeds, Notifier, ParsePool, Store
 from watcher.service.delivery import Delivery
-from watcher.service.parsers import Parsers
+from watcher.service.flow import Flow
+from watcher.service.parsers import POOL_FROM, Parsers
 from watcher.service.writer import GROUP, GroupWriter, Job
 
 log = logging.getLogger("watcher.service")  # the name operators filter the journal by
@@ -109,12 +111,15 @@ class Service:
     def _targets_of(self, rule: Rule) -> tuple[str, ...]:
         return self.config.targets_for(rule) if self.config.targets else tuple(self.notifiers)
 
-    async def run_cycle(self, feeds: Sequence[Feed], deliver: bool = True) -> CycleReport:
+    async def run_cycle(
+        self, feeds: Sequence[Feed], deliver: bool = True, more: MoreFeeds | None = None
+    ) -> CycleReport:
         """Fetch ``feeds`` concurrently and process each as it arrives, then (unless the caller
-        delivers on its own) deliver."""
-        validators = self.store.feeds.validators([feed.url for feed in feeds])
-        self._last_bodies.update({url: v.body_hash for url, v in validators.items()})
-        self._schedules = self.store.feeds.schedules([feed.url for feed in feeds])
+        delivers on its own) deliver. ``more``: asked for further feeds whenever those given
+        are all under way, until it gives none (a steady flow: a slow feed holds up no other)."""
+        validators: dict[str, Validators] = {}
+        self._schedules = {}
+        self._read_state(feeds, validators)
         limit = asyncio.Semaphore(self.config.concurrency)
 
         async def fetch(feed: Feed) -> tuple[Feed, FetchResult | FetchError | None]:
@@ -131,7 +136,7 @@ class Service:
         loop = asyncio.get_running_loop()
         # Parse in worker processes, on every core. One thread writes, so the event loop keeps
         # fetching meanwhile and the database sees a single writer.
-        pool = self.parsers.for_cycle(len(feeds))
+        pool = self.parsers.for_cycle(len(feeds) if more is None else len(feeds) + POOL_FROM)
         writer = self._writer
 
         async def handle(feed: Feed, fetched: FetchResult | FetchError) -> FeedOutcome:
@@ -156,32 +161,46 @@ class Service:
         # at most this many feeds are between fetched and written, so memory does not grow
         # with the number of feeds. That many runners take the feeds in turn: a task for every
         # feed, all made at once, would itself grow with them (8 MB for 5,000 feeds).
-        waiting = enumerate(feeds)
-        results: list[FeedOutcome | Exception | None] = [None] * len(feeds)
+        results: dict[int, FeedOutcome | Exception | None] = {}
 
-        async def runner() -> None:
-            for index, feed in waiting:
-                try:
-                    results[index] = await one(feed)
-                except Exception as exc:  # raised below, once every feed has run
-                    results[index] = exc
+        async def work(place: int, feed: Feed) -> None:
+            try:
+                results[place] = await one(feed)
+            except Exception as exc:  # raised below, once every feed has run
+                results[place] = exc
 
-        runners = min(len(feeds), max(_IN_FLIGHT, 2 * self.config.concurrency))
+        async def before_adding(added: Sequence[Feed]) -> None:
+            # The quiet fetches so far are recorded first: that ends their leases.
+            await loop.run_in_executor(writer, self._record_quiet)
+            await asyncio.to_thread(self._read_state, added, validators)
+
+        flow = Flow(feeds, more, before_adding, self.halt, self.config.concurrency)
+        runners = max(_IN_FLIGHT, 2 * self.config.concurrency)
+        runners = runners if more is not None else min(len(feeds), runners)
         try:
             writing = GroupWriter(writer, self._process_together)
             # Every feed runs to its end even when one fails (a database error): none is
             # left behind writing to a closed writer; then the first failure is raised.
-            await asyncio.gather(*(runner() for _ in range(runners)))
-            failures = [r for r in results if isinstance(r, Exception)]
+            await flow.run(runners, work)
+            in_order = [results[place] for place in sorted(results)]
+            failures = [r for r in in_order if isinstance(r, Exception)]
             if failures:
                 raise failures[0]
-            outcomes = [r for r in results if not isinstance(r, Exception)]
+            outcomes = [r for r in in_order if not isinstance(r, Exception)]
             await loop.run_in_executor(writer, self._record_quiet)
         finally:
             self.parsers.cycle_over(pool)
         delivery = await self.deliver_concurrently() if deliver else DeliveryReport()
         done = tuple(outcome for outcome in outcomes if outcome is not None)
         return CycleReport(done, delivery.sent, delivery.failed)
+
+    def _read_state(self, feeds: Sequence[Feed], validators: dict[str, Validators]) -> None:
+        """What the cycle needs to know of ``feeds`` before fetching them."""
+        urls = [feed.url for feed in feeds]
+        read = self.store.feeds.validators(urls)
+        validators.update(read)
+        self._last_bodies.update({url: v.body_hash for url, v in read.items()})
+        self._schedules.update(self.store.feeds.schedules(urls))
 
     def close(self) -> None:
         """End the parser processes (a document in hand is not waited for: nothing would

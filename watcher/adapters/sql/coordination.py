@@ -70,14 +70,18 @@ class SqlCoordination:
                     conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
                     conn.commit()
 
-    def claim_feeds(self, worker: str, now: datetime, limit: int) -> list[str]:
-        """Lease up to ``limit`` due feeds (never fetched, or their next fetch has come, not
-        paused, not leased by a live worker) to ``worker`` until ``now + lease``; their URLs."""
+    def claim_feeds(
+        self, worker: str, now: datetime, limit: int, due_by: datetime | None = None
+    ) -> list[str]:
+        """Lease up to ``limit`` feeds due by ``due_by`` (default ``now``: never fetched, or
+        their next fetch has come; not paused, not leased by a live worker) to ``worker``
+        until ``now + lease``; their URLs."""
+        due_by = now if due_by is None else due_by
         claimable = (
             select(feeds.c.id)
             .where(
                 _unleased(now),
-                or_(feeds.c.next_fetch_at.is_(None), feeds.c.next_fetch_at <= now),
+                or_(feeds.c.next_fetch_at.is_(None), feeds.c.next_fetch_at <= due_by),
             )
             .order_by(feeds.c.next_fetch_at.nulls_first(), feeds.c.id)
             .limit(limit)
