@@ -169,12 +169,16 @@ class Service:
             except Exception as exc:  # raised below, once every feed has run
                 results[place] = exc
 
-        async def before_adding(added: Sequence[Feed]) -> None:
+        async def more_feeds() -> Sequence[Feed]:
+            assert more is not None
             # The quiet fetches so far are recorded first: that ends their leases.
             await loop.run_in_executor(writer, self._record_quiet)
-            await asyncio.to_thread(self._read_state, added, validators)
+            added = await more()
+            if added:
+                await asyncio.to_thread(self._read_state, added, validators)
+            return added
 
-        flow = Flow(feeds, more, before_adding, self.halt, self.config.concurrency)
+        flow = Flow(feeds, None if more is None else more_feeds, self.halt, self.config.concurrency)
         runners = max(_IN_FLIGHT, 2 * self.config.concurrency)
         runners = runners if more is not None else min(len(feeds), runners)
         try:

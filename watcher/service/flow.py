@@ -25,18 +25,16 @@ class Flow:
         self,
         feeds: Sequence[Feed],
         more: MoreFeeds | None,
-        before_adding: Callable[[Sequence[Feed]], Awaitable[None]],
         halt: threading.Event,
         in_hand: int,
     ) -> None:
-        """``before_adding`` runs before feeds from ``more`` are handed out; more are asked
-        for whenever fewer than ``in_hand`` wait; ``halt`` set: no more are asked for."""
+        """More are asked for whenever fewer than ``in_hand`` feeds wait, and while feeds are
+        in flight (then at least every ``POLL`` seconds); ``halt`` set: no more are."""
         self._queue: asyncio.Queue[Feed | None] = asyncio.Queue()
         for feed in feeds:
             self._queue.put_nowait(feed)
         self._taken = 0
         self._more = more
-        self._before_adding = before_adding
         self._halt = halt
         self._in_hand = in_hand
         self._busy = 0
@@ -66,7 +64,6 @@ class Flow:
                     continue
                 added = await self._more()
                 if added:
-                    await self._before_adding(added)
                     for feed in added:
                         self._queue.put_nowait(feed)
                 elif self._queue.empty() and not self._busy:
