@@ -106,7 +106,7 @@ def test_identity_falls_back_from_guid_to_link_to_hash() -> None:
             "text/html; charset=utf-8",
             "an HTML page",
         ),
-        (b"just some text", "text/plain", "not an RSS or Atom feed"),
+        (b"just some text", "text/plain", "not an RSS, Atom or JSON feed"),
         (b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</ti', None, "malformed"),
     ],
 )

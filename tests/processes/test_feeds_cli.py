@@ -41,7 +41,7 @@ def test_add_checks_the_feed_then_it_is_polled(
     assert run_cli("feeds", "add", declared, *options).stdout == f"already watched: {declared}\n"
     refused = run_cli("feeds", "add", page, *options)
     assert refused.exit_code == 1
-    assert refused.stderr == f"not added: {page}: not an RSS or Atom feed\n"
+    assert refused.stderr == f"not added: {page}: not an RSS, Atom or JSON feed\n"
     bad = run_cli("feeds", "add", extra, "--interval", "soon", *options)
     assert bad.exit_code == 2
 

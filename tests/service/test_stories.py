@@ -386,3 +386,57 @@ def test_a_rule_the_new_version_no_longer_matches_keeps_no_stale_evidence(
     plain = run_cli("digest", "--config", str(path)).stdout
     [line] = [line for line in plain.splitlines() if "#1" in line]
     assert "App sale deadline extended once more (changed)" in line and "[" not in line
+
+
+def json_feed(title: str, items: list[dict[str, Any]]) -> str:
+    return json.dumps(
+        {"version": "https://jsonfeed.org/version/1.1", "title": title, "items": items}
+    )
+
+
+def test_a_json_feed_is_one_more_outlet(
+    tmp_path: Path, feed_server: FeedServer, run_cli: Cli
+) -> None:
+    """A JSON Feed goes through identity, clustering and matching like RSS: its copy of a wire
+    story an RSS outlet also carries joins that story (one alert, both sources), a match in
+    its HTML content alone is found, and a rewritten headline under the same id is a
+    revision, not a new entry."""
+    wire = {
+        "guid": "r-1",
+        "title": "TikTok deal framework agreed ahead of deadline",
+        "description": WIRE,
+        "pubDate": PUB,
+        "link": "https://rss.example/story",
+    }
+    copy = {
+        "id": "j-1",
+        "url": "https://json.example/story",
+        "content_html": f"<p>{WIRE}</p>",
+        "title": "Framework agreed for TikTok deal ahead of deadline",
+        "date_published": "2025-09-15T10:00:00Z",
+    }
+    inside = {
+        "id": "j-2",
+        "url": "https://json.example/other",
+        "title": "Markets today",
+        "content_html": "<p>Shares of <b>ByteDance</b> partners rose.</p>",
+        "date_published": "2025-09-15T11:00:00Z",
+    }
+    served = {"Content-Type": "application/feed+json"}
+    rss_url = feed_server.serve("/wire.xml", rss("RSS Outlet", [wire]))
+    json_url = feed_server.serve(
+        "/feed.json", json_feed("JSON Outlet", [copy, inside]), headers=served
+    )
+    path = config(tmp_path, [rss_url, json_url], "query = 'TikTok OR ByteDance'")
+    printed = [line.split(" —")[0].removeprefix("[tiktok] ") for line in run(run_cli, path)]
+    [story_alert] = [title for title in printed if title != "Markets today"]  # one, not two
+    assert story_alert in (wire["title"], copy["title"]) and "Markets today" in printed
+    assert counts(tmp_path) == {"entries": 3, "revisions": 0, "stories": 2, "deliveries": 2}
+    digest = json.loads(run_cli("digest", "--format", "json", "--config", str(path)).stdout)
+    [story] = [s for s in digest["stories"] if s["other_sources"]]
+    assert sorted([story["source"], *story["other_sources"]]) == ["JSON Outlet", "RSS Outlet"]
+
+    rewritten = {**copy, "title": "Framework agreed for TikTok deal, hours before deadline"}
+    feed_server.serve("/feed.json", json_feed("JSON Outlet", [rewritten, inside]), headers=served)
+    assert run(run_cli, path) == []
+    assert counts(tmp_path) == {"entries": 3, "revisions": 1, "stories": 2, "deliveries": 2}

@@ -33,8 +33,8 @@ from watcher.core.schedule import response_hint
 
 USER_AGENT = f"feed-watcher/{__version__} (+https://pypi.org/project/feed-watcher/)"
 ACCEPT = (
-    "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
-    "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1"
+    "application/rss+xml, application/atom+xml, application/feed+json, "
+    "application/rdf+xml;q=0.9, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1"
 )
 MAX_REDIRECTS = 5
 

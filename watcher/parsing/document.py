@@ -23,6 +23,7 @@ from watcher.parsing.markup import html_to_text, plain_to_text
 from watcher.parsing.normalise import feed_time, normalised_entry
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
+_JSON_TYPES = ("application/feed+json", "application/json")
 
 
 def parse_feed(
@@ -34,11 +35,21 @@ def parse_feed(
     """Parse one feed document; raise ParseError when it is not a feed at all."""
     if not body.strip():
         raise ParseError(url, "empty response body")
+    if _looks_like_json(body, content_type):
+        from watcher.parsing.jsonfeed import parse_json_feed  # pydantic, for JSON Feeds only
+
+        return parse_json_feed(url, body, tracking)
     body = strip_doctype(body)
     fast = fast_parse(url, body, content_type, tracking)
     if fast is not None:
         return fast
     return parse_with_feedparser(url, body, content_type, tracking)
+
+
+def _looks_like_json(body: bytes, content_type: str | None) -> bool:
+    """A JSON Feed's media type, or a body that opens like a JSON object."""
+    media = (content_type or "").split(";")[0].strip().lower()
+    return media in _JSON_TYPES or body.lstrip()[:1] == b"{"
 
 
 def parse_with_feedparser(
@@ -58,7 +69,7 @@ def parse_with_feedparser(
     if not parsed.entries:
         if not parsed.get("version"):
             looks_html = content_type and content_type.split(";")[0].strip() in _HTML_TYPES
-            what = "an HTML page" if looks_html else "not an RSS or Atom feed"
+            what = "an HTML page" if looks_html else "not an RSS, Atom or JSON feed"
             raise ParseError(url, f"{what}" + (f" ({problem})" if problem else ""))
         if problem:
             raise ParseError(url, f"malformed feed: {problem}")
