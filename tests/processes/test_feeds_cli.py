@@ -41,7 +41,7 @@ def test_add_checks_the_feed_then_it_is_polled(
     assert run_cli("feeds", "add", declared, *options).stdout == f"already watched: {declared}\n"
     refused = run_cli("feeds", "add", page, *options)
     assert refused.exit_code == 1
-    assert refused.stderr == f"not added: {page}: not an RSS, Atom or JSON feed\n"
+    assert refused.stderr.startswith(f"not added: {page}: an HTML page that links to no feed (")
     bad = run_cli("feeds", "add", extra, "--interval", "soon", *options)
     assert bad.exit_code == 2
 
@@ -269,3 +269,100 @@ def test_run_once_shows_progress_only_on_a_terminal(
     assert b"fetching" in seen and b"1/1" in seen
     piped = subprocess.run(command, capture_output=True, env=env, check=True)
     assert b"fetching" not in piped.stderr and b"\x1b[" not in piped.stderr
+
+
+PAGE = """<!DOCTYPE html>
+<html><head><title>Site</title>
+<base href="/news/">
+<link rel="stylesheet alternate" type="text/css" href="print.css">
+<link rel="alternate" type="application/rss+xml" title="World  news" href="world.xml">
+<link rel="Alternate" type="application/atom+xml" href="{other}">
+<link rel="alternate" type="application/feed+json; charset=utf-8" title="JSON" href="feed.json">
+<link rel="alternate" type="application/rss+xml" title="Again" href="/news/world.xml">
+<link rel="alternate" type="text/html" hreflang="fr" href="/fr/">
+</head><body><link rel="alternate" type="application/rss+xml" href="/in-body.xml"></body></html>
+"""
+
+
+def test_add_finds_the_feeds_a_page_links_to(
+    tmp_path: Path, feed_server: FeedServer, run_cli: Cli
+) -> None:
+    """Given a web page, `feeds add` lists the feeds its head links to (resolved against the
+    page and its relative <base>, each once, no stylesheet, nothing from the body), adds the
+    first or the one --pick chooses, and says which; a page with none is refused with what
+    was looked for."""
+    world = feed_server.serve("/news/world.xml", rss("World Wire", ITEMS))
+    other = feed_server.serve("/elsewhere/other.atom", rss("Other", ITEMS))
+    json_feed = json.dumps(
+        {"version": "https://jsonfeed.org/version/1.1", "title": "Site JSON",
+         "items": [{"id": "1", "title": "TikTok"}]}
+    )  # fmt: skip
+    feed_json = feed_server.serve(
+        "/news/feed.json", json_feed, headers={"Content-Type": "application/feed+json"}
+    )
+    html = {"Content-Type": "text/html; charset=utf-8"}
+    page = feed_server.serve("/site/index.html", PAGE.format(other=other), headers=html)
+    config = write_config(tmp_path / "w.toml", [])
+    options = ["--config", str(config)]
+
+    added = run_cli("feeds", "add", page, *options)
+    assert added.exit_code == 0, added.output
+    assert added.stdout == (
+        f"{page} is a web page; it links to 3 feeds:\n"
+        f"  1. World news (RSS) {world}\n"
+        f"  2. (Atom) {other}\n"
+        f"  3. JSON (JSON Feed) {feed_json}\n"
+        f"added {world}: World Wire, 2 items (feed 1 of the page; --pick N for another)\n"
+    )
+    picked = run_cli("feeds", "add", page, "--pick", "3", *options)
+    assert picked.exit_code == 0, picked.output
+    assert picked.stdout.endswith(f"added {feed_json}: Site JSON, 1 item (feed 3 of the page; "
+                                  "--pick N for another)\n")  # fmt: skip
+    again = run_cli("feeds", "add", page, *options)
+    assert again.stdout.endswith(f"already watched: {world}\n")
+    too_far = run_cli("feeds", "add", page, "--pick", "4", *options)
+    assert too_far.exit_code == 1
+    assert too_far.stderr == f"not added: {page}: --pick 4, but the page links to 3 feed(s)\n"
+    listed = json.loads(run_cli("feeds", "--json", *options).stdout)
+    assert sorted(feed["url"] for feed in listed) == sorted([world, feed_json])
+
+    bare = feed_server.serve(
+        "/bare.html", "<html><head><title>x</title></head></html>", headers=html
+    )
+    refused = run_cli("feeds", "add", bare, *options)
+    assert refused.exit_code == 1
+    assert refused.stderr == (
+        f'not added: {bare}: an HTML page that links to no feed (looked for <link rel="alternate"> '
+        "of type application/rss+xml, application/atom+xml, application/feed+json, "
+        "application/rdf+xml)\n"
+    )
+
+
+def test_import_finds_the_feed_of_an_entry_that_gives_only_a_page(
+    tmp_path: Path, feed_server: FeedServer, run_cli: Cli
+) -> None:
+    """An OPML entry with only an htmlUrl gets the first feed its page links to; one whose
+    page links to none is named on stderr and left out; the rest import as usual."""
+    html = {"Content-Type": "text/html"}
+    world = feed_server.serve("/news/world.xml", rss("World Wire", ITEMS))
+    other = feed_server.serve("/elsewhere/other.atom", rss("Other", ITEMS))
+    page = feed_server.serve("/site/index.html", PAGE.format(other=other), headers=html)
+    bare = feed_server.serve("/bare.html", "<html><head></head><body>x</body></html>", headers=html)
+    plain = feed_server.serve("/plain.xml", rss("Plain", ITEMS))
+    opml = tmp_path / "pages.opml"
+    opml.write_text(
+        '<?xml version="1.0"?><opml version="2.0"><body><outline text="Desk">'
+        f'<outline text="Site" htmlUrl="{page}"/><outline text="Bare" htmlUrl="{bare}"/>'
+        f'<outline text="Plain" xmlUrl="{plain}" htmlUrl="{bare}"/></outline></body></opml>'
+    )
+    config = write_config(tmp_path / "w.toml", [])
+    result = run_cli("feeds", "import", str(opml), "--config", str(config))
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (
+        f"{page} is a web page: its feed {world}\nimported 2 feeds from {opml}\n"
+    )
+    assert result.stderr == f"no feed for {bare}: it links to none\n"
+    listed = json.loads(run_cli("feeds", "--json", "--config", str(config)).stdout)
+    assert sorted((feed["url"], feed["name"]) for feed in listed) == sorted(
+        [(world, "Site"), (plain, "Plain")]
+    )

@@ -4,11 +4,12 @@ exporting and resuming them."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import sys
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.table import Table
@@ -26,12 +27,16 @@ from watcher.cli.common import (
     write_atomically,
 )
 from watcher.core.durations import parse_duration
-from watcher.core.errors import FeedError
+from watcher.core.errors import FeedError, ParseError
 from watcher.core.model import ParsedFeed
 from watcher.core.redact import mask_feed_url
 from watcher.core.text import counted
 from watcher.core.views import FeedStatus
+from watcher.ports import Fetcher
 from watcher.render.alerts import format_time
+
+if TYPE_CHECKING:
+    from watcher.parsing.discovery import Found
 
 
 @click.group(invoke_without_command=True)
@@ -154,44 +159,79 @@ def _feed_url(value: str) -> str:
     return Path(value).expanduser().resolve().as_uri()
 
 
-async def _read(app: App, url: str) -> ParsedFeed:
-    from watcher.parsing.document import (
-        parse_feed,  # feedparser: imported by the commands that parse
-    )
+async def _read(app: App, url: str, pick: int) -> tuple[str, ParsedFeed, list[Found]]:
+    """The feed at ``url``; or, when that is a web page, the ``pick``-th feed it links to
+    (and all it links to)."""
+    # feedparser and lxml: imported by the commands that parse
+    from watcher.parsing.discovery import LOOKED_FOR, discover, looks_like_page
+    from watcher.parsing.document import parse_feed
 
+    tracking = app.config.tracking_params
     async with app.fetcher() as fetcher:
         fetched = await fetcher.fetch(url, None)
-    assert fetched.body is not None  # no validators were sent, so no 304
-    return parse_feed(url, fetched.body, fetched.content_type, app.config.tracking_params)
+        assert fetched.body is not None  # no validators were sent, so no 304
+        try:
+            return url, parse_feed(url, fetched.body, fetched.content_type, tracking), []
+        except ParseError:
+            if not looks_like_page(fetched.body, fetched.content_type):
+                raise
+        found = discover(url, fetched.body)
+        if not found:
+            raise ParseError(url, f"an HTML page that links to no feed (looked for {LOOKED_FOR})")
+        if pick > len(found):
+            raise ParseError(url, f"--pick {pick}, but the page links to {len(found)} feed(s)")
+        chosen = found[pick - 1].url
+        REDACTOR.add_feeds([chosen])
+        fetched = await fetcher.fetch(chosen, None)
+        assert fetched.body is not None
+        return chosen, parse_feed(chosen, fetched.body, fetched.content_type, tracking), found
 
 
 @feeds.command("add")
 @click.argument("url")
 @click.option("--name", help="The feed's name in alerts and listings (default: its title).")
 @click.option("--interval", help="How often to poll it, e.g. 30m (default: [watcher] interval).")
+@click.option(
+    "--pick",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="When URL is a web page: which of the feeds it links to (they are listed).",
+)
 @common_options
-def add(config_path: str | None, url: str, name: str | None, interval: str | None) -> None:
+def add(
+    config_path: str | None, url: str, name: str | None, interval: str | None, pick: int
+) -> None:
     """Watch the feed at URL (or a local file): it is fetched once to check that it is a
-    feed, then polled by `watcher run` from its next pass on (no restart needed)."""
+    feed, then polled by `watcher run` from its next pass on (no restart needed). Given a web
+    page, the feeds it links to are listed and the first (or --pick N) is added."""
     every = _interval(interval)
     url = _feed_url(url)
     REDACTOR.add_feeds([url])
-    shown = mask_feed_url(url)
     app = open_app(load(config_path, REDACTOR), REDACTOR)
     try:
         try:
-            parsed = asyncio.run(_read(app, url))
+            feed_url, parsed, found = asyncio.run(_read(app, url, pick))
         except FeedError as exc:
-            click.echo(f"not added: {shown}: {REDACTOR(exc.reason)}", err=True)
+            click.echo(f"not added: {mask_feed_url(url)}: {REDACTOR(exc.reason)}", err=True)
             sys.exit(1)
-        known = app.store.feeds.add_feeds([(url, name, every)], utcnow())
+        known = app.store.feeds.add_feeds([(feed_url, name, every)], utcnow())
     finally:
         app.close()
+    if found:
+        click.echo(
+            f"{mask_feed_url(url)} is a web page; it links to {counted(len(found), 'feed')}:"
+        )
+        for number, feed in enumerate(found, 1):
+            title = f"{feed.title} " if feed.title else ""
+            click.echo(f"  {number}. {title}({feed.kind}) {mask_feed_url(feed.url)}")
+    shown = mask_feed_url(feed_url)
     if known:
         click.echo(f"already watched: {shown}")
         return
     click.echo(
         f"added {shown}: {parsed.title or '(untitled)'}, {counted(len(parsed.entries), 'item')}"
+        + (f" (feed {pick} of the page; --pick N for another)" if len(found) > 1 else "")
     )
     if parsed.warning:
         click.echo(f"warning: {parsed.warning}", err=True)
@@ -227,7 +267,8 @@ def remove(config_path: str | None, feed: str, purge: bool) -> None:
 @common_options
 def import_opml(config_path: str | None, file: str) -> None:
     """Watch every feed listed in an OPML file (from any feed reader), at any depth of
-    folders. Feeds already watched are left as they are."""
+    folders. Feeds already watched are left as they are. An entry that gives only a web page
+    (``htmlUrl``) gets the first feed that page links to."""
     from watcher.parsing.opml import OpmlError, read_opml  # lxml: imported by the commands using it
 
     data = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
@@ -236,8 +277,21 @@ def import_opml(config_path: str | None, file: str) -> None:
     except OpmlError as exc:
         click.echo(f"{file}: {exc}", err=True)
         sys.exit(2)
-    known: list[str] = []
     config = load(config_path, REDACTOR)
+    pages = [outline for outline in outlines if outline.page]
+    if pages:
+        app = open_app(config, REDACTOR)
+        try:
+            discovered = asyncio.run(_discover_all(app, [outline.url for outline in pages]))
+        finally:
+            app.close()
+        kept = []
+        for outline in outlines:
+            feed = discovered.get(outline.url) if outline.page else outline.url
+            if feed is not None:
+                kept.append(dataclasses.replace(outline, url=feed, page=False))
+        outlines = kept
+    known: list[str] = []
     with opened_store(config) as store, progress("importing", len(outlines)) as advance:
         for start in range(0, len(outlines), 100):
             batch = outlines[start : start + 100]
@@ -251,6 +305,33 @@ def import_opml(config_path: str | None, file: str) -> None:
             else ""
         )
     )
+
+
+async def _discover_all(app: App, pages: list[str]) -> dict[str, str | None]:
+    """The first feed each page links to (None: none, or the page could not be read); each
+    page found or not is said, those with none on stderr."""
+    from watcher.parsing.discovery import discover  # lxml: imported by the commands using it
+
+    REDACTOR.add_feeds(pages)
+    limit = asyncio.Semaphore(app.config.concurrency)
+
+    async def first_feed(fetcher: Fetcher, page: str) -> str | None:
+        async with limit:
+            try:
+                fetched = await fetcher.fetch(page, None)
+            except FeedError as exc:
+                click.echo(f"no feed for {mask_feed_url(page)}: {REDACTOR(exc.reason)}", err=True)
+                return None
+        found = discover(page, fetched.body or b"")
+        if not found:
+            click.echo(f"no feed for {mask_feed_url(page)}: it links to none", err=True)
+            return None
+        click.echo(f"{mask_feed_url(page)} is a web page: its feed {mask_feed_url(found[0].url)}")
+        return found[0].url
+
+    async with app.fetcher() as fetcher:
+        feeds = await asyncio.gather(*(first_feed(fetcher, page) for page in pages))
+    return dict(zip(pages, feeds, strict=True))
 
 
 @feeds.command("export")

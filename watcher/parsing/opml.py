@@ -22,6 +22,7 @@ class Outline:
     url: str
     title: str | None
     folder: str | None = None  # the enclosing outline's title, if any
+    page: bool = False  # a web page (``htmlUrl`` alone), whose feeds are to be discovered
 
 
 class OpmlError(ValueError):
@@ -29,7 +30,8 @@ class OpmlError(ValueError):
 
 
 def read_opml(data: bytes) -> list[Outline]:
-    """Every outline with a feed URL (``xmlUrl``), at any depth, each URL once, in order.
+    """Every outline with a feed URL (``xmlUrl``), or with only a web page's (``htmlUrl``,
+    marked ``page``), at any depth, each URL once, in order.
     Entities are not expanded (the DOCTYPE that declares them is removed, and a reference to
     one is read as the literal text ``&x;``) and nothing is fetched, so a hostile file can
     neither blow up nor slip text in: lxml expands internal entities in attribute values even
@@ -51,6 +53,9 @@ def read_opml(data: bytes) -> list[Outline]:
         url = attributes.get("xmlurl", "")
         if not url and attributes.get("type", "").lower() in ("rss", "atom"):
             url = attributes.get("url", "")  # some writers put a feed's address there
+        page = not url
+        if page:
+            url = attributes.get("htmlurl", "")
         if not url.lower().startswith(_SCHEMES) or url in found:
             continue
         title = attributes.get("title") or attributes.get("text") or None
@@ -58,7 +63,7 @@ def read_opml(data: bytes) -> list[Outline]:
         folder = None
         if parent is not None and etree.QName(parent).localname == "outline":
             folder = str(parent.get("title") or parent.get("text") or "") or None
-        found[url] = Outline(url, title, folder)
+        found[url] = Outline(url, title, folder, page)
     return list(found.values())
 
 
