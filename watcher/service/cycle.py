@@ -157,10 +157,10 @@ class Service:
                 self.on_progress()
             return outcome
 
-        # Back-pressure: when writing is the slowest step (a round where everything is new),
-        # at most this many feeds are between fetched and written, so memory does not grow
-        # with the number of feeds. That many runners take the feeds in turn: a task for every
-        # feed, all made at once, would itself grow with them (8 MB for 5,000 feeds).
+        # Back-pressure: when writing is the slowest step (a round where everything is new), at
+        # most so many feeds are between fetched and written, so memory does not grow with the
+        # number of feeds: that many runners take them in turn (a task for every feed, all made
+        # at once, would itself grow with them: 8 MB for 5,000 feeds).
         results: dict[int, FeedOutcome | Exception | None] = {}
 
         async def work(place: int, feed: Feed) -> None:
@@ -179,13 +179,11 @@ class Service:
             return added
 
         flow = Flow(feeds, None if more is None else more_feeds, self.halt, self.config.concurrency)
-        runners = max(_IN_FLIGHT, 2 * self.config.concurrency)
-        runners = runners if more is not None else min(len(feeds), runners)
         try:
             writing = GroupWriter(writer, self._process_together)
             # Every feed runs to its end even when one fails (a database error): none is
             # left behind writing to a closed writer; then the first failure is raised.
-            await flow.run(runners, work)
+            await flow.run(max(_IN_FLIGHT, 2 * self.config.concurrency), work)
             in_order = [results[place] for place in sorted(results)]
             failures = [r for r in in_order if isinstance(r, Exception)]
             if failures:

@@ -42,7 +42,9 @@ class Flow:
 
     async def run(self, runners: int, work: Work) -> None:
         """``work`` on every feed of the flow (with its place in the flow, from 0), by
-        ``runners`` tasks at a time."""
+        ``runners`` tasks at a time (no more than the feeds, when no more will come)."""
+        if self._more is None:
+            runners = min(runners, self._queue.qsize())
         await asyncio.gather(self._feed(runners), *(self._run(work) for _ in range(runners)))
 
     async def _run(self, work: Work) -> None:
