@@ -32,7 +32,7 @@ from watcher.config.locations import default_database_url, find_config
 from watcher.core.errors import ConfigError, StoreError
 from watcher.core.health import Health
 from watcher.core.model import Alert
-from watcher.core.redact import Redactor
+from watcher.core.redact import Redactor, secret_values
 from watcher.core.settings import Config, Feed, StoredRule
 from watcher.parsing import parse_when_needed
 from watcher.ports import Clock, Listening, MetricsSink, Notifier, Supervisor
@@ -83,6 +83,12 @@ def load(explicit: str | None, redactor: Redactor) -> Config:
 def _register_secrets(config: Config, redactor: Redactor) -> None:
     redactor.add(target.url for target in config.targets)
     redactor.add_feeds(feed.url for feed in config.feeds)
+    # A proxy's address is public, its login is not: the rules of a feed's URL.
+    proxies = (config.proxy, *(feed.access.proxy for feed in config.feeds))
+    redactor.add_feeds(proxy for proxy in proxies if proxy)
+    for feed in config.feeds:
+        for value in secret_values(feed.access):
+            redactor.add_secret(value)
 
 
 def check_targets(config: Config) -> None:
@@ -148,6 +154,8 @@ class App:
             max_connections=self.config.concurrency,
             per_host=self.config.per_host,
             per_host_gap=self.config.per_host_gap.total_seconds(),
+            proxy=self.config.proxy,
+            no_proxy=self.config.no_proxy,
         )
 
     def feeds(self) -> tuple[Feed, ...]:

@@ -24,15 +24,18 @@ from watcher.core.model import (
     SeenAgain,
     Validators,
 )
-from watcher.core.settings import Feed
+from watcher.core.settings import NO_ACCESS, Access, Feed
 
 Clock = Callable[[], datetime]
 T = TypeVar("T")
 
 
 class Fetcher(Protocol):
-    async def fetch(self, url: str, validators: Validators | None) -> FetchResult:
-        """Download a feed; raise FetchError for anything but a 200 or a 304."""
+    async def fetch(
+        self, url: str, validators: Validators | None, access: Access = NO_ACCESS
+    ) -> FetchResult:
+        """Download a feed (with the headers and through the proxy ``access`` names); raise
+        FetchError for anything but a 200 or a 304."""
         ...
 
 

@@ -13,9 +13,11 @@ decompressed size either, so we advertise only gzip and deflate and inflate ours
 from __future__ import annotations
 
 import asyncio
+import base64
 import dataclasses
 import time
 import zlib
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
@@ -30,6 +32,7 @@ from watcher import __version__
 from watcher.core.errors import FetchError
 from watcher.core.model import FetchResult, Validators
 from watcher.core.schedule import response_hint
+from watcher.core.settings import NO_ACCESS, Access
 
 USER_AGENT = f"feed-watcher/{__version__} (+https://pypi.org/project/feed-watcher/)"
 ACCEPT = (
@@ -37,6 +40,7 @@ ACCEPT = (
     "application/rdf+xml;q=0.9, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1"
 )
 MAX_REDIRECTS = 5
+_SECRETS = "watcher.secret_headers"  # a request extension: (the feed's origin, header names)
 
 
 class _Inflater:
@@ -133,12 +137,33 @@ class _Transport(AiohttpTransport):
         await request.aread()
         if request.url.userinfo and "authorization" in request.headers:
             request.url = request.url.copy_with(userinfo=b"")
+        _keep_secrets_home(request)
+        if self.proxy is not None and request.url.scheme == "http":
+            # aiohttp sends a proxy's headers only when it tunnels (https): a plain http
+            # request goes to the proxy itself, so the proxy's login goes with it.
+            login = self.proxy.headers.get("Proxy-Authorization")
+            if login:
+                request.headers["Proxy-Authorization"] = login
         return await super().handle_async_request(request)
 
 
+def _keep_secrets_home(request: httpx.Request) -> None:
+    """A feed's secret headers go only to the host it names: httpx keeps every header but
+    Authorization on a redirect to another origin, so the others are dropped here (the
+    extension travels with each request httpx builds to follow a redirect)."""
+    home, secret = request.extensions.get(_SECRETS, (None, ()))
+    if home is not None and _origin(request.url) != home:
+        for name in secret:
+            request.headers.pop(name, None)
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    return url.scheme, url.host, url.port
+
+
 class _Client(HttpxAiohttpClient):
-    """httpx over ``_Transport``, for direct connections and for the proxies the environment
-    names alike (httpx mounts one transport per proxy)."""
+    """httpx over ``_Transport``, for direct connections and for proxies alike (httpx mounts
+    one transport per proxy)."""
 
     # httpx calls both with keywords (verify, cert, trust_env, http1, http2, limits), all of
     # which aiohttp's transport takes but the HTTP versions (it speaks HTTP/1.1).
@@ -153,7 +178,18 @@ class _Client(HttpxAiohttpClient):
     def _init_proxy_transport(
         self, proxy: httpx.Proxy, *args: Any, **options: Any
     ) -> httpx.AsyncBaseTransport:
-        return _Transport(proxy=proxy, **_aiohttp_options(options))
+        return _Transport(proxy=_with_login_header(proxy), **_aiohttp_options(options))
+
+
+def _with_login_header(proxy: httpx.Proxy) -> httpx.Proxy:
+    """The proxy's login as a Proxy-Authorization header (sent by ``_Transport``):
+    httpx-aiohttp 0.2.0 hands it to aiohttp as a ``BasicAuth``, which aiohttp 3.13 deprecates
+    (a warning every request)."""
+    if proxy.auth is None:
+        return proxy
+    login = base64.b64encode(":".join(proxy.auth).encode()).decode("ascii")
+    headers = {**proxy.headers, "Proxy-Authorization": f"Basic {login}"}
+    return httpx.Proxy(proxy.url, ssl_context=proxy.ssl_context, headers=headers)
 
 
 def _aiohttp_options(options: dict[str, Any]) -> dict[str, Any]:
@@ -172,16 +208,28 @@ class HttpFetcher:
         max_connections: int = 20,
         per_host: int = 2,
         per_host_gap: float = 0.0,
+        proxy: str | None = None,
+        no_proxy: Sequence[str] = (),
     ) -> None:
         self.deadline = deadline
         self.max_body = max_body
         self.per_host = per_host
         self.per_host_gap = per_host_gap
         self._hosts: dict[str, _Host] = {}  # fifty feeds on one host: two at a time, spaced
+        self._transport = transport
+        self._max_connections = max_connections
+        self._no_proxy = tuple(no_proxy)
+        self._client = self._new_client(proxy)
+        self._proxied: dict[str, httpx.AsyncClient] = {}  # feeds with a proxy of their own
+
+    def _new_client(self, proxy: str | None) -> httpx.AsyncClient:
+        """A client through ``proxy`` (None: the environment's, if any), straight to the
+        ``no_proxy`` hosts."""
         # An injected transport (the tests' mock for what no local server gives) replaces
         # aiohttp's.
-        client = httpx.AsyncClient if transport is not None else _Client
-        self._client = client(
+        client = httpx.AsyncClient if self._transport is not None else _Client
+        direct = {f"all://{host}": _Transport() for host in self._no_proxy}
+        return client(
             headers={
                 "User-Agent": USER_AGENT,
                 "Accept": ACCEPT,
@@ -191,9 +239,11 @@ class HttpFetcher:
             max_redirects=MAX_REDIRECTS,
             # The deadline is the one limit, as documented: no phase of its own (a read
             # timeout once cut silent servers at 15 s within a 30 s deadline).
-            timeout=httpx.Timeout(deadline),
-            limits=httpx.Limits(max_connections=max_connections),
-            transport=transport,
+            timeout=httpx.Timeout(self.deadline),
+            limits=httpx.Limits(max_connections=self._max_connections),
+            transport=self._transport,
+            proxy=proxy,
+            mounts=direct or None,
         )
 
     async def __aenter__(self) -> HttpFetcher:
@@ -205,9 +255,12 @@ class HttpFetcher:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self._client.aclose()
+        for client in (self._client, *self._proxied.values()):
+            await client.aclose()
 
-    async def fetch(self, url: str, validators: Validators | None) -> FetchResult:
+    async def fetch(
+        self, url: str, validators: Validators | None, access: Access = NO_ACCESS
+    ) -> FetchResult:
         try:
             if url.lower().startswith("file:"):
                 async with asyncio.timeout(self.deadline):
@@ -217,7 +270,7 @@ class HttpFetcher:
                 await host.turn(self.per_host_gap)
                 async with asyncio.timeout(self.deadline):
                     started = time.monotonic()
-                    result = await self._get(url, validators)
+                    result = await self._get(url, validators, access)
                     return dataclasses.replace(result, duration=time.monotonic() - started)
         except (TimeoutError, httpx.TimeoutException) as exc:  # ours, or httpx's at the same
             if isinstance(exc.__cause__, aiohttp.ClientConnectorError):
@@ -241,13 +294,28 @@ class HttpFetcher:
             self._hosts[name] = _Host(asyncio.Semaphore(self.per_host))
         return self._hosts[name]
 
-    async def _get(self, url: str, validators: Validators | None) -> FetchResult:
-        headers = {}
+    async def _get(self, url: str, validators: Validators | None, access: Access) -> FetchResult:
+        headers = dict(access.headers)
         if validators and validators.etag:
             headers["If-None-Match"] = validators.etag
         if validators and validators.last_modified:
             headers["If-Modified-Since"] = validators.last_modified
-        async with self._client.stream("GET", url, headers=headers) as response:
+        client = self._client
+        if access.proxy is not None:
+            if access.proxy not in self._proxied:
+                self._proxied[access.proxy] = self._new_client(access.proxy)
+            client = self._proxied[access.proxy]
+        home = _origin(httpx.URL(url))
+        extensions = {_SECRETS: (home, tuple(access.secret))} if access.secret else None
+        stream = client.stream("GET", url, headers=headers, extensions=extensions)
+        async with stream as response:
+            if response.status_code in (401, 403) and access.secret:
+                await response.aread()
+                raise FetchError(
+                    url,
+                    f"authentication refused (HTTP {response.status_code})",
+                    response.status_code,
+                )
             if response.status_code == 304:
                 # Read the (empty) body: a response left unread costs its connection.
                 await response.aread()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import urllib.request
+
 import click
 
 from watcher.app import check_targets, database_url, load, shown_database_url, stored_additions
@@ -28,6 +30,7 @@ def _describe_config(config: Config, added: tuple[list[Feed], list[StoredRule]] 
         f"timeout:     {format_duration(config.timeout)}",
         f"max_body:    {config.max_body} bytes",
         f"concurrency: {config.concurrency}",
+        f"proxy:       {_proxy(config)}",
         "clustering:  "
         + (
             f"threshold {config.cluster_threshold}, window {format_duration(config.cluster_window)}"
@@ -39,21 +42,13 @@ def _describe_config(config: Config, added: tuple[list[Feed], list[StoredRule]] 
         + (" (notified)" if config.notify_backlog else " (not notified)"),
         f"feeds ({len(config.feeds)}):",
     ]
-    for feed in config.feeds:
-        name = f"{feed.name}: " if feed.name else ""
-        lines.append(
-            f"  - {name}{mask_feed_url(feed.url)} (every {format_duration(feed.interval)})"
-        )
+    lines += [_feed_line(feed) for feed in config.feeds]
     feeds, rules = added if added is not None else ([], [])
     if added is None:
         lines.append("feeds added with `watcher feeds add`: (no database yet)")
     else:
         lines.append(f"feeds added with `watcher feeds add` ({len(feeds)}):")
-        for feed in feeds:
-            name = f"{feed.name}: " if feed.name else ""
-            lines.append(
-                f"  - {name}{mask_feed_url(feed.url)} (every {format_duration(feed.interval)})"
-            )
+        lines += [_feed_line(feed) for feed in feeds]
     lines.append(f"rules ({len(config.rules)}):")
     for rule in config.rules:
         targets = ", ".join(config.targets_for(rule)) or "console"
@@ -79,8 +74,33 @@ def _describe_config(config: Config, added: tuple[list[Feed], list[StoredRule]] 
 
 
 def _feed_line(feed: Feed) -> str:
+    """A feed, how often, and what its requests carry (header names, never their values)."""
     name = f"{feed.name}: " if feed.name else ""
-    return f"  - {name}{mask_feed_url(feed.url)} (every {format_duration(feed.interval)})"
+    details = [f"every {format_duration(feed.interval)}"]
+    if feed.category:
+        details.append(f"category {feed.category}")
+    headers = [header for header, _ in feed.access.headers]
+    if headers:
+        secret = feed.access.secret
+        shown = (f"{h} (secret)" if h.lower() in secret else h for h in headers)
+        details.append("headers " + ", ".join(shown))
+    if feed.access.proxy:
+        details.append(f"proxy {mask_feed_url(feed.access.proxy)}")
+    return f"  - {name}{mask_feed_url(feed.url)} ({'; '.join(details)})"
+
+
+def _proxy(config: Config) -> str:
+    """The proxy feeds go through: the config's, else the environment's (which httpx
+    honours), with the hosts reached directly."""
+    direct = f" (not for {', '.join(config.no_proxy)})" if config.no_proxy else ""
+    if config.proxy:
+        return f"{mask_feed_url(config.proxy)}{direct}"
+    found = urllib.request.getproxies()
+    given = [f"{scheme}: {mask_feed_url(url)}" for scheme, url in found.items() if scheme != "no"]
+    if not given:
+        return "none" + direct
+    skipped = f", not for {found['no']}" if found.get("no") else ""
+    return f"from the environment ({'; '.join(given)}{skipped}){direct}"
 
 
 def _delivery(target: Target) -> str:

@@ -14,6 +14,7 @@ from datetime import time as dt_time
 from pathlib import Path
 from typing import Any
 
+from watcher.config.access import feed_access
 from watcher.config.problems import Positions, validate
 from watcher.config.schema import (
     NAME,
@@ -32,6 +33,7 @@ from watcher.core.matching.tree import QueryError
 from watcher.core.redact import mask_feed_url
 from watcher.core.settings import (
     WEEKDAYS,
+    Access,
     Config,
     DigestSchedule,
     Feed,
@@ -84,7 +86,7 @@ def config_from_dict(
     """
     raw = _resolve_feed_paths(raw, base_dir)
     model, problems, at = validate(raw, template_check)
-    feed_urls, feed_problems = _resolve_feeds(model, environ, at)
+    feed_urls, accesses, feed_problems = _resolve_feeds(model, environ, at)
     problems += feed_problems
     problems += _cross_check(
         model, feed_urls, _declared(raw, "rules"), _declared(raw, "targets"), at
@@ -117,9 +119,14 @@ def config_from_dict(
         stop_timeout=section.stop_timeout,
         lease=section.lease,
         http=listen_address(section.http) if section.http else None,
-        feeds=tuple(_feed(f, url, section) for f, url in zip(model.feeds, feed_urls, strict=True)),
+        feeds=tuple(
+            _feed(feed, url, access, section)
+            for feed, url, access in zip(model.feeds, feed_urls, accesses, strict=True)
+        ),
         rules=rules,
         targets=targets,
+        proxy=section.proxy,
+        no_proxy=tuple(host.strip().lower() for host in section.no_proxy if host.strip()),
     )
 
 
@@ -136,12 +143,17 @@ def _declared(raw: dict[str, Any], section: str) -> set[str]:
 
 def _resolve_feeds(
     model: ConfigModel, environ: Mapping[str, str], at: Positions
-) -> tuple[list[str | None], list[str]]:
-    """Each feed's URL, from the file, the environment or a credential (None: not found)."""
+) -> tuple[list[str | None], list[Access], list[str]]:
+    """Each feed's URL, from the file, the environment or a credential (None: not found),
+    and what its requests carry."""
     urls: list[str | None] = []
+    accesses: list[Access] = []
     problems = []
     for index, feed in zip(at.get("feeds", ()), model.feeds, strict=True):
         key = f"feeds[{index}]"
+        access, access_problems = feed_access(key, feed, environ)
+        accesses.append(access)
+        problems += access_problems
         url, problem = secret_url(key, feed.url, feed.url_env, feed.url_credential, environ)
         if url is not None and problem is None:
             try:
@@ -153,7 +165,7 @@ def _resolve_feeds(
             problems.append(problem)
             url = None
         urls.append(url)
-    return urls, problems
+    return urls, accesses, problems
 
 
 def _url_key(part: FeedConfig | TargetConfig) -> str:
@@ -161,7 +173,7 @@ def _url_key(part: FeedConfig | TargetConfig) -> str:
     return "url_env" if part.url_env else "url_credential" if part.url_credential else "url"
 
 
-def _feed(feed: FeedConfig, url: str | None, section: WatcherSection) -> Feed:
+def _feed(feed: FeedConfig, url: str | None, access: Access, section: WatcherSection) -> Feed:
     assert url is not None  # a feed without a URL is a problem reported before this
     return Feed(
         url,
@@ -169,6 +181,8 @@ def _feed(feed: FeedConfig, url: str | None, section: WatcherSection) -> Feed:
         feed.interval or section.interval,
         feed.min_interval or section.min_interval,
         feed.max_interval or section.max_interval,
+        access,
+        feed.category,
     )
 
 

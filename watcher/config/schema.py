@@ -52,6 +52,15 @@ class WatcherSection(_Strict):
     stop_timeout: Duration = timedelta(seconds=10)
     lease: Duration = timedelta(seconds=60)  # several workers: how long a claim holds
     http: str | None = None  # "HOST:PORT" for /healthz and /metrics; off by default
+    proxy: str | None = None  # every feed's (default: the environment's HTTP(S)_PROXY)
+    no_proxy: list[str] = []  # hosts reached directly
+
+    @field_validator("proxy")
+    @classmethod
+    def _proxy(cls, value: str | None) -> str | None:
+        if value is not None:
+            check_proxy_url(value)
+        return value
 
     @field_validator("http")
     @classmethod
@@ -73,6 +82,23 @@ class WatcherSection(_Strict):
         return value
 
 
+class SecretValue(_Strict):
+    """A value kept out of the file: from the environment, or from a systemd credential."""
+
+    env: str | None = None
+    credential: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> SecretValue:
+        if (self.env is None) == (self.credential is None):
+            raise ValueError("give exactly one of 'env' or 'credential'")
+        return self
+
+
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an HTTP token (RFC 9110)
+_OWN_HEADERS = {"host", "content-length", "transfer-encoding", "connection", "accept-encoding"}
+
+
 class FeedConfig(_Strict):
     url: str | None = None
     # A URL that carries a credential (user:password@, ?token=) kept out of the file: read
@@ -83,6 +109,51 @@ class FeedConfig(_Strict):
     interval: Duration | None = None
     min_interval: Duration | None = None
     max_interval: Duration | None = None
+    category: str | None = Field(default=None, min_length=1)
+    # A feed behind a login: HTTP basic (a username and a password) or a bearer token, the
+    # secret from the environment or a credential, never from the file.
+    auth: Literal["basic", "bearer"] | None = None
+    username: str | None = None
+    password_env: str | None = None
+    password_credential: str | None = None
+    token_env: str | None = None
+    token_credential: str | None = None
+    headers: dict[str, str | SecretValue] = {}
+    proxy: str | None = None
+
+    @field_validator("headers")
+    @classmethod
+    def _headers(cls, value: dict[str, str | SecretValue]) -> dict[str, str | SecretValue]:
+        for name, given in value.items():
+            if not _HEADER_NAME.fullmatch(name):
+                raise ValueError(f"{name!r} is not a header name")
+            if name.lower() in _OWN_HEADERS:
+                raise ValueError(f"{name!r} is set by feed-watcher itself")
+            if isinstance(given, str) and ("\n" in given or "\r" in given):
+                raise ValueError(f"the value of {name!r} holds a line break")
+        return value
+
+    @field_validator("proxy")
+    @classmethod
+    def _proxy(cls, value: str | None) -> str | None:
+        if value is not None:
+            check_proxy_url(value)
+        return value
+
+    @model_validator(mode="after")
+    def _login(self) -> FeedConfig:
+        password = (self.password_env, self.password_credential)
+        token = (self.token_env, self.token_credential)
+        given = sum(v is not None for v in password), sum(v is not None for v in token)
+        if self.auth == "basic" and (self.username is None or given != (1, 0)):
+            raise ValueError(
+                "auth = 'basic' needs 'username' and one of 'password_env' or 'password_credential'"
+            )
+        if self.auth == "bearer" and (self.username is not None or given != (0, 1)):
+            raise ValueError("auth = 'bearer' needs one of 'token_env' or 'token_credential'")
+        if self.auth is None and (self.username is not None or any(given)):
+            raise ValueError("a username, password or token needs 'auth' ('basic' or 'bearer')")
+        return self
 
     @field_validator("url")
     @classmethod
@@ -103,6 +174,12 @@ class FeedConfig(_Strict):
         if value is not None and value.total_seconds() < 1:
             raise ValueError("must be at least 1s")
         return value
+
+
+def check_proxy_url(value: str) -> None:
+    """Raise ValueError unless ``value`` is a proxy URL the fetcher can use."""
+    if not value.lower().startswith(("http://", "https://")) or value[-3:] == "://":
+        raise ValueError("must be an http:// or https:// URL (a proxy's)")
 
 
 def check_feed_url(value: str) -> None:

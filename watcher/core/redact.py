@@ -8,10 +8,14 @@ query values. ``mask_url`` shows a URL with each of those reduced to a hint;
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import logging
 import re
 from collections.abc import Iterable
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
+
+from watcher.core.settings import Access
 
 MASK = "****"
 # Query keys whose values are not secret and help a person recognise the target.
@@ -210,3 +214,22 @@ class RedactingFilter(logging.Filter):
             record.exc_text = self.redactor(logging.Formatter().formatException(record.exc_info))
             record.exc_info = None
         return True
+
+
+def secret_values(access: Access) -> list[str]:
+    """Every secret a feed's requests carry: each secret header's value, and of an
+    Authorization header also its credentials alone (the token; the login decoded, and its
+    password)."""
+    found = []
+    for name, value in access.headers:
+        if name.lower() not in access.secret:
+            continue
+        found.append(value)
+        scheme, _, credentials = value.partition(" ")
+        if name.lower() == "authorization" and credentials:
+            found.append(credentials)
+            if scheme.lower() == "basic":
+                with contextlib.suppress(ValueError):
+                    login = base64.b64decode(credentials, validate=True).decode()
+                    found += [login, login.partition(":")[2]]
+    return [value for value in found if value]

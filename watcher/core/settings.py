@@ -52,6 +52,21 @@ class DigestSchedule:
 
 
 @dataclass(frozen=True, slots=True)
+class Access:
+    """What a feed's requests carry besides its URL: headers (among them the Authorization
+    made of its login) and the proxy they go through (None: the config's, else the
+    environment's). The values of ``secret`` headers are never shown, and never sent on to
+    another host when the feed redirects there."""
+
+    headers: tuple[tuple[str, str], ...] = ()
+    secret: frozenset[str] = frozenset()  # lower-case header names
+    proxy: str | None = None
+
+
+NO_ACCESS = Access()
+
+
+@dataclass(frozen=True, slots=True)
 class Feed:
     url: str
     name: str | None
@@ -61,6 +76,8 @@ class Feed:
     # when that is longer).
     min_interval: timedelta | None = None
     max_interval: timedelta | None = None
+    access: Access = NO_ACCESS
+    category: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +162,8 @@ class Config:
     feeds: tuple[Feed, ...]
     rules: tuple[Rule, ...]
     targets: tuple[Target, ...]
+    proxy: str | None = None  # every feed's, unless it has its own (None: the environment's)
+    no_proxy: tuple[str, ...] = ()  # hosts reached directly, whatever the proxy
 
     def added_feed(self, url: str, name: str | None, interval: timedelta | None) -> Feed:
         """A feed added from the command line, with this config's defaults."""

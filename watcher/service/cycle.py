@@ -129,7 +129,8 @@ class Service:
                 if self.halt.is_set():  # stopping: a feed not yet fetched stays due
                     return feed, None
                 try:
-                    return feed, await self.fetcher.fetch(location, validators.get(feed.url))
+                    validator = validators.get(feed.url)
+                    return feed, await self.fetcher.fetch(location, validator, feed.access)
                 except FetchError as exc:
                     return feed, exc
 
@@ -171,8 +172,7 @@ class Service:
 
         async def more_feeds() -> Sequence[Feed]:
             assert more is not None
-            # The quiet fetches so far are recorded first: that ends their leases.
-            await loop.run_in_executor(writer, self._record_quiet)
+            await loop.run_in_executor(writer, self._record_quiet)  # ends the quiet ones' leases
             added = await more()
             if added:
                 await asyncio.to_thread(self._read_state, added, validators)
