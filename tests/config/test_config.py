@@ -107,6 +107,42 @@ def test_errors_name_the_key(tmp_path: Path, text: str, expected: str) -> None:
     assert any(p.startswith(expected) or expected in p for p in found), found
 
 
+FEED = '[[feeds]]\nurl = "https://a.example/rss"\n'
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (FEED + 'auth = "basic"\npassword_env = "PW"\n', "feeds[0]: auth = 'basic' needs"),
+        (FEED + 'auth = "bearer"\n', "feeds[0]: auth = 'bearer' needs one of 'token_env'"),
+        (FEED + 'token_env = "T"\n', "feeds[0]: a username, password or token needs 'auth'"),
+        (FEED + 'auth = "digest"\n', "feeds[0].auth: Input should be 'basic' or 'bearer'"),
+        (FEED + 'auth = "basic"\nusername = "u"\npassword_env = "UNSET_PW"\n',
+         "feeds[0].password_env: environment variable UNSET_PW is not set"),
+        (FEED + 'auth = "bearer"\ntoken_credential = "tok"\n',
+         "feeds[0].token_credential: credential 'tok' needs $CREDENTIALS_DIRECTORY"),
+        (FEED + 'headers = { "X-Key" = { env = "UNSET_KEY" } }\n',
+         'feeds[0].headers."X-Key".env: environment variable UNSET_KEY is not set'),
+        (FEED + 'headers = { "X-Key" = { env = "A", credential = "b" } }\n',
+         "feeds[0].headers.X-Key: give exactly one of 'env' or 'credential'"),
+        (FEED + 'headers = { "Bad Name" = "x" }\n', "feeds[0].headers: 'Bad Name' is not a header"),
+        (FEED + 'headers = { "Host" = "x" }\n', "feeds[0].headers: 'Host' is set by feed-watcher"),
+        (FEED + 'proxy = "socks5://p.example:1080"\n', "feeds[0].proxy: must be an http:// or"),
+        ('[watcher]\nproxy = "p.example:3128"\n', "watcher.proxy: must be an http:// or https://"),
+        (FEED + 'category = ""\n', "feeds[0].category: String should have at least 1"),
+    ],
+    ids=["basic-no-user", "bearer-no-token", "token-no-auth", "auth-kind", "password-unset",
+         "token-credential", "header-unset", "header-both", "header-name", "header-own",
+         "feed-proxy", "proxy", "category"],
+)  # fmt: skip
+def test_login_header_and_proxy_errors_name_the_key(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    """Each mistake in a feed's login, headers, proxy or category is refused at its key."""
+    found = problems(tmp_path, text)
+    assert any(expected in p for p in found), found
+
+
 def test_invalid_toml_reports_the_line(tmp_path: Path) -> None:
     """TOML that does not parse is reported with the line of the mistake."""
     [problem] = problems(tmp_path, '[watcher\ninterval = "1m"\n')

@@ -19,25 +19,25 @@ def feed_access(key: str, feed: FeedConfig, environ: Mapping[str, str]) -> tuple
     problems: list[str] = []
 
     def read(at: str, env: str | None, credential: str | None) -> str | None:
-        value, problem = _secret(f"{key}.{at}", env, credential, environ)
+        value, problem = _secret(key + at, env, credential, environ)
         if problem:
             problems.append(problem)
         return value
 
     if feed.auth == "basic":
-        password = read("password", feed.password_env, feed.password_credential)
+        password = read(".password_", feed.password_env, feed.password_credential)
         if password is not None and feed.username is not None:
             login = base64.b64encode(f"{feed.username}:{password}".encode()).decode("ascii")
             headers.append(("Authorization", f"Basic {login}"))
     elif feed.auth == "bearer":
-        token = read("token", feed.token_env, feed.token_credential)
+        token = read(".token_", feed.token_env, feed.token_credential)
         if token is not None:
             headers.append(("Authorization", f"Bearer {token}"))
     if feed.auth is not None:
         secret.add("authorization")
     for name, given in feed.headers.items():
         if isinstance(given, SecretValue):
-            value = read(f"headers.{name}", given.env, given.credential)
+            value = read(f'.headers."{name}".', given.env, given.credential)
             secret.add(name.lower())
         else:
             value = given
@@ -49,17 +49,20 @@ def feed_access(key: str, feed: FeedConfig, environ: Mapping[str, str]) -> tuple
 def _secret(
     at: str, env: str | None, credential: str | None, environ: Mapping[str, str]
 ) -> tuple[str | None, str | None]:
-    """A secret from the environment or a credential; or the problem, located at ``at``."""
+    """A secret from the environment or a credential; or the problem, located at ``at``
+    followed by ``env`` or ``credential`` (``feeds[2].password_env``)."""
     if env is not None:
         value = environ.get(env, "").strip()
         if not value:
-            return None, f"{at}: environment variable {env} is not set"
+            return None, f"{at}env: environment variable {env} is not set"
+        if "\n" in value or "\r" in value:
+            return None, f"{at}env: environment variable {env} holds a line break"
         return value, None
     assert credential is not None  # the schema asks for one of the two
     try:
         value = read_credential(credential, environ)
     except ValueError as exc:
-        return None, f"{at}: {exc}"
+        return None, f"{at}credential: {exc}"
     if "\n" in value or "\r" in value:
-        return None, f"{at}: credential {credential!r} holds a line break"
+        return None, f"{at}credential: credential {credential!r} holds a line break"
     return value, None
