@@ -224,11 +224,7 @@ def added_feeds(config: Config, store: SqlStore) -> list[Feed]:
     """The feeds added from the command line, with the config's defaults, less any the
     config file itself declares."""
     declared = {feed.url for feed in config.feeds}
-    return [
-        config.added_feed(url, name, interval)
-        for url, name, interval in store.feeds.cli_feeds()
-        if url not in declared
-    ]
+    return [config.added_feed(feed) for feed in store.feeds.cli_feeds() if feed.url not in declared]
 
 
 def with_stored_rules(config: Config, store: SqlStore) -> tuple[Config, tuple[StoredRule, ...]]:

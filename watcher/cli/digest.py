@@ -52,6 +52,7 @@ from watcher.render.digest import (
 @click.option(
     "--search", metavar="QUERY", help="Only stories matching QUERY (the rules' query language)."
 )
+@click.option("--category", help="Only from feeds of this category (or a folder inside it).")
 @click.option("--changed", is_flag=True, help="Only stories that changed after first seen.")
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many stories.")
 @format_option("table", "markdown", "json", "csv", "html", "atom")
@@ -69,6 +70,7 @@ def digest(
     rules: tuple[str, ...],
     feed_names: tuple[str, ...],
     search: str | None,
+    category: str | None,
     changed: bool,
     limit: int | None,
     fmt: str,
@@ -82,14 +84,22 @@ def digest(
     """
     matcher = _search_matcher(search)
     start, end = parse_since(since), parse_since(until) if until else None
-    wanted = DigestQuery(start, end, rules, feed_names, changed, None if matcher else limit)
+    wanted = DigestQuery(
+        start, end, rules, feed_names, changed, None if matcher else limit, category
+    )
     config = load(config_path, REDACTOR)
     with opened_store(config) as store:
         rows = store.reports.digest(wanted)
     if matcher is not None:
-        rows = [row for row in rows if matcher.match(search_entry(row), row.feed_name)]
+        rows = [
+            row
+            for row in rows
+            if matcher.match(search_entry(row), row.feed_name, row.feed_url, row.category)
+        ]
         rows = rows[:limit] if limit else rows
-    filters = {"rules": list(rules), "feeds": list(feed_names), "search": search}
+    filters = {
+        "rules": list(rules), "feeds": list(feed_names), "category": category, "search": search
+    }  # fmt: skip
     page = DigestPage(
         tuple(rows),
         utcnow(),

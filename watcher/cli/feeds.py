@@ -30,6 +30,7 @@ from watcher.core.durations import parse_duration
 from watcher.core.errors import FeedError, ParseError
 from watcher.core.model import ParsedFeed
 from watcher.core.redact import mask_feed_url
+from watcher.core.settings import AddedFeed, in_category
 from watcher.core.text import counted
 from watcher.core.views import FeedStatus
 from watcher.ports import Fetcher
@@ -42,9 +43,10 @@ if TYPE_CHECKING:
 @click.group(invoke_without_command=True)
 @format_option("table", "json")
 @json_flag
+@click.option("--category", help="Only the feeds of this category (as `feeds` lists it).")
 @common_options
 @click.pass_context
-def feeds(ctx: click.Context, config_path: str | None, fmt: str) -> None:
+def feeds(ctx: click.Context, config_path: str | None, fmt: str, category: str | None) -> None:
     """Each feed: last fetch, last status, entries stored, last error, and its state (failing
     and when it is tried next, or paused)."""
     if ctx.invoked_subcommand is not None:
@@ -52,6 +54,8 @@ def feeds(ctx: click.Context, config_path: str | None, fmt: str) -> None:
     config = load(config_path, REDACTOR)
     with opened_store(config) as store:
         statuses = store.reports.feed_statuses()
+    if category is not None:
+        statuses = [s for s in statuses if in_category(s.category, category)]
     if fmt == "json":
         click.echo(json.dumps([_feed_json(s) for s in statuses], indent=2, ensure_ascii=False))
         return
@@ -77,6 +81,8 @@ def feeds(ctx: click.Context, config_path: str | None, fmt: str) -> None:
         name = Text(status.name)
         if status.name != status.url:
             name.append("\n" + status.url, style="dim")
+        if status.category:
+            name.append(f"\ncategory {status.category}", style="cyan")
         if status.moved_to:
             name.append(f"\nmoved to {status.moved_to}", style="yellow")
         table.add_row(
@@ -121,6 +127,7 @@ def _feed_json(status: FeedStatus) -> dict[str, Any]:
         "moved_to": status.moved_to,
         "last_bytes": status.last_bytes,
         "last_duration_ms": status.last_duration_ms,
+        "category": status.category,
     }
 
 
@@ -191,6 +198,7 @@ async def _read(app: App, url: str, pick: int) -> tuple[str, ParsedFeed, list[Fo
 @click.argument("url")
 @click.option("--name", help="The feed's name in alerts and listings (default: its title).")
 @click.option("--interval", help="How often to poll it, e.g. 30m (default: [watcher] interval).")
+@click.option("--category", help="Its category, e.g. China (rules and digests can keep to one).")
 @click.option(
     "--pick",
     type=click.IntRange(min=1),
@@ -200,7 +208,12 @@ async def _read(app: App, url: str, pick: int) -> tuple[str, ParsedFeed, list[Fo
 )
 @common_options
 def add(
-    config_path: str | None, url: str, name: str | None, interval: str | None, pick: int
+    config_path: str | None,
+    url: str,
+    name: str | None,
+    interval: str | None,
+    category: str | None,
+    pick: int,
 ) -> None:
     """Watch the feed at URL (or a local file): it is fetched once to check that it is a
     feed, then polled by `watcher run` from its next pass on (no restart needed). Given a web
@@ -215,7 +228,8 @@ def add(
         except FeedError as exc:
             click.echo(f"not added: {mask_feed_url(url)}: {REDACTOR(exc.reason)}", err=True)
             sys.exit(1)
-        known = app.store.feeds.add_feeds([(feed_url, name, every)], utcnow())
+        added = AddedFeed(feed_url, name, every, (category or "").strip() or None)
+        known = app.store.feeds.add_feeds([added], utcnow())
     finally:
         app.close()
     if found:
@@ -295,7 +309,8 @@ def import_opml(config_path: str | None, file: str) -> None:
     with opened_store(config) as store, progress("importing", len(outlines)) as advance:
         for start in range(0, len(outlines), 100):
             batch = outlines[start : start + 100]
-            known += store.feeds.add_feeds([(o.url, o.title, None) for o in batch], utcnow())
+            added = [AddedFeed(o.url, o.title, category=o.folder) for o in batch]
+            known += store.feeds.add_feeds(added, utcnow())
             advance(len(batch))
     click.echo(
         f"imported {counted(len(outlines) - len(known), 'feed')} from {file}"
@@ -344,7 +359,9 @@ def export_opml(config_path: str | None, output: str | None) -> None:
     reader or another feed-watcher: `watcher feeds export > feeds.opml`."""
     with opened_store(load(config_path, REDACTOR)) as store:
         # Display names: a feed without a configured name goes by its title.
-        watched = [(s.url, s.name) for s in store.reports.feed_statuses() if s.configured]
+        watched = [
+            (s.url, s.name, s.category) for s in store.reports.feed_statuses() if s.configured
+        ]
     from watcher.parsing.opml import write_opml
 
     text = write_opml(watched, "feed-watcher feeds", utcnow())

@@ -219,7 +219,7 @@ def _try_stored(config_path: str | None, matcher: Matcher, since: str, as_json: 
     with opened_store(load(config_path, REDACTOR)) as store:
         for stored in store.reports.stored_entries(start):
             scanned += 1
-            found = matcher.match(stored.entry, stored.feed_name, stored.feed_url)
+            found = matcher.match(stored.entry, stored.feed_name, stored.feed_url, stored.category)
             if found:
                 hits.append((stored, found[0]))
     if as_json:

@@ -222,6 +222,7 @@ def _build_rules(model: ConfigModel, at: Positions) -> tuple[tuple[Rule, ...], l
                     plurals=raw.plurals,
                     feeds=tuple(raw.feeds or ()),
                     tags=tuple(raw.tags or ()),
+                    categories=tuple(raw.categories or ()),
                     notify_on=frozenset(raw.notify_on),
                 )
             )

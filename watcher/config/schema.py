@@ -195,6 +195,7 @@ class RuleConfig(_Strict):
     exclude: str | None = None
     feeds: list[str] | None = Field(default=None, min_length=1)
     tags: list[str] | None = Field(default=None, min_length=1)
+    categories: list[str] | None = Field(default=None, min_length=1)
     plurals: bool = True
     notify: list[str] | None = None
     notify_on: list[Literal["new", "changed"]] = Field(default=["new"], min_length=1)

@@ -45,11 +45,19 @@ def prepare(parsed: ParsedFeed, analyses: tuple[Analysis, ...] = ()) -> ReadFeed
     )
 
 
-def analyse(matcher: Matcher, entry: Entry, feed: str, url: str, cluster: bool) -> Analysis:
+@dataclass(frozen=True, slots=True)
+class Source:
+    """The feed an entry came from, as rules see it."""
+
+    name: str  # its configured name, else its title, else its URL
+    url: str
+    category: str | None = None
+
+
+def analyse(matcher: Matcher, entry: Entry, source: Source, cluster: bool) -> Analysis:
     """The one place an entry is matched against the rules (in a parser process, or in the
-    writer for an entry it has not seen), with what places it in a story. ``feed``: the name
-    rules see for the feed, ``url`` its address."""
-    matches = matcher.match(entry, feed, url)
+    writer for an entry it has not seen), with what places it in a story."""
+    matches = matcher.match(entry, source.name, source.url, source.category)
     words = shingles(entry.title, entry.summary) if cluster else frozenset()
     if len(words) < MIN_WORDS:
         return Analysis(tuple(matches), story_keys(entry))
@@ -69,6 +77,7 @@ class ReadRequest:
     # Analyse every entry (a feed read for the first time: all are new); otherwise leave it
     # to the writer, which analyses only the entries it has not seen.
     analyse_all: bool = True
+    category: str | None = None  # the feed's
 
 
 def read(parser: Parser, matcher: Matcher, request: ReadRequest) -> ReadFeed:
@@ -77,10 +86,10 @@ def read(parser: Parser, matcher: Matcher, request: ReadRequest) -> ReadFeed:
     parsed = parser(url, request.body, request.content_type, request.tracking)
     if not request.analyse_all:
         return prepare(parsed)
-    shown = request.name or parsed.title or url
+    source = Source(request.name or parsed.title or url, url, request.category)
     return prepare(
         parsed,
-        tuple(analyse(matcher, e, shown, url, request.cluster) for e in parsed.entries),
+        tuple(analyse(matcher, e, source, request.cluster) for e in parsed.entries),
     )
 
 

@@ -20,6 +20,25 @@ from watcher.core.matching.tree import And, Node, Not
 StoredRule = tuple[str, str, tuple[str, ...] | None]  # a CLI-added rule: (name, query, notify)
 
 
+def in_category(category: str | None, wanted: str) -> bool:
+    """Whether a feed of ``category`` is in ``wanted``: the same, or a folder inside it
+    ("Asia/China" is in "Asia"), regardless of case."""
+    if category is None:
+        return False
+    have, want = category.casefold().strip("/"), wanted.casefold().strip("/")
+    return have == want or have.startswith(want + "/")
+
+
+@dataclass(frozen=True, slots=True)
+class AddedFeed:
+    """A feed added from the command line (`feeds add`, `feeds import`), as stored."""
+
+    url: str
+    name: str | None = None
+    interval: timedelta | None = None  # None: the config's
+    category: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class Templates:
     """A target's own title and body templates, Jinja2 source (None: the default for that
@@ -89,6 +108,7 @@ class Rule:
     plurals: bool = True
     feeds: tuple[str, ...] = ()  # only entries from these feeds (names or URLs); () = all
     tags: tuple[str, ...] = ()  # only entries with one of these tags; () = any
+    categories: tuple[str, ...] = ()  # only entries of feeds in these categories; () = all
     notify_on: frozenset[str] = frozenset({"new"})  # "new", and "changed" to hear of edits
 
 
@@ -165,9 +185,13 @@ class Config:
     proxy: str | None = None  # every feed's, unless it has its own (None: the environment's)
     no_proxy: tuple[str, ...] = ()  # hosts reached directly, whatever the proxy
 
-    def added_feed(self, url: str, name: str | None, interval: timedelta | None) -> Feed:
+    def added_feed(self, added: AddedFeed) -> Feed:
         """A feed added from the command line, with this config's defaults."""
-        return Feed(url, name, interval or self.interval, self.min_interval, self.max_interval)
+        interval = added.interval or self.interval
+        return Feed(
+            added.url, added.name, interval, self.min_interval, self.max_interval,
+            category=added.category,
+        )  # fmt: skip
 
     def targets_for(self, rule: Rule) -> tuple[str, ...]:
         """The names of the targets a rule notifies: the rule's ``notify`` (default: every

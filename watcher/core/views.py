@@ -19,6 +19,7 @@ class DigestQuery:
     feeds: tuple[str, ...] = ()  # from any of these feeds, by name or URL
     changed: bool = False  # only entries that changed after they were first seen
     limit: int | None = None
+    category: str | None = None  # from feeds of this category, or a folder inside it
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +66,7 @@ class DigestRow:
     # The terms it matched on when it was made: an entry revised so that the rule no longer
     # matches keeps its match but has no evidence in the text it now holds.
     matched_terms: tuple[str, ...] = ()
+    category: str | None = None  # the feed's
 
     @property
     def terms(self) -> tuple[str, ...]:
@@ -80,6 +82,7 @@ class StoredEntry:
     feed_name: str
     feed_url: str
     time: datetime
+    category: str | None = None  # the feed's
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +176,7 @@ class FeedStatus:
     moved_to: str | None = None  # fetched here since three permanent redirects said so
     last_bytes: int | None = None  # the last body read, decompressed (None after a 304)
     last_duration_ms: int | None = None  # the last successful fetch took
+    category: str | None = None
 
     def state(self, now: datetime) -> str:
         """paused, backing off (failed; waiting to retry), failing (failed; retry due), ok,

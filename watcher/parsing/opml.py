@@ -21,7 +21,7 @@ class Outline:
 
     url: str
     title: str | None
-    folder: str | None = None  # the enclosing outline's title, if any
+    folder: str | None = None  # the enclosing outlines' titles, outermost first: "News/Asia"
     page: bool = False  # a web page (``htmlUrl`` alone), whose feeds are to be discovered
 
 
@@ -59,23 +59,43 @@ def read_opml(data: bytes) -> list[Outline]:
         if not url.lower().startswith(_SCHEMES) or url in found:
             continue
         title = attributes.get("title") or attributes.get("text") or None
-        parent = element.getparent()
-        folder = None
-        if parent is not None and etree.QName(parent).localname == "outline":
-            folder = str(parent.get("title") or parent.get("text") or "") or None
-        found[url] = Outline(url, title, folder, page)
+        found[url] = Outline(url, title, _folder(element), page)
     return list(found.values())
 
 
-def write_opml(feeds: Sequence[tuple[str, str | None]], title: str, now: datetime) -> str:
-    """OPML 2.0 with one ``<outline type="rss">`` per (url, name)."""
+def _folder(element: etree._Element) -> str | None:
+    """The titles of the outlines around ``element``, outermost first, joined by "/"."""
+    names = []
+    for parent in element.iterancestors():
+        if not isinstance(parent.tag, str) or etree.QName(parent).localname != "outline":
+            break
+        name = str(parent.get("title") or parent.get("text") or "").strip().replace("/", "-")
+        if name:
+            names.append(name)
+    return "/".join(reversed(names)) or None
+
+
+def write_opml(
+    feeds: Sequence[tuple[str, str | None, str | None]], title: str, now: datetime
+) -> str:
+    """OPML 2.0 with one ``<outline type="rss">`` per (url, name, category), inside an
+    outline per folder of its category ("News/Asia": two, one in the other)."""
     root = etree.Element("opml", version="2.0")
     head = etree.SubElement(root, "head")
     etree.SubElement(head, "title").text = title
     etree.SubElement(head, "dateCreated").text = format_datetime(now)
     body = etree.SubElement(root, "body")
-    for url, name in feeds:
+    folders: dict[str, etree._Element] = {}
+    for url, name, category in feeds:
+        parent, path = body, ""
+        for part in (category or "").split("/"):
+            if not part:
+                continue
+            path = f"{path}/{part}"
+            if path not in folders:
+                folders[path] = etree.SubElement(parent, "outline", text=part, title=part)
+            parent = folders[path]
         label = name or url
-        etree.SubElement(body, "outline", type="rss", text=label, title=label, xmlUrl=url)
+        etree.SubElement(parent, "outline", type="rss", text=label, title=label, xmlUrl=url)
     xml: bytes = etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True)
     return xml.decode("utf-8")

@@ -116,6 +116,7 @@ def _story_json(row: DigestRow) -> dict[str, Any]:
         "link": row.link,
         "source": row.feed_name,
         "feed_url": row.feed_url,
+        "category": row.category,
         "summary": row.summary,
         "changed": row.revision > 0,
         "revision": row.revision,
@@ -158,8 +159,8 @@ def _story_json(row: DigestRow) -> dict[str, Any]:
 
 
 CSV_COLUMNS = (
-    "id", "time", "rule", "title", "link", "source", "other_sources", "terms", "changed",
-    "delivered",
+    "id", "time", "rule", "title", "link", "source", "category", "other_sources", "terms",
+    "changed", "delivered",
 )  # fmt: skip
 
 
@@ -179,6 +180,7 @@ def to_csv(page: DigestPage) -> str:
                 row.title,
                 row.link or "",
                 row.feed_name,
+                row.category or "",
                 "; ".join(row.sources[1:]),
                 "; ".join(row.terms),
                 "yes" if row.revision else "no",
@@ -270,6 +272,7 @@ li { margin: 0 0 1rem; }
 {%- else %}{{ s.headline }}{% endif %}
 {%- if s.row.revision %}<span class="changed">changed</span>{% endif %}</div>
 <div class="meta">{{ s.row.feed_name }}
+{%- if s.row.category %} [{{ s.row.category }}]{% endif %}
 {%- if s.others %} (also {{ s.others|join(", ") }}){% endif %} · {{ s.time }}
 · matched {{ s.row.terms|join(", ") }} · {{ s.delivered }} · #{{ s.row.entry_id }}</div>
 </li>

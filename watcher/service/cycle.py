@@ -21,6 +21,7 @@ from watcher.core.analysis import (
     Parser,
     ReadFeed,
     ReadRequest,
+    Source,
     analyse,
     prepare,
 )
@@ -241,14 +242,9 @@ class Service:
         if fetched.body_hash == self._last_bodies.get(feed.url):
             return None
         request = ReadRequest(
-            feed.url,
-            feed.name,
-            fetched.body,
-            fetched.content_type,
-            self.config.tracking_params,
-            self.clustering is not None,
-            analyse_all=not self._schedule(feed).read,
-        )
+            feed.url, feed.name, fetched.body, fetched.content_type, self.config.tracking_params,
+            self.clustering is not None, not self._schedule(feed).read, feed.category,
+        )  # fmt: skip
         return await self.parsers.read(pool, request)
 
     def process(
@@ -383,7 +379,7 @@ class Service:
         """``read.analyses``: made where the document was parsed; otherwise (empty) made
         here, for the entries that need one."""
         parsed, analyses, keys = read.parsed, read.analyses, read.keys
-        name = feed.name or parsed.title or feed.url
+        source = Source(feed.name or parsed.title or feed.url, feed.url, feed.category)
         first = not self._schedule(feed).read
         # A feed never read before has no entries stored: nothing to look up.
         known = [None] * len(keys) if first else self.store.entries.known(feed.url, keys)
@@ -395,6 +391,6 @@ class Service:
             if analyses:
                 return analyses[index]
             entry = parsed.entries[index]
-            return analyse(self.matcher, entry, name, feed.url, self.clustering is not None)
+            return analyse(self.matcher, entry, source, self.clustering is not None)
 
         return triage(parsed.entries, keys, read.hashes, known, analysis_of, is_backlog)

@@ -32,7 +32,7 @@ from watcher.core.model import (
     QuietFetch,
     Validators,
 )
-from watcher.core.settings import Feed
+from watcher.core.settings import AddedFeed, Feed
 
 
 def _quiet_columns(status: str) -> dict[str, Any]:
@@ -112,15 +112,18 @@ class SqlFeeds:
                 stmt = upsert(conn, feeds)
                 stmt = stmt.on_conflict_do_update(
                     index_elements=[feeds.c.url],
-                    set_={"name": stmt.excluded.name, "configured": 1, "origin": "config"},
+                    set_={
+                        "name": stmt.excluded.name,
+                        "category": stmt.excluded.category,
+                        "configured": 1,
+                        "origin": "config",
+                    },
                 )
-                conn.execute(
-                    stmt,
-                    [
-                        {"url": f.url, "name": f.name, "configured": 1, "created_at": now}
-                        for f in configured
-                    ],
-                )
+                rows = [
+                    {"url": f.url, "name": f.name, "category": f.category, "configured": 1}
+                    for f in configured
+                ]
+                conn.execute(stmt, [{**row, "created_at": now} for row in rows])
             conn.execute(
                 update(feeds)
                 .where(feeds.c.url.not_in(urls), feeds.c.origin == "config")
@@ -132,43 +135,43 @@ class SqlFeeds:
         with self.db.engine.connect() as conn:
             return list(conn.scalars(select(feeds.c.url)))
 
-    def cli_feeds(self) -> list[tuple[str, str | None, timedelta | None]]:
-        """The feeds added from the command line and not removed: (url, name, interval)."""
+    def cli_feeds(self) -> list[AddedFeed]:
+        """The feeds added from the command line and not removed."""
         query = (
-            select(feeds.c.url, feeds.c.name, feeds.c.interval_seconds)
+            select(feeds.c.url, feeds.c.name, feeds.c.interval_seconds, feeds.c.category)
             .where(feeds.c.origin == "cli", feeds.c.configured == 1)
             .order_by(feeds.c.id)
         )
         with self.db.engine.connect() as conn:
             return [
-                (url, name, timedelta(seconds=seconds) if seconds else None)
-                for url, name, seconds in conn.execute(query)
+                AddedFeed(url, name, timedelta(seconds=seconds) if seconds else None, category)
+                for url, name, seconds, category in conn.execute(query)
             ]
 
-    def add_feeds(
-        self, added: Sequence[tuple[str, str | None, timedelta | None]], now: datetime
-    ) -> list[str]:
-        """Add (url, name, interval) feeds from the command line; the URLs already known (from
-        the config, or added before and not removed) are left as they are and returned."""
+    def add_feeds(self, added: Sequence[AddedFeed], now: datetime) -> list[str]:
+        """Add feeds from the command line; the URLs already known (from the config, or added
+        before and not removed) are left as they are and returned."""
         with self.db.engine.begin() as conn:
             known = {
                 url
                 for (url,) in conn.execute(
                     select(feeds.c.url).where(
-                        feeds.c.url.in_([url for url, _, _ in added]), feeds.c.configured == 1
+                        feeds.c.url.in_([feed.url for feed in added]), feeds.c.configured == 1
                     )
                 )
             }
-            for url, name, interval in added:
-                if url in known:
+            for feed in added:
+                if feed.url in known:
                     continue
+                interval = feed.interval
                 values = {
-                    "name": name,
+                    "name": feed.name,
+                    "category": feed.category,
                     "configured": 1,
                     "origin": "cli",
                     "interval_seconds": int(interval.total_seconds()) if interval else None,
                 }
-                stmt = upsert(conn, feeds).values(url=url, created_at=now, **values)
+                stmt = upsert(conn, feeds).values(url=feed.url, created_at=now, **values)
                 conn.execute(stmt.on_conflict_do_update(index_elements=[feeds.c.url], set_=values))
         return sorted(known)
 

@@ -79,6 +79,7 @@ class SqlReports:
                 entries.c.revision,
                 display_name().label("feed_name"),
                 feeds.c.url.label("feed_url"),
+                feeds.c.category,
                 entries.c.story_id,
             )
             .join(entries, matches.c.entry_id == entries.c.id)
@@ -98,6 +99,10 @@ class SqlReports:
             )
         if wanted.changed:
             query = query.where(entries.c.revision > 0)
+        if wanted.category:
+            folder = wanted.category.strip("/").lower()
+            category = func.lower(feeds.c.category)
+            query = query.where(or_(category == folder, category.startswith(folder + "/")))
         if wanted.limit is not None:
             query = query.limit(wanted.limit)
         with self.db.engine.connect() as conn:
@@ -122,6 +127,7 @@ class SqlReports:
                 members=members.get(row.story_id, ()),
                 deliveries=sent.get(row.match_id, ()),
                 matched_terms=tuple(row.terms),
+                category=row.category,
             )
             for row in rows
         ]
@@ -171,6 +177,7 @@ class SqlReports:
                 entries,
                 display_name().label("feed_name"),
                 feeds.c.url.label("feed_url"),
+                feeds.c.category.label("feed_category"),
                 entry_time().label("time"),
             )
             .join(feeds, entries.c.feed_id == feeds.c.id)
@@ -181,7 +188,9 @@ class SqlReports:
             query = query.where(entries.c.first_seen_at >= since)
         with self.db.engine.connect() as conn:
             for row in conn.execute(query):
-                yield StoredEntry(row.id, entry_of(row), row.feed_name, row.feed_url, row.time)
+                yield StoredEntry(
+                    row.id, entry_of(row), row.feed_name, row.feed_url, row.time, row.feed_category
+                )
 
     def feed_statuses(self) -> list[FeedStatus]:
         counts = (
@@ -214,6 +223,7 @@ class SqlReports:
                     failing_since=row.failing_since,
                     next_fetch=row.next_fetch_at,
                     paused=row.paused_at is not None,
+                    category=row.category,
                     moved_to=row.moved_to and shown(row.moved_to),
                     last_bytes=row.last_bytes,
                     last_duration_ms=row.last_duration_ms,

@@ -88,6 +88,7 @@ feeds = Table(
     # "config": declared in the config file; "cli": added by `watcher feeds add` or `import`.
     Column("origin", String(10), nullable=False, server_default=text("'config'")),
     Column("interval_seconds", Integer),  # a CLI feed's own interval (None: the default)
+    Column("category", Text),  # the config's, `feeds add --category`'s or an OPML folder's
     # Several workers on one PostgreSQL: who is fetching the feed, and until when at most.
     Column("lease_owner", Text),
     Column("lease_until", UTCDateTime),

@@ -39,6 +39,7 @@ class _CompiledRule:
     checks: list[Requirement]  # word requirements a set test can decide
     feeds: frozenset[str] | None
     tags: frozenset[str] | None
+    categories: tuple[str, ...]  # folded; a feed in a folder of one is in it
 
     def match(self, view: EntryView) -> Match | None:
         words = view.words()
@@ -49,11 +50,17 @@ class _CompiledRule:
             return None
         if self.tags is not None and not self.tags & view.tags:
             return None
+        if self.categories and not _in_one(view.category, self.categories):
+            return None
         hits = self.evaluator.evaluate(view)
         if hits is None:
             return None
         unique = sorted(set(hits), key=lambda h: (FIELDS.index(h.field), h.start, h.end))
         return Match(self.rule.name, tuple(unique[:MAX_HITS]))
+
+
+def _in_one(category: str, categories: tuple[str, ...]) -> bool:
+    return any(category == c or category.startswith(c + "/") for c in categories)
 
 
 class Matcher:
@@ -76,6 +83,7 @@ class Matcher:
                     [r for r in requirements if not any(w.startswith(PREFIX) for w in r)],
                     frozenset(fold(f) for f in rule.feeds) if rule.feeds else None,
                     frozenset(fold(t) for t in rule.tags) if rule.tags else None,
+                    tuple(fold(c).strip("/") for c in rule.categories),
                 )
             )
             self._index(index, most_selective(requirements) if requirements else None)
@@ -111,8 +119,10 @@ class Matcher:
                 found |= by_prefix[start]
         return sorted(found)
 
-    def match(self, entry: Entry, feed_name: str = "", feed_url: str = "") -> list[Match]:
-        view = EntryView(entry, feed_name, feed_url, self._searched)
+    def match(
+        self, entry: Entry, feed_name: str = "", feed_url: str = "", category: str | None = None
+    ) -> list[Match]:
+        view = EntryView(entry, feed_name, feed_url, self._searched, category)
         return [
             found
             for index in self.candidates(view)

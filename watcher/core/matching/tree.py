@@ -10,7 +10,7 @@ import regex
 
 from watcher.core.matching.fold import WORD, fold, without_possessives
 
-FIELDS = ("title", "summary", "content", "author", "tag", "feed", "link")
+FIELDS = ("title", "summary", "content", "author", "tag", "feed", "link", "category")
 DEFAULT_FIELDS = ("title", "summary", "content")
 MIN_PREFIX = 2
 HYPHEN_BETWEEN_WORDS = re.compile(r"(?<=\w)[-\u2010\u2011](?=\w)")

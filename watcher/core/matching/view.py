@@ -20,6 +20,7 @@ class EntryView:
         feed_name: str = "",
         feed_url: str = "",
         searched: Iterable[str] = FIELDS,
+        category: str | None = None,
     ) -> None:
         self.texts = {
             "title": entry.title,
@@ -29,6 +30,7 @@ class EntryView:
             "tag": "\n".join(entry.tags),
             "feed": feed_name,
             "link": entry.link or "",
+            "category": category or "",
         }
         self._feed = (feed_name, feed_url)
         self._searched = tuple(searched)  # the fields some rule's words are looked for in
@@ -40,6 +42,11 @@ class EntryView:
     def feed_keys(self) -> set[str]:
         """The feed's name and URL, folded, for rules scoped to feeds."""
         return {fold(value) for value in self._feed} - {""}
+
+    @property
+    def category(self) -> str:
+        """The feed's category, folded."""
+        return fold(self.texts["category"]).strip("/")
 
     @property
     def tags(self) -> set[str]:
