@@ -221,3 +221,16 @@ def test_feeds_go_through_the_configured_proxy_but_the_no_proxy_hosts(
         checked.stdout
     )
     assert PROXY_PASSWORD not in checked.stdout + result.stdout + result.stderr
+
+
+def test_check_config_shows_the_environments_proxy_masked(tmp_path: Path, run_cli: Cli) -> None:
+    """With no proxy in the config, the environment's (which httpx honours) is shown, its
+    password masked, with the hosts it skips."""
+    path = access_config(tmp_path, [])
+    env = {"HTTPS_PROXY": f"http://desk:{PROXY_PASSWORD}@proxy.example:3128", "NO_PROXY": "intra"}
+    shown = run_cli("check-config", "--config", str(path), env=env).stdout
+    assert (
+        "proxy:       from the environment (https: http://desk:****@proxy.example:3128, "
+        "not for intra)"
+    ) in shown
+    assert PROXY_PASSWORD not in shown

@@ -16,11 +16,12 @@ branch_labels = None
 depends_on = None
 
 
+# Plain ALTER TABLE, which SQLite (3.35 and later) and PostgreSQL both do in place: a batch
+# operation would copy the feeds table, and dropping the old copy cascades into the entries of
+# a connection with foreign keys enforced.
 def upgrade() -> None:
-    with op.batch_alter_table("feeds") as batch:
-        batch.add_column(sa.Column("category", sa.Text(), nullable=True))
+    op.add_column("feeds", sa.Column("category", sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("feeds") as batch:
-        batch.drop_column("category")
+    op.execute("ALTER TABLE feeds DROP COLUMN category")
