@@ -282,10 +282,13 @@ def soak(args: argparse.Namespace) -> list[Sample]:
             changer = Changer(
                 farm, args.change_every, 0 if args.quiet else args.change_fraction, stop
             )
+            # The daemon's log goes to a file: a pipe nobody reads fills up (64 KB) and then
+            # blocks the daemon on its next warning, which once passed for a hang.
+            log = (workdir / "daemon.log").open("w")
             daemon = subprocess.Popen(
                 [sys.executable, "-m", "watcher", "run", "-q", "--config", str(config)],
                 env=env,
-                stderr=subprocess.PIPE,
+                stderr=log,
                 text=True,
             )
             samples: list[Sample] = []
@@ -294,9 +297,7 @@ def soak(args: argparse.Namespace) -> list[Sample]:
             try:
                 for _ in _ticks(args.sample, args.minutes * 60):
                     if daemon.poll() is not None:
-                        raise SystemExit(
-                            f"the daemon exited: {daemon.stderr.read() if daemon.stderr else ''}"
-                        )
+                        raise SystemExit(f"the daemon exited: {_tail(workdir / 'daemon.log')}")
                     others = _descendants(daemon.pid)
                     samples.append(
                         Sample(
@@ -316,8 +317,15 @@ def soak(args: argparse.Namespace) -> list[Sample]:
                     print("the daemon did not stop within 30 s of SIGTERM: killed")
                     daemon.kill()
                     daemon.wait()
+                log.close()
             print(f"{changer.rounds} rounds of changes; {smtp.messages} emails received")
+            print(f"the daemon's log, {(workdir / 'daemon.log').stat().st_size} bytes, ends:")
+            print(_tail(workdir / "daemon.log"))
             return samples
+
+
+def _tail(path: Path, lines: int = 5) -> str:
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
 def _ticks(every: float, duration: float) -> Iterator[None]:
