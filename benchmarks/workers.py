@@ -8,8 +8,9 @@ parsing, matching, storing); round 2 makes every feed due again (each answers 30
 the workers with SIGHUP. Prints feeds per second for each round (each feed is leased once a
 round: the claims per second), the wall time, and the CPU of the workers and their parser
 processes (from the kernel's per-process accounting). Round 3 is round 2 again with one more
-feed, on a server of its own, taking ``--slow`` seconds to answer: the time until every other
-feed is read, less round 2's, is how long the slow feed held the others back.
+feed, on a server of its own, taking ``--slow`` seconds to answer (the first in the config, so
+that it is among the first claimed): the time until every other feed is read, less round 2's,
+is how long the slow feed held the others back.
 
 Needs PostgreSQL on 127.0.0.1:5432 (``$WATCHER_BENCH_POSTGRES`` for another admin URL).
 Every feed is on one host, so the per-host politeness limits are lifted for the run.
@@ -118,7 +119,7 @@ def run(
     ``workers`` workers."""
     with database() as url:
         config = scratch / f"watcher-{workers}.toml"
-        feeds = "".join(f'[[feeds]]\nurl = "{u}"\n' for u in [*urls, slow.url])
+        feeds = "".join(f'[[feeds]]\nurl = "{u}"\n' for u in [slow.url, *urls])
         config.write_text(
             f'[watcher]\ndatabase = "{url}"\ninterval = "1h"\nconcurrency = 10\n'
             f'per_host = 10\nper_host_gap = "0s"\nlease = "60s"\n{feeds}'

@@ -50,10 +50,9 @@ from watcher.ports import Clock, Fetcher, MoreFeeds, Notifier, ParsePool, Store
 from watcher.service.delivery import Delivery
 from watcher.service.flow import Flow
 from watcher.service.parsers import POOL_FROM, Parsers
-from watcher.service.writer import GROUP, GroupWriter, Job
+from watcher.service.writer import GROUP, GroupWriter, Job, QuietFetches
 
 log = logging.getLogger("watcher.service")  # the name operators filter the journal by
-_QUIET_BATCH = 500  # quiet fetches recorded per transaction
 _CONFLICT_RETRIES = 3  # a group's transaction is tried this often before feeds go one by one
 _IN_FLIGHT = 2 * GROUP  # feeds fetched but not yet written, at most
 MOVE_AFTER = 3  # fetches in a row permanently redirected to one place before the feed moves
@@ -87,7 +86,7 @@ class Service:
         )
         self._last_bodies: dict[str, str | None] = {}  # feed URL → hash of its last body
         self._schedules: dict[str, FeedSchedule] = {}  # feed URL → failures, next fetch
-        self._quiet: list[QuietFetch] = []  # recorded together: most fetches bring nothing
+        self._quiet = QuietFetches(store.feeds.save_quiet)
         # Set when stopping: no fetch starts, and senders finish the message in hand.
         self.halt = threading.Event()
         self.on_progress: Callable[[], None] | None = None  # after each feed's outcome
@@ -171,9 +170,13 @@ class Service:
             except Exception as exc:  # raised below, once every feed has run
                 results[place] = exc
 
+        recording: list[asyncio.Future[None]] = []  # quiet fetches recorded as the flow goes
+
         async def more_feeds() -> Sequence[Feed]:
             assert more is not None
-            await loop.run_in_executor(writer, self._record_quiet)  # ends the quiet ones' leases
+            if self._quiet:  # ends their leases; not waited for (the writer may be busy)
+                taken = self._quiet.taken()
+                recording.append(loop.run_in_executor(writer, self._quiet.record, taken))
             added = await more()
             if added:
                 await asyncio.to_thread(self._read_state, added, validators)
@@ -190,7 +193,8 @@ class Service:
             if failures:
                 raise failures[0]
             outcomes = [r for r in in_order if not isinstance(r, Exception)]
-            await loop.run_in_executor(writer, self._record_quiet)
+            last = loop.run_in_executor(writer, self._quiet.record, self._quiet.taken())
+            await asyncio.gather(*recording, last)
         finally:
             self.parsers.cycle_over(pool)
         delivery = await self.deliver_concurrently() if deliver else DeliveryReport()
@@ -318,7 +322,7 @@ class Service:
         """A fetch that brought nothing new: held back, to be recorded with the others."""
         now = self.clock()
         next_fetch = self._next_fetch(feed, now, fetched, None)
-        self._quiet.append(QuietFetch(feed.url, fetched, now, next_fetch))
+        self._quiet.add(QuietFetch(feed.url, fetched, now, next_fetch))
         return FeedOutcome.of(feed.url, feed.name or feed.url, status, fetched)
 
     def _schedule(self, feed: Feed) -> FeedSchedule:
@@ -349,12 +353,6 @@ class Service:
                 "feed %s moved permanently to %s: fetched there from now on", feed.url, moved_to
             )
         self.store.feeds.save_redirect(feed.url, target, seen, moved_to)
-
-    def _record_quiet(self) -> None:
-        """Write the quiet fetches held back (losing them in a crash costs only a refetch)."""
-        quiet, self._quiet = self._quiet, []
-        for start in range(0, len(quiet), _QUIET_BATCH):
-            self.store.feeds.save_quiet(quiet[start : start + _QUIET_BATCH])
 
     def _record_feed_failure(self, feed: Feed, exc: FeedError, now: datetime) -> None:
         """A 410 Gone pauses the feed; anything else backs it off, and never gives it up."""

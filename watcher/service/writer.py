@@ -1,5 +1,5 @@
 """The single writer: one thread writes; feeds that become ready while it is busy are written
-together, in one transaction."""
+together, in one transaction; fetches that brought nothing are recorded in batches."""
 
 from __future__ import annotations
 
@@ -14,10 +14,12 @@ from watcher.core.errors import FetchError, ParseError
 from watcher.core.model import (
     FeedOutcome,
     FetchResult,
+    QuietFetch,
 )
 from watcher.core.settings import Feed
 
 GROUP = 20  # feeds written per transaction at most
+_QUIET_BATCH = 500  # quiet fetches recorded per transaction
 
 
 Job = tuple[Feed, FetchResult | FetchError, ReadFeed | ParseError | None]
@@ -59,3 +61,29 @@ class GroupWriter:
             for (_, future), outcome in zip(group, outcomes, strict=True):
                 if not future.done():
                     future.set_result(outcome)
+
+
+class QuietFetches:
+    """Fetches that brought nothing new, held back to be recorded together, since most
+    fetches are such (losing them in a crash costs only a refetch). They are taken on the
+    event loop and recorded on the writer thread, which adds to them too but never while it
+    records: taking them is the one step that must not race, and it is a swap."""
+
+    def __init__(self, save: Callable[[Sequence[QuietFetch]], None]) -> None:
+        self._save = save
+        self._held: list[QuietFetch] = []
+
+    def add(self, fetch: QuietFetch) -> None:
+        self._held.append(fetch)
+
+    def __bool__(self) -> bool:
+        return bool(self._held)
+
+    def taken(self) -> list[QuietFetch]:
+        """Those held so far, no longer held."""
+        taken, self._held = self._held, []
+        return taken
+
+    def record(self, fetches: Sequence[QuietFetch]) -> None:
+        for start in range(0, len(fetches), _QUIET_BATCH):
+            self._save(fetches[start : start + _QUIET_BATCH])
