@@ -150,7 +150,12 @@ class Farm:
 
     def _write(self, feed: int) -> None:
         render = _atom if feed % 5 == 4 else _rss
-        (self.root / self.path(feed)[1:]).write_text(render(feed, self.items[feed][-30:]))
+        # Written aside, then renamed: a server reading the file meanwhile sends the old one
+        # or the new one, never an empty or half-written body.
+        target = self.root / self.path(feed)[1:]
+        aside = target.with_suffix(".tmp")
+        aside.write_text(render(feed, self.items[feed][-30:]))
+        aside.replace(target)
 
     def grow(self, every: int = 10, added: int = 3) -> int:
         """Add ``added`` items to every ``every``-th feed; returns how many feeds changed."""
