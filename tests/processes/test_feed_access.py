@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import http.server
+import json
 import threading
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -113,6 +114,9 @@ def test_basic_bearer_and_header_secrets_reach_the_server_and_nowhere_else(
     wrong = run("run", "--once", "-vv", environment={**env, "DESK_PW": "not-it"})
     assert wrong.exit_code == 1
     assert f"({basic}): authentication refused (HTTP 401)" in wrong.stderr
+    states = {f["url"]: f for f in json.loads(run("feeds", "--json").stdout)}
+    assert states[basic]["failures"] == 1 and states[basic]["next_fetch"] is not None  # backs off
+    assert states[basic]["last_error"] == "authentication refused (HTTP 401)"
     for command in (
         ["feeds"], ["feeds", "--json"], ["feeds", "export"], ["status"], ["status", "--json"],
         ["digest", "--format", "json"], ["show", "1"],

@@ -440,3 +440,43 @@ def test_a_json_feed_is_one_more_outlet(
     feed_server.serve("/feed.json", json_feed("JSON Outlet", [rewritten, inside]), headers=served)
     assert run(run_cli, path) == []
     assert counts(tmp_path) == {"entries": 3, "revisions": 1, "stories": 2, "deliveries": 2}
+
+
+def test_json_feeds_of_every_shape_over_http(
+    tmp_path: Path, feed_server: FeedServer, run_cli: Cli
+) -> None:
+    """JSON Feed 1.0 (served as application/json), 1.1 (application/feed+json) and one served
+    as text/plain are read over HTTP; a hostile one (nested 100,000 deep) and one with a
+    mistyped field fail alone, each with its reason, while the rest are stored."""
+    v1 = json.dumps({"version": "https://jsonfeed.org/version/1", "title": "Old Blog",
+                     "author": {"name": "Ana"},
+                     "items": [{"id": 1, "content_text": "TikTok sale talks go on.",
+                                "url": "https://old.example/1"}]})  # fmt: skip
+    v11 = json_feed("New Blog", [{"id": "n1", "title": "TikTok deadline moves",
+                                  "content_html": "<p>Again.</p>", "authors": [{"name": "Bo"}],
+                                  "tags": ["tech"]}])  # fmt: skip
+    plain = json_feed("Plain Blog", [{"id": "p1", "title": "TikTok in plain text"}])
+    deep = '{"version": "https://jsonfeed.org/version/1.1", "items": ' + "[" * 100_000
+    mistyped = json_feed("Bad Blog", [{"id": "b1", "title": ["not", "a", "string"]}])
+    urls = [
+        feed_server.serve("/v1.json", v1, headers={"Content-Type": "application/json"}),
+        feed_server.serve("/v11.json", v11, headers={"Content-Type": "application/feed+json"}),
+        feed_server.serve("/plain.txt", plain, headers={"Content-Type": "text/plain"}),
+        feed_server.serve("/deep.json", deep, headers={"Content-Type": "application/json"}),
+        feed_server.serve("/bad.json", mistyped, headers={"Content-Type": "application/json"}),
+    ]
+    path = config(tmp_path, urls)
+    result = run_cli("run", "--once", "--config", str(path))
+    assert result.exit_code == 1  # two feeds failed
+    assert sorted(line.split(" —")[0] for line in result.stdout.splitlines()) == [
+        "[tiktok] (untitled)",
+        "[tiktok] TikTok deadline moves",
+        "[tiktok] TikTok in plain text",
+    ]
+    assert f"({urls[3]}): JSON nested too deeply" in result.stderr
+    assert f"({urls[4]}): invalid JSON Feed: items.0.title: Input should be a valid string" in (
+        result.stderr
+    )
+    digest = json.loads(run_cli("digest", "--format", "json", "--config", str(path)).stdout)
+    sources = {story["source"] for story in digest["stories"]}
+    assert sources == {"Old Blog", "New Blog", "Plain Blog"}
