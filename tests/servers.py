@@ -164,3 +164,19 @@ def _item(item: Item) -> str:
         if tag in item:
             parts.append(f"<{tag}>{item[tag]}</{tag}>")
     return f"<item>{''.join(parts)}</item>"
+
+
+def demanding(header: str, expected: str, body: str) -> Callable[[BaseHTTPRequestHandler], None]:
+    """A route's handler that serves ``body`` (RSS) only to a request whose ``header`` is
+    ``expected``, and 401 to the rest: a feed behind a login or an API key."""
+
+    def handle(request: BaseHTTPRequestHandler) -> None:
+        ok = request.headers.get(header) == expected
+        data = body.encode() if ok else b"who are you?"
+        request.send_response(200 if ok else 401)
+        request.send_header("Content-Type", "application/rss+xml" if ok else "text/plain")
+        request.send_header("Content-Length", str(len(data)))
+        request.end_headers()
+        request.wfile.write(data)
+
+    return handle

@@ -17,7 +17,7 @@ import pytest
 from click.testing import Result
 
 from tests.conftest import write_config
-from tests.servers import FeedServer, rss
+from tests.servers import FeedServer, demanding, rss
 
 Cli = Callable[..., Result]
 PASSWORD, TOKEN, API_KEY, PROXY_PASSWORD = "pw-Secret-41", "tok-Bearer-93", "key-Api-57", "px-77q"
@@ -29,21 +29,6 @@ SECRETS = (
     base64.b64encode(f"desk:{PASSWORD}".encode()).decode(),
 )
 ITEMS = [("g1", "TikTok deal near", "ByteDance talks")]
-
-
-def demanding(header: str, expected: str, body: str) -> Callable[[BaseHTTPRequestHandler], None]:
-    """A route that serves ``body`` only to a request whose ``header`` is ``expected``."""
-
-    def handle(request: BaseHTTPRequestHandler) -> None:
-        ok = request.headers.get(header) == expected
-        data = body.encode() if ok else b"who are you?"
-        request.send_response(200 if ok else 401)
-        request.send_header("Content-Type", "application/rss+xml" if ok else "text/plain")
-        request.send_header("Content-Length", str(len(data)))
-        request.end_headers()
-        request.wfile.write(data)
-
-    return handle
 
 
 def redirect_to(location: str) -> Callable[[BaseHTTPRequestHandler], None]:

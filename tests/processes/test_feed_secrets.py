@@ -12,7 +12,7 @@ from pathlib import Path
 from click.testing import Result
 
 from tests.conftest import write_config
-from tests.servers import FeedServer, rss
+from tests.servers import FeedServer, demanding, rss
 from watcher.core.redact import feed_secrets, mask_feed_url, mask_feed_urls
 
 Cli = Callable[..., Result]
@@ -38,18 +38,9 @@ def test_mask_feed_url() -> None:
 
 
 def _basic_auth(user: str, password: str, body: str) -> Callable[[BaseHTTPRequestHandler], None]:
-    expected = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
-
-    def handle(request: BaseHTTPRequestHandler) -> None:
-        ok = request.headers.get("Authorization") == expected
-        data = body.encode() if ok else b"who are you?"
-        request.send_response(200 if ok else 401)
-        request.send_header("Content-Type", "application/rss+xml" if ok else "text/plain")
-        request.send_header("Content-Length", str(len(data)))
-        request.end_headers()
-        request.wfile.write(data)
-
-    return handle
+    return demanding(
+        "Authorization", "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode(), body
+    )
 
 
 def test_feed_credentials_never_reach_output(

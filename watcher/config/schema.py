@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -23,6 +24,7 @@ from watcher.core.durations import parse_duration, parse_rate, parse_size
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 Size = Annotated[int, BeforeValidator(parse_size)]
 Rate = Annotated[timedelta, BeforeValidator(parse_rate)]
+ProxyUrl = Annotated[str, AfterValidator(lambda value: check_proxy_url(value))]  # (defined below)
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")  # of rules and targets
 _SCHEMES = ("http://", "https://", "file://")
 
@@ -52,15 +54,8 @@ class WatcherSection(_Strict):
     stop_timeout: Duration = timedelta(seconds=10)
     lease: Duration = timedelta(seconds=60)  # several workers: how long a claim holds
     http: str | None = None  # "HOST:PORT" for /healthz and /metrics; off by default
-    proxy: str | None = None  # every feed's (default: the environment's HTTP(S)_PROXY)
+    proxy: ProxyUrl | None = None  # every feed's (default: the environment's HTTP(S)_PROXY)
     no_proxy: list[str] = []  # hosts reached directly
-
-    @field_validator("proxy")
-    @classmethod
-    def _proxy(cls, value: str | None) -> str | None:
-        if value is not None:
-            check_proxy_url(value)
-        return value
 
     @field_validator("http")
     @classmethod
@@ -119,7 +114,7 @@ class FeedConfig(_Strict):
     token_env: str | None = None
     token_credential: str | None = None
     headers: dict[str, str | SecretValue] = {}
-    proxy: str | None = None
+    proxy: ProxyUrl | None = None
 
     @field_validator("headers")
     @classmethod
@@ -131,13 +126,6 @@ class FeedConfig(_Strict):
                 raise ValueError(f"{name!r} is set by feed-watcher itself")
             if isinstance(given, str) and ("\n" in given or "\r" in given):
                 raise ValueError(f"the value of {name!r} holds a line break")
-        return value
-
-    @field_validator("proxy")
-    @classmethod
-    def _proxy(cls, value: str | None) -> str | None:
-        if value is not None:
-            check_proxy_url(value)
         return value
 
     @model_validator(mode="after")
@@ -176,10 +164,11 @@ class FeedConfig(_Strict):
         return value
 
 
-def check_proxy_url(value: str) -> None:
-    """Raise ValueError unless ``value`` is a proxy URL the fetcher can use."""
+def check_proxy_url(value: str) -> str:
+    """``value``; ValueError unless it is a proxy URL the fetcher can use."""
     if not value.lower().startswith(("http://", "https://")) or value[-3:] == "://":
         raise ValueError("must be an http:// or https:// URL (a proxy's)")
+    return value
 
 
 def check_feed_url(value: str) -> None:
