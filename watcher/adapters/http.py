@@ -228,7 +228,7 @@ class HttpFetcher:
         # An injected transport (the tests' mock for what no local server gives) replaces
         # aiohttp's.
         client = httpx.AsyncClient if self._transport is not None else _Client
-        direct = {f"all://{host}": _Transport() for host in self._no_proxy}
+        direct = {f"all://{host}": self._transport or _Transport() for host in self._no_proxy}
         return client(
             headers={
                 "User-Agent": USER_AGENT,
