@@ -355,3 +355,18 @@ def test_a_server_that_does_not_speak_http_fails_that_feed(feed_server: FeedServ
     with pytest.raises(FetchError) as caught:
         fetch(url)
     assert "status line" in caught.value.reason, caught.value.reason
+
+
+def test_secret_headers_stay_with_the_feeds_own_site() -> None:
+    """The origin a feed's secret headers may go to after a redirect: its own, or its https
+    on the same host (as httpx keeps Authorization); not another host, another port, or a
+    downgrade to http."""
+    from watcher.adapters.http import _at_home, _origin
+
+    home = _origin(httpx.URL("http://news.example/feed"))
+    assert _at_home(httpx.URL("http://news.example/other"), home)
+    assert _at_home(httpx.URL("https://news.example/feed"), home)
+    assert not _at_home(httpx.URL("https://cdn.example/feed"), home)
+    assert not _at_home(httpx.URL("http://news.example:8080/feed"), home)
+    secure = _origin(httpx.URL("https://news.example/feed"))
+    assert not _at_home(httpx.URL("http://news.example/feed"), secure)

@@ -152,13 +152,21 @@ def _keep_secrets_home(request: httpx.Request) -> None:
     Authorization on a redirect to another origin, so the others are dropped here (the
     extension travels with each request httpx builds to follow a redirect)."""
     home, secret = request.extensions.get(_SECRETS, (None, ()))
-    if home is not None and _origin(request.url) != home:
+    if home is not None and not _at_home(request.url, home):
         for name in secret:
             request.headers.pop(name, None)
 
 
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
     return url.scheme, url.host, url.port
+
+
+def _at_home(url: httpx.URL, home: tuple[str, str, int | None]) -> bool:
+    """The feed's own origin, or its https on the same host (httpx's rule for Authorization:
+    a site that moves its feed from http to https keeps its login)."""
+    scheme, host, port = _origin(url)
+    upgraded = home[0] == "http" and home[2] in (None, 80) and scheme == "https" and port is None
+    return (scheme, host, port) == home or (upgraded and host == home[1])
 
 
 class _Client(HttpxAiohttpClient):
