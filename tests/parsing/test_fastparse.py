@@ -53,8 +53,9 @@ def test_real_feeds_read_alike(path: Path) -> None:
 def test_the_fast_path_takes_most_plain_feeds() -> None:
     """Not a vacuous comparison: a good share of the corpus goes the fast way."""
     taken = [path.name for path in CORPUS if both(path.read_bytes())]
-    assert len(taken) >= 61, taken  # 32, then 47: ignored elements, xml:base, RSS 1.0; then
-    # summaries in any order with the content, repeated authors and titles, markup and XHTML
+    assert len(taken) >= 64, taken  # 32, then 47: ignored elements, xml:base, RSS 1.0; then
+    # summaries in any order with the content, repeated authors and titles, markup and XHTML,
+    # Media RSS titles
     assert {"feedrs__rss_2.0_ch9.xml", "business-atom.xml", "rssparser__narro.rss"} <= set(taken)
     assert "world-rss2.xml" in taken
 
@@ -137,6 +138,14 @@ def _text_or_markup(draw: st.DrawFn, tag: str) -> str:
 
 
 _TITLES = st.sampled_from(["title", "dc:title"])
+# A Media RSS title sets the entry's title unless one is kept, and keeps none itself.
+_MEDIA_TITLES = st.sampled_from(
+    ["<media:title>Media title</media:title>", "<media:title></media:title>",
+     "<media:group><media:title>Grouped &amp; <b>bold</b></media:title>"
+     '<media:thumbnail url="https://news.example/t.jpg"/></media:group>',
+     '<media:content url="https://news.example/v.mp4"><media:title>In content</media:title>'
+     "</media:content>"]
+)  # fmt: skip
 # The feed's own summaries and content, which set a flag feedparser keeps into the first item.
 _FEED_LEVEL = st.lists(
     st.sampled_from(
@@ -164,6 +173,7 @@ def rss_documents(draw: st.DrawFn) -> bytes:
             *(_element(draw(_AUTHORS), name, False) for name in draw(st.lists(_TEXT, max_size=2))),
             *(_element("category", term, False) for term in draw(st.lists(_TEXT, max_size=3))),
             *draw(st.lists(st.sampled_from(_IGNORED), max_size=3)),
+            *draw(st.lists(_MEDIA_TITLES, max_size=2)),
         ]
         order = draw(st.permutations(parts))
         items.append(f"<item{draw(_BASES)}>" + "".join(order) + "</item>")
@@ -243,11 +253,12 @@ def atom_documents(draw: st.DrawFn) -> bytes:
             parts.append(f"<author><name>{escape(name)}</name>{extra}</author>")
         for term in draw(st.lists(_TEXT, max_size=2)):
             parts.append(f"<category term={quoteattr(term)}/>")
+        parts += draw(st.lists(_MEDIA_TITLES, max_size=2))
         entries.append(
             f"<entry{draw(_BASES)}>" + "".join(draw(st.permutations(parts))) + "</entry>"
         )
     return (
-        '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+        '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom" xmlns:media="http://search.yahoo.com/mrss/">'
         f"<title>{escape(draw(_TEXT))}</title>"
         f"{''.join(draw(st.lists(st.just('<summary>fs</summary>'), max_size=2)))}"
         f"{''.join(entries)}</feed>"
@@ -274,7 +285,7 @@ RSS_ITEM = (
 @pytest.mark.parametrize(
     ("body", "content_type"),
     [
-        (RSS_ITEM.format(f"<title>a</title><m:title xmlns:m='{MEDIA}'>b</m:title>"), None),
+        (RSS_ITEM.format(f"<m:title xmlns:m='{MEDIA}' type='html'>b</m:title>"), None),
         (RSS_ITEM.format("<title>a <div>bold</div></title>"), None),  # a div: dropped
         (RSS_ITEM.format("<title>a</title><pubDate>x</pubDate><pubDate>y</pubDate>"), None),
         (RSS_ITEM.format("<title>a</title"), None),  # not well-formed
@@ -380,14 +391,14 @@ def test_the_feeds_own_summaries_carry_into_its_first_item() -> None:
 @pytest.mark.parametrize(
     ("element", "reason"),
     [
-        (f"<m:group xmlns:m='{MEDIA}'><m:title>Other</m:title></m:group>", "mrss/ group"),
+        (f"<m:category xmlns:m='{MEDIA}'>politics</m:category>", "mrss/ category"),
         (f"<i:keywords xmlns:i='{ITUNES}'>a, b</i:keywords>", "keywords"),
         ("<x:story xmlns:x='urn:x'><title>inner</title></x:story>", "urn:x story"),
         ("<post-id xmlns='urn:x'>1</post-id>", "urn:x post-id"),
         ("<x:description xmlns:x='urn:x' xmlns:dc='http://purl.org/dc/elements/1.1/'>"
          "<dc:subject>tag</dc:subject></x:description>", "urn:x description"),
     ],
-    ids=["media-title-in-group", "itunes-keywords", "plain-title-inside", "default-ns",
+    ids=["media-category", "itunes-keywords", "plain-title-inside", "default-ns",
          "dc-inside"],
 )  # fmt: skip
 def test_an_element_feedparser_reads_declines_with_the_reason(element: str, reason: str) -> None:

@@ -54,7 +54,7 @@ _PARSER = etree.XMLParser(
 _RSS_ITEM = frozenset(
     {"title", f"{DC}title", "link", "guid", "pubDate", "description", "author", "category",
      "comments", "enclosure", "source", f"{CONTENT}encoded", f"{DC}creator", f"{DC}date",
-     f"{DCTERMS}modified", f"{ATOM}updated", f"{MEDIA}thumbnail", f"{MEDIA}content",
+     f"{DCTERMS}modified", f"{ATOM}updated",
      f"{ITUNES}author", f"{ITUNES}summary",
      "{http://purl.org/rss/1.0/modules/slash/}comments",
      "{http://wellformedweb.org/CommentAPI/}commentRss",
@@ -66,6 +66,9 @@ _ATOM_ENTRY = frozenset(
                  "author", "category")
 )  # fmt: skip
 _HTML = ("html", "text/html")
+# Media RSS elements feedparser reads nothing of but a title (media:title sets the entry's
+# title unless one is kept already, and keeps none itself).
+_MEDIA = frozenset(f"{MEDIA}{name}" for name in ("title", "group", "content", "thumbnail"))
 _PAGE_TYPES = ("text/html", "application/xhtml+xml")
 
 
@@ -191,6 +194,12 @@ def _rss_item(item: etree._Element, url: str, tracking: Sequence[str], has_conte
         tag = _rss_name(child.tag)
         if not isinstance(tag, str):
             continue  # a comment or processing instruction
+        for node in _media_titles(child):  # a title, unless one is already kept
+            value, marked = body(node)
+            if "title" not in seen:
+                title = html_to_text(value) if marked else _plain_or_html(value)
+        if tag in _MEDIA:
+            continue
         if tag not in _RSS_ITEM:
             if ignored_by_feedparser(child):
                 continue
@@ -224,9 +233,6 @@ def _rss_item(item: etree._Element, url: str, tracking: Sequence[str], has_conte
         elif tag in (f"{DC}date", f"{DCTERMS}modified", f"{ATOM}updated"):
             _once(seen, "updated")
             updated = date(stripped(child))
-        elif tag in ("source", f"{MEDIA}thumbnail", f"{MEDIA}content"):
-            if tag != "source" and not ignored_by_feedparser(child):
-                raise Unsupported("media with children feedparser reads")
         elif tag in ("author", f"{DC}creator", f"{ITUNES}author"):
             author = stripped(child)  # the last of them, in feedparser
         elif tag == "category":
@@ -252,6 +258,19 @@ def _atom(root: etree._Element, url: str, tracking: Sequence[str]) -> ParsedFeed
         elif _may_name_the_feed(child.tag):
             raise Unsupported("a feed title from another vocabulary")
     return ParsedFeed(title=one_line(title), entries=tuple(entries), hint=_hint(root))
+
+
+def _media_titles(element: etree._Element) -> list[etree._Element]:
+    """The media:title elements of a Media RSS element (itself among them), in order; every
+    other part must be one feedparser keeps nothing of."""
+    if element.tag not in _MEDIA:
+        return []
+    if not ignored_by_feedparser(element, allowing=frozenset({"media_title"})):
+        raise Unsupported("media with children feedparser reads")
+    titles = list(element.iter(f"{MEDIA}title"))
+    if any(node.get("type") is not None for node in titles):
+        raise Unsupported("a media:title with a type")
+    return titles
 
 
 def _atom_text(element: etree._Element) -> str:
@@ -283,6 +302,12 @@ def _atom_entry(
         tag = child.tag
         if not isinstance(tag, str):
             continue
+        for node in _media_titles(child):
+            value, marked = body(node)
+            if "kept title" not in seen:
+                title = html_to_text(value) if marked else plain_to_text(value)
+        if tag in _MEDIA:
+            continue
         if tag not in _ATOM_ENTRY:
             if ignored_by_feedparser(child):
                 continue
@@ -290,7 +315,10 @@ def _atom_entry(
         name = tag[len(ATOM) :]
         if name == "title":
             _once(seen, name)
-            title = _atom_text(child)
+            value, reader = _atom_body(child)
+            title = reader(value)
+            if value:  # feedparser keeps the first title that is not empty
+                seen.add("kept title")
         elif name == "link":
             if child.get("rel", "alternate") == "alternate":
                 if link is not None or child.get("type", "text/html") not in _PAGE_TYPES:

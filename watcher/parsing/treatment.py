@@ -36,12 +36,13 @@ _TAKEN_KEYS = frozenset(FeedParserDict.keymap)
 _XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
 
 
-def ignored_by_feedparser(element: etree._Element) -> bool:
+def ignored_by_feedparser(element: etree._Element, allowing: frozenset[str] = frozenset()) -> bool:
     """Whether feedparser keeps nothing of ``element`` (and its descendants) in an entry's
     title, link, id, dates, summary, content, author or tags: each is in a namespace, and
     feedparser either has no handler for it (it stores the text under ``prefix_name``, a key
     of its own) or has one known to be harmless. A name without a namespace may be one
-    feedparser reads (``<id>``, ``<summary>``…): not ignored."""
+    feedparser reads (``<id>``, ``<summary>``…): not ignored. ``allowing``: more names
+    (``media_title``) the caller reads itself."""
     for node in element.iter():
         tag = node.tag
         if not isinstance(tag, str):
@@ -56,7 +57,7 @@ def ignored_by_feedparser(element: etree._Element) -> bool:
         handled = hasattr(_FeedParserMixin, f"_start_{name}") or hasattr(
             _FeedParserMixin, f"_end_{name}"
         )
-        if (handled and name not in _HARMLESS) or name in _TAKEN_KEYS:
+        if (handled and name not in _HARMLESS and name not in allowing) or name in _TAKEN_KEYS:
             return False
     return True
 
