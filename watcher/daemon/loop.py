@@ -45,6 +45,7 @@ from watcher.ports import Cycles, MoreFeeds, Supervisor
 
 log = logging.getLogger("watcher.daemon")  # the name operators filter the journal by
 PRUNE_EVERY = timedelta(days=1)
+DELIVER_EVERY = 1.0  # seconds: during a cycle, deliveries are woken at most this often
 
 
 def held_back(app: App) -> list[Feed]:
@@ -190,8 +191,18 @@ async def _watch(app: App, watch: Watch) -> None:
     stall_after = app.hooks.stall_after_passes
     async with app.fetcher() as fetcher:
         service = app.service(fetcher, keep_pool=True)
-        service.on_progress = watch.heartbeat.beat
         wake_delivery = asyncio.Event()
+        woken = 0.0
+
+        def progressed() -> None:
+            nonlocal woken
+            watch.heartbeat.beat()
+            # A worker's pass may flow for a minute: what it matched is delivered as it goes.
+            if time.monotonic() - woken >= DELIVER_EVERY:
+                woken = time.monotonic()
+                wake_delivery.set()
+
+        service.on_progress = progressed
         delivery = asyncio.create_task(_deliver_forever(service, wake_delivery, watch))
         outage: Outage | None = None
         try:
