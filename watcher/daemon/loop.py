@@ -198,7 +198,7 @@ async def _watch(app: App, watch: Watch) -> None:
             nonlocal woken
             watch.heartbeat.beat()
             # A worker's pass may flow for a minute: what it matched is delivered as it goes.
-            if time.monotonic() - woken >= DELIVER_EVERY:
+            if app.store.cooperative and time.monotonic() - woken >= DELIVER_EVERY:
                 woken = time.monotonic()
                 wake_delivery.set()
 
