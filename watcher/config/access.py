@@ -8,7 +8,7 @@ import base64
 from collections.abc import Mapping
 
 from watcher.config.schema import FeedConfig, SecretValue
-from watcher.config.secrets import read_credential
+from watcher.config.secrets import secret_value
 from watcher.core.settings import Access
 
 
@@ -49,20 +49,9 @@ def feed_access(key: str, feed: FeedConfig, environ: Mapping[str, str]) -> tuple
 def _secret(
     at: str, env: str | None, credential: str | None, environ: Mapping[str, str]
 ) -> tuple[str | None, str | None]:
-    """A secret from the environment or a credential; or the problem, located at ``at``
-    followed by ``env`` or ``credential`` (``feeds[2].password_env``)."""
-    if env is not None:
-        value = environ.get(env, "").strip()
-        if not value:
-            return None, f"{at}env: environment variable {env} is not set"
-        if "\n" in value or "\r" in value:
-            return None, f"{at}env: environment variable {env} holds a line break"
-        return value, None
-    assert credential is not None  # the schema asks for one of the two
-    try:
-        value = read_credential(credential, environ)
-    except ValueError as exc:
-        return None, f"{at}credential: {exc}"
-    if "\n" in value or "\r" in value:
-        return None, f"{at}credential: credential {credential!r} holds a line break"
-    return value, None
+    """``secret_value``, refusing a line break: it would end the header it goes into."""
+    value, problem = secret_value(at, env, credential, environ)
+    if value is not None and ("\n" in value or "\r" in value):
+        source = f"env: environment variable {env}" if env else f"credential: {credential!r}"
+        return None, f"{at}{source} holds a line break"
+    return value, problem

@@ -1,5 +1,5 @@
-"""URLs that hold secrets, given in the file, by an environment variable or by a systemd
-credential."""
+"""Secrets (and URLs that hold them) given in the file, by an environment variable or by a
+systemd credential."""
 
 from __future__ import annotations
 
@@ -16,17 +16,27 @@ def secret_url(
 ) -> tuple[str | None, str | None]:
     """A URL given in the file (``url``), by an environment variable or by a credential; or
     the problem, located at ``key``."""
+    if env is None and credential is None:
+        return url, None
+    return secret_value(f"{key}.url_", env, credential, environ)
+
+
+def secret_value(
+    at: str, env: str | None, credential: str | None, environ: Mapping[str, str]
+) -> tuple[str | None, str | None]:
+    """A secret from the environment variable ``env`` or the credential ``credential`` (one
+    of them given); or the problem, located at ``at`` followed by ``env`` or ``credential``
+    (``feeds[2].password_env``)."""
     if env is not None:
         value = environ.get(env, "").strip()
         if not value:
-            return None, f"{key}.url_env: environment variable {env} is not set"
+            return None, f"{at}env: environment variable {env} is not set"
         return value, None
-    if credential is not None:
-        try:
-            return read_credential(credential, environ), None
-        except ValueError as exc:
-            return None, f"{key}.url_credential: {exc}"
-    return url, None
+    assert credential is not None
+    try:
+        return read_credential(credential, environ), None
+    except ValueError as exc:
+        return None, f"{at}credential: {exc}"
 
 
 def read_credential(name: str, environ: Mapping[str, str]) -> str:

@@ -69,6 +69,7 @@ _HTML = ("html", "text/html")
 # Media RSS elements feedparser reads nothing of but a title (media:title sets the entry's
 # title unless one is kept already, and keeps none itself).
 _MEDIA = frozenset(f"{MEDIA}{name}" for name in ("title", "group", "content", "thumbnail"))
+_READ_HERE = frozenset({"media_title"})  # among them, what this module reads itself
 _PAGE_TYPES = ("text/html", "application/xhtml+xml")
 
 
@@ -265,7 +266,7 @@ def _media_titles(element: etree._Element) -> list[etree._Element]:
     other part must be one feedparser keeps nothing of."""
     if element.tag not in _MEDIA:
         return []
-    if not ignored_by_feedparser(element, allowing=frozenset({"media_title"})):
+    if not ignored_by_feedparser(element, allowing=_READ_HERE):
         raise Unsupported("media with children feedparser reads")
     titles = list(element.iter(f"{MEDIA}title"))
     if any(node.get("type") is not None for node in titles):

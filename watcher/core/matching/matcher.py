@@ -27,7 +27,7 @@ from watcher.core.matching.fold import fold
 from watcher.core.matching.tree import FIELDS
 from watcher.core.matching.view import EntryView
 from watcher.core.model import Entry, Match
-from watcher.core.settings import Rule
+from watcher.core.settings import Rule, in_category
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ class _CompiledRule:
     checks: list[Requirement]  # word requirements a set test can decide
     feeds: frozenset[str] | None
     tags: frozenset[str] | None
-    categories: tuple[str, ...]  # folded; a feed in a folder of one is in it
+    categories: tuple[str, ...]  # folded; a feed in a folder of one is in it (in_category)
 
     def match(self, view: EntryView) -> Match | None:
         words = view.words()
@@ -50,17 +50,13 @@ class _CompiledRule:
             return None
         if self.tags is not None and not self.tags & view.tags:
             return None
-        if self.categories and not _in_one(view.category, self.categories):
+        if self.categories and not any(in_category(view.category, c) for c in self.categories):
             return None
         hits = self.evaluator.evaluate(view)
         if hits is None:
             return None
         unique = sorted(set(hits), key=lambda h: (FIELDS.index(h.field), h.start, h.end))
         return Match(self.rule.name, tuple(unique[:MAX_HITS]))
-
-
-def _in_one(category: str, categories: tuple[str, ...]) -> bool:
-    return any(category == c or category.startswith(c + "/") for c in categories)
 
 
 class Matcher:
@@ -83,7 +79,7 @@ class Matcher:
                     [r for r in requirements if not any(w.startswith(PREFIX) for w in r)],
                     frozenset(fold(f) for f in rule.feeds) if rule.feeds else None,
                     frozenset(fold(t) for t in rule.tags) if rule.tags else None,
-                    tuple(fold(c).strip("/") for c in rule.categories),
+                    tuple(fold(c) for c in rule.categories),
                 )
             )
             self._index(index, most_selective(requirements) if requirements else None)

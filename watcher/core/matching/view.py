@@ -46,7 +46,7 @@ class EntryView:
     @property
     def category(self) -> str:
         """The feed's category, folded."""
-        return fold(self.texts["category"]).strip("/")
+        return fold(self.texts["category"])
 
     @property
     def tags(self) -> set[str]:
