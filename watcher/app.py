@@ -89,6 +89,7 @@ def _register_secrets(config: Config, redactor: Redactor) -> None:
     for feed in config.feeds:
         for value in secret_values(feed.access):
             redactor.add_secret(value)
+    redactor.add_secret(config.http_token)
 
 
 def check_targets(config: Config) -> None:
@@ -300,9 +301,12 @@ def supervisor() -> Supervisor:
 def listen(
     app: App, health: Health, metrics: MetricsSink | None = None
 ) -> tuple[MetricsSink, Listening]:
-    """Serve ``/healthz`` and ``/metrics`` on the config's address (raises OSError when it is
-    taken); the metrics are made once and kept across reloads."""
-    from watcher.adapters.metrics import Listener, Metrics
+    """Serve the matches' feeds, the digest page, ``/healthz`` and ``/metrics`` on the
+    config's address (raises OSError when it is taken); the metrics are made once and kept
+    across reloads."""
+    from watcher.adapters.listener import Listener
+    from watcher.adapters.metrics import Metrics
+    from watcher.service.site import Site
 
     assert app.config.http is not None
 
@@ -315,4 +319,6 @@ def listen(
         kept = metrics
     else:
         kept = Metrics(app.store.outbox.delivery_backlog, workers)
-    return kept, Listener(app.config.http, health, kept)
+    rules = [rule.name for rule in app.config.rules]
+    site = Site(app.store.reports, rules, app.config.http_token, app.clock)
+    return kept, Listener(app.config.http, health, kept.wsgi_app(), site)

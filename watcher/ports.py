@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
@@ -25,6 +26,7 @@ from watcher.core.model import (
     Validators,
 )
 from watcher.core.settings import NO_ACCESS, Access, Feed
+from watcher.core.views import DigestQuery, DigestRow
 
 Clock = Callable[[], datetime]
 T = TypeVar("T")
@@ -251,3 +253,34 @@ class Cycles(Protocol):
     async def deliver_concurrently(self) -> DeliveryReport: ...
 
     def close(self) -> None: ...
+
+
+class StoryReports(Protocol):
+    """What the listener's pages and feeds read: the digest's stories, and when each was
+    matched (for trends)."""
+
+    def digest(self, wanted: DigestQuery) -> list[DigestRow]: ...
+
+    def match_times(self, wanted: DigestQuery) -> list[tuple[str, datetime]]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class WebRequest:
+    """A request to the listener, as the site sees it: names of headers in lower case, each
+    query parameter's first value."""
+
+    method: str
+    path: str
+    query: Mapping[str, str]
+    headers: Mapping[str, str]
+    client: str  # the peer's address
+
+
+@dataclass(frozen=True, slots=True)
+class WebResponse:
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes = b""
+
+
+Site = Callable[[WebRequest], WebResponse]

@@ -1,26 +1,17 @@
-"""The optional HTTP listener (``[watcher] http``): ``/healthz`` for load balancers and
-uptime checks, ``/metrics`` in Prometheus' text format (the official prometheus-client).
-
-It runs in its own threads, so it answers even while the event loop is busy or stuck; that
-is the point of a health check. prometheus-client is imported only when the listener is on.
-"""
+"""The daemon's counters for ``/metrics``, in Prometheus' text format (the official
+prometheus-client, imported only when the listener is on)."""
 
 from __future__ import annotations
 
-import json
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from socketserver import ThreadingMixIn
 from typing import TYPE_CHECKING, Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from watcher.core.health import Health
 from watcher.core.model import CycleReport
 
 if TYPE_CHECKING:
-    from wsgiref.types import StartResponse, WSGIEnvironment
+    from wsgiref.types import WSGIApplication as WsgiApp
 
 log = logging.getLogger(__name__)
 _LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
@@ -74,6 +65,13 @@ class Metrics:
         )
         r.register(_Backlog(backlog))
         r.register(_Workers(workers))
+
+    def wsgi_app(self) -> WsgiApp:
+        """``/metrics``, as a WSGI application."""
+        from prometheus_client import make_wsgi_app
+
+        app: WsgiApp = make_wsgi_app(self.registry)
+        return app
 
     def cycle_done(self, report: CycleReport, seconds: float) -> None:
         for outcome in report.outcomes:
@@ -151,51 +149,3 @@ class _Workers:
             states.add_metric([state], count)
         yield states
         yield held
-
-
-class _Server(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("http %s", format % args)
-
-
-class Listener:
-    """Serves ``/healthz`` and ``/metrics`` on ``address`` until closed."""
-
-    def __init__(self, address: tuple[str, int], health: Health, metrics: Metrics) -> None:
-        from prometheus_client import make_wsgi_app
-
-        self._health = health
-        self._metrics_app = make_wsgi_app(metrics.registry)
-        host, port = address
-        self._server = make_server(
-            host, port, self._app, server_class=_Server, handler_class=_QuietHandler
-        )
-        self.port = self._server.server_port
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="http-listener", daemon=True
-        )
-        self._thread.start()
-        log.info("serving /healthz and /metrics on http://%s:%d", host, self.port)
-
-    def _app(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        path = environ.get("PATH_INFO", "")
-        if path == "/metrics":
-            metrics: Iterable[bytes] = self._metrics_app(environ, start_response)
-            return metrics
-        if path == "/healthz":
-            healthy, body = self._health.check(time.monotonic())
-            status = "200 OK" if healthy else "503 Service Unavailable"
-            payload = json.dumps(body).encode()
-            start_response(status, [("Content-Type", "application/json")])
-            return [payload]
-        start_response("404 Not Found", [("Content-Type", "text/plain")])
-        return [b"not found: try /healthz or /metrics\n"]
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)

@@ -20,7 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 import watcher.app as app
 from watcher.app import HeldLock, OpenStore, open_store
-from watcher.core.durations import parse_duration
+from watcher.core.durations import parse_moment
 from watcher.core.errors import ConfigError, DatabaseBusy, StoreError
 from watcher.core.redact import RedactingFilter, Redactor
 from watcher.core.settings import Config
@@ -130,16 +130,9 @@ def common_options(command: Callable[..., None]) -> Callable[..., None]:
 def parse_since(value: str) -> datetime:
     """``24h``/``7d`` back from now, or a date or ISO timestamp (UTC unless it says)."""
     try:
-        return datetime.now(UTC) - parse_duration(value)
-    except ValueError:
-        pass
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(
-            f"{value!r} is neither a duration (24h, 7d) nor a date (2026-09-01)"
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        return parse_moment(value, datetime.now(UTC))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 def hold_database(config: Config) -> HeldLock | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextlib import nullcontext
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -21,20 +22,21 @@ from watcher.cli.common import (
 )
 from watcher.core.matching.matcher import Matcher
 from watcher.core.matching.tree import QueryError
-from watcher.core.settings import make_rule
 from watcher.core.views import DigestQuery, DigestRow
 from watcher.render.alerts import format_time, highlight, spans_of
+from watcher.render.chart import span_start, trends
 from watcher.render.digest import (
     DigestPage,
     by_rule,
     delivered,
-    search_entry,
+    search_matcher,
+    searched,
     to_atom,
     to_csv,
-    to_html,
     to_json,
     to_markdown,
 )
+from watcher.render.page import to_html
 
 
 @click.command()
@@ -90,19 +92,20 @@ def digest(
     config = load(config_path, REDACTOR)
     with opened_store(config) as store:
         rows = store.reports.digest(wanted)
+        now = utcnow()
+        if fmt == "html":  # the trend of each rule shown, over the last 30 days
+            charted = replace(wanted, since=span_start(now), until=None, limit=None)
+            rule_trends = trends(
+                store.reports.match_times(charted), now, rules or [r.name for r in config.rules]
+            )
     if matcher is not None:
-        rows = [
-            row
-            for row in rows
-            if matcher.match(search_entry(row), row.feed_name, row.feed_url, row.category)
-        ]
-        rows = rows[:limit] if limit else rows
+        rows = searched(rows, matcher, limit)
     filters = {
         "rules": list(rules), "feeds": list(feed_names), "category": category, "search": search
     }  # fmt: skip
     page = DigestPage(
         tuple(rows),
-        utcnow(),
+        now,
         start,
         end,
         (*filters.items(), ("changed", changed), ("limit", limit)),
@@ -110,7 +113,7 @@ def digest(
     if fmt == "table" and output is None:
         _print_digest_table(page)
         return
-    text = _RENDERERS.get(fmt, _plain_text)(page)
+    text = to_html(page, rule_trends) if fmt == "html" else _RENDERERS.get(fmt, _plain_text)(page)
     if output is None:
         click.echo(text, nl=not text.endswith("\n"))
     else:
@@ -121,13 +124,13 @@ def _search_matcher(search: str | None) -> Matcher | None:
     if search is None:
         return None
     try:
-        return Matcher([make_rule("search", search)])
+        return search_matcher(search)
     except QueryError as exc:
         raise click.BadParameter(exc.explain(), param_hint="--search") from None
 
 
 _RENDERERS = {
-    "markdown": to_markdown, "json": to_json, "csv": to_csv, "html": to_html, "atom": to_atom,
+    "markdown": to_markdown, "json": to_json, "csv": to_csv, "atom": to_atom,
 }  # fmt: skip
 
 

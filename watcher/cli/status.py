@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import socket
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -13,9 +15,11 @@ import click
 from watcher.app import load, utcnow
 from watcher.cli.common import REDACTOR, common_options, format_option, json_flag, opened_store
 from watcher.core.model import CycleRecord
+from watcher.core.settings import Config
 from watcher.core.text import counted
 from watcher.core.views import FeedStatus, WorkerRow
 from watcher.render.alerts import describe_cycle, format_time, state_words
+from watcher.render.feeds import feed_path
 
 _TROUBLE = ("failing", "backing off", "paused")
 
@@ -38,10 +42,49 @@ def status(config_path: str | None, fmt: str) -> None:
             now,
             config.lease,
         )
+    served = _served(config)
     if fmt == "json":
-        click.echo(json.dumps(_status_json(reading), indent=2))
+        click.echo(json.dumps({**_status_json(reading), "listener": served}, indent=2))
     else:
-        click.echo(_status_text(reading))
+        click.echo(_status_text(reading) + _served_text(served))
+
+
+def _served(config: Config) -> dict[str, Any] | None:
+    """The listener's URLs to subscribe to, if it is on (the token, if any, is not shown)."""
+    if config.http is None:
+        return None
+    host, port = config.http
+    if _every_address(host):  # this machine's name reaches it
+        host = socket.gethostname()
+    base = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+    return {
+        "page": base + "/",
+        "token_required": config.http_token is not None,
+        "matches": {kind: base + feed_path(None, kind) for kind in ("atom", "json")},
+        "rules": {
+            rule.name: {kind: base + feed_path(rule.name, kind) for kind in ("atom", "json")}
+            for rule in config.rules
+        },
+    }
+
+
+def _every_address(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        return False
+
+
+def _served_text(served: dict[str, Any] | None) -> str:
+    if served is None:
+        return "\nListener: off (set [watcher] http to serve the matches' feeds and a page)"
+    token = (
+        " (with the access token: ?token=… or a bearer header)" if served["token_required"] else ""
+    )
+    lines = [f"Listener: {served['page']} (the digest page){token}", "  Feeds to subscribe to:"]
+    lines.append(f"    every match: {served['matches']['atom']} (or .json)")
+    lines += [f"    {rule}: {urls['atom']}" for rule, urls in served["rules"].items()]
+    return "\n" + "\n".join(lines)
 
 
 @dataclass(frozen=True)

@@ -23,9 +23,10 @@ from watcher.config.schema import (
     TargetConfig,
     WatcherSection,
     check_feed_url,
+    is_loopback,
     listen_address,
 )
-from watcher.config.secrets import secret_url
+from watcher.config.secrets import secret_url, secret_value
 from watcher.core.durations import format_duration
 from watcher.core.errors import ConfigError
 from watcher.core.identity import TRACKING_PARAMS
@@ -45,6 +46,8 @@ from watcher.core.settings import (
     default_gap,
     make_rule,
 )
+
+MIN_TOKEN = 16  # characters of the listener's token: guessing it must not be practical
 
 
 def load_config(
@@ -93,7 +96,8 @@ def config_from_dict(
     )
     rules, rule_problems = _build_rules(model, at)
     targets, target_problems = _resolve_targets(model, environ, url_check)
-    problems += rule_problems + target_problems
+    http_token, token_problems = _http_token(model.watcher, environ)
+    problems += rule_problems + target_problems + token_problems
     if problems:
         raise ConfigError(source, problems)
     section = model.watcher
@@ -127,6 +131,7 @@ def config_from_dict(
         targets=targets,
         proxy=section.proxy,
         no_proxy=tuple(host.strip().lower() for host in section.no_proxy if host.strip()),
+        http_token=http_token,
     )
 
 
@@ -291,6 +296,35 @@ def _cross_check(
             if wanted not in declared_rules:
                 problems.append(f"targets.{name}.rules: unknown rule {wanted!r}")
     return problems
+
+
+def _http_token(
+    section: WatcherSection, environ: Mapping[str, str]
+) -> tuple[str | None, list[str]]:
+    """The listener's access token, if one is given; a listener bound beyond loopback must
+    have one, or the matches would be open to anyone who can reach the port."""
+    env, credential = section.http_token_env, section.http_token_credential
+    if env is not None and credential is not None:
+        return None, ["watcher.http_token_env: give http_token_env or http_token_credential, "
+                      "not both"]  # fmt: skip
+    token = None
+    if env is not None or credential is not None:
+        token, problem = secret_value("watcher.http_token_", env, credential, environ)
+        if problem is not None:
+            return None, [problem]
+        if token is not None and len(token) < MIN_TOKEN:
+            key = "http_token_env" if env is not None else "http_token_credential"
+            return None, [
+                f"watcher.{key}: the token has {len(token)} characters, fewer than "
+                f"{MIN_TOKEN} (make one with: python3 -c 'import secrets; "
+                "print(secrets.token_urlsafe())')"
+            ]
+    if section.http and token is None and not is_loopback(listen_address(section.http)[0]):
+        return None, [
+            f"watcher.http: {section.http} is reachable beyond this machine: set "
+            "http_token_env or http_token_credential, or bind to 127.0.0.1"
+        ]
+    return token, []
 
 
 def _resolve_targets(

@@ -3,6 +3,7 @@ problem), with the durations, sizes and rates written as people write them."""
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from datetime import timedelta
 from typing import Annotated, Any, Literal
@@ -53,7 +54,10 @@ class WatcherSection(_Strict):
     max_backoff: Duration = timedelta(hours=24)
     stop_timeout: Duration = timedelta(seconds=10)
     lease: Duration = timedelta(seconds=60)  # several workers: how long a claim holds
-    http: str | None = None  # "HOST:PORT" for /healthz and /metrics; off by default
+    http: str | None = None  # "HOST:PORT" for the listener; off by default
+    # The token the listener's pages and feeds ask for (required when not bound to loopback).
+    http_token_env: str | None = None
+    http_token_credential: str | None = None
     proxy: ProxyUrl | None = None  # every feed's (default: the environment's HTTP(S)_PROXY)
     no_proxy: list[str] = []  # hosts reached directly
 
@@ -274,6 +278,16 @@ class ConfigModel(_Strict):
     feeds: list[FeedConfig] = []
     rules: list[RuleConfig] = []
     targets: dict[str, TargetConfig] = {}
+
+
+def is_loopback(host: str) -> bool:
+    """Whether a listener bound to ``host`` is reachable from this machine only."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name: it may resolve to anything
+        return False
 
 
 def listen_address(value: str) -> tuple[str, int]:

@@ -1,9 +1,10 @@
-"""Human durations ("90s", "15m", "2h", "1h30m", "7d") and sizes ("10MiB")."""
+"""Human durations ("90s", "15m", "2h", "1h30m", "7d"), moments ("7d" back, or a date) and
+sizes ("10MiB")."""
 
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _PART = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")
@@ -18,6 +19,22 @@ _SIZE_UNITS = {
     "gb": 1000**3,
     "gib": 1024**3,
 }
+
+
+def parse_moment(value: str, now: datetime) -> datetime:
+    """``24h``/``7d`` back from ``now``, or a date or ISO timestamp (UTC unless it says).
+    Raises ValueError saying what was expected."""
+    try:
+        return now - parse_duration(value)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError(
+            f"{value!r} is neither a duration (24h, 7d) nor a date (2026-09-01)"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def parse_duration(text: str | int | float | timedelta) -> timedelta:

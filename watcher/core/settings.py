@@ -178,12 +178,13 @@ class Config:
     max_interval: timedelta
     stop_timeout: timedelta  # in-flight work gets this long to finish when stopping
     lease: timedelta  # how long a worker's claim on a feed or a delivery holds unrenewed
-    http: tuple[str, int] | None  # where /healthz and /metrics are served, if anywhere
+    http: tuple[str, int] | None  # where the listener serves, if anywhere
     feeds: tuple[Feed, ...]
     rules: tuple[Rule, ...]
     targets: tuple[Target, ...]
     proxy: str | None = None  # every feed's, unless it has its own (None: the environment's)
     no_proxy: tuple[str, ...] = ()  # hosts reached directly, whatever the proxy
+    http_token: str | None = None  # asked of the listener's pages and feeds, when set
 
     def added_feed(self, added: AddedFeed) -> Feed:
         """A feed added from the command line, with this config's defaults."""

@@ -67,6 +67,7 @@ class DigestRow:
     # matches keeps its match but has no evidence in the text it now holds.
     matched_terms: tuple[str, ...] = ()
     category: str | None = None  # the feed's
+    changed_at: datetime | None = None  # when its latest change was seen, if it changed
 
     @property
     def terms(self) -> tuple[str, ...]:

@@ -12,19 +12,19 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from watcher.core.matching.matcher import Matcher
 from watcher.core.model import Entry
+from watcher.core.settings import make_rule
 from watcher.core.views import DigestRow
 from watcher.render.alerts import escape_markdown, format_time, highlight, spans_of
+from watcher.render.feeds import ATOM_NS, SAFE_LINK, atom_child
 
 SCHEMA_VERSION = 2
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-_SAFE_LINK = re.compile(r"https?://", re.IGNORECASE)
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet would run as a formula
 
 
@@ -62,6 +62,22 @@ def search_entry(row: DigestRow) -> Entry:
     return Entry(key=str(row.entry_id), title=row.title, link=row.link, summary=row.summary)
 
 
+def search_matcher(query: str) -> Matcher:
+    """What ``--search`` (and the page's search) keeps, as a rule; QueryError if it cannot
+    be read."""
+    return Matcher([make_rule("search", query)])
+
+
+def searched(rows: Sequence[DigestRow], matcher: Matcher, limit: int | None) -> list[DigestRow]:
+    """The rows ``matcher`` matches, at most ``limit`` of them."""
+    kept = [
+        row
+        for row in rows
+        if matcher.match(search_entry(row), row.feed_name, row.feed_url, row.category)
+    ]
+    return kept[:limit] if limit else kept
+
+
 def delivered(row: DigestRow) -> str:
     """``desk: sent, slack: pending`` (the first alert of each target), or ``not sent``."""
     firsts = [mark for mark in row.deliveries if mark.revision == 0]
@@ -76,7 +92,7 @@ def to_markdown(page: DigestPage) -> str:
         out += [f"## {escape_markdown(rule)} ({len(rows)})", ""]
         for row in rows:
             headline = highlight(row.title or "(untitled)", spans_of(row.hits, "title"), "markdown")
-            if row.link and _SAFE_LINK.match(row.link):
+            if row.link and SAFE_LINK.match(row.link):
                 headline = f"[{headline}]({_markdown_link(row.link)})"
             others = row.sources[1:]
             reported = f"; also {escape_markdown(', '.join(others))}" if others else ""
@@ -194,130 +210,31 @@ def _cell(value: str) -> str:
     return "'" + value if value.startswith(_FORMULA) else value
 
 
-def to_html(page: DigestPage) -> str:
-    """One page with its style inline and no scripts or external assets. Feed text is
-    escaped by the template engine; only http(s) links become links."""
-    from jinja2 import Environment
-    from markupsafe import Markup
-
-    environment = Environment(autoescape=True)
-    template = environment.from_string(_HTML)
-    groups = [
-        (
-            rule,
-            [
-                {
-                    "row": row,
-                    # highlight() escapes the feed's text itself, around its own <b> marks.
-                    "headline": Markup(  # noqa: S704
-                        highlight(row.title or "(untitled)", spans_of(row.hits, "title"), "html")
-                    ),
-                    "link": row.link if row.link and _SAFE_LINK.match(row.link) else None,
-                    "time": format_time(row.time),
-                    "others": row.sources[1:],
-                    "delivered": delivered(row),
-                }
-                for row in rows
-            ],
-        )
-        for rule, rows in by_rule(page.rows)
-    ]
-    return template.render(title=page.title, groups=groups, generated=format_time(page.generated))
-
-
-_HTML = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
-<meta name="referrer" content="no-referrer">
-<title>{{ title }}</title>
-<style>
-body { font: 16px/1.5 system-ui, sans-serif; max-width: 52rem; margin: 2rem auto;
-       padding: 0 1rem; color: #1d1d1f; background: #fff; }
-h1 { font-size: 1.5rem; margin-bottom: .2rem; }
-.generated { color: #6e6e73; margin-top: 0; }
-h2 { font-size: 1.15rem; border-bottom: 1px solid #d2d2d7; padding-bottom: .3rem;
-     margin-top: 2rem; }
-h2 .count { color: #6e6e73; font-weight: normal; }
-ul { list-style: none; padding: 0; }
-li { margin: 0 0 1rem; }
-.headline { font-weight: 600; }
-.headline a { color: #0b57d0; text-decoration: none; }
-.headline a:hover { text-decoration: underline; }
-.headline b { background: #fff3b0; font-weight: 700; }
-.meta { color: #6e6e73; font-size: .9rem; }
-.changed { color: #b3261e; font-size: .8rem; text-transform: uppercase; margin-left: .4rem; }
-@media (prefers-color-scheme: dark) {
-  body { background: #1c1c1e; color: #f2f2f7; }
-  .headline a { color: #8ab4f8; }
-  .headline b { background: #5c4b00; }
-  h2 { border-color: #3a3a3c; }
-}
-</style>
-</head>
-<body>
-<h1>{{ title }}</h1>
-<p class="generated">Generated {{ generated }}</p>
-{% if not groups %}<p>No matches.</p>{% endif %}
-{% for rule, stories in groups %}
-<section>
-<h2>{{ rule }} <span class="count">({{ stories|length }})</span></h2>
-<ul>
-{% for s in stories %}
-<li>
-<div class="headline">
-{%- if s.link %}<a href="{{ s.link }}" rel="noopener noreferrer">{{ s.headline }}</a>
-{%- else %}{{ s.headline }}{% endif %}
-{%- if s.row.revision %}<span class="changed">changed</span>{% endif %}</div>
-<div class="meta">{{ s.row.feed_name }}
-{%- if s.row.category %} [{{ s.row.category }}]{% endif %}
-{%- if s.others %} (also {{ s.others|join(", ") }}){% endif %} · {{ s.time }}
-· matched {{ s.row.terms|join(", ") }} · {{ s.delivered }} · #{{ s.row.entry_id }}</div>
-</li>
-{% endfor %}
-</ul>
-</section>
-{% endfor %}
-</body>
-</html>
-"""
-
-
 def to_atom(page: DigestPage, feed_id: str = "urn:feed-watcher:digest") -> str:
     """An Atom 1.0 feed with one entry per story and rule (the rule as its category), so a
     feed reader can follow the filtered stream."""
     from lxml import etree
 
-    ns = "http://www.w3.org/2005/Atom"
-
-    def add(parent: Any, tag: str, text: str | None = None, **attributes: str) -> Any:
-        element = etree.SubElement(parent, f"{{{ns}}}{tag}", attributes)
-        if text is not None:
-            element.text = _XML_INVALID.sub("", text)
-        return element
-
-    feed = etree.Element(f"{{{ns}}}feed", nsmap={None: ns})  # type: ignore[dict-item]
-    add(feed, "id", feed_id)
-    add(feed, "title", page.title)
+    feed = etree.Element(f"{{{ATOM_NS}}}feed", nsmap={None: ATOM_NS})  # type: ignore[dict-item]
+    atom_child(feed, "id", feed_id)
+    atom_child(feed, "title", page.title)
     newest = max((row.time for row in page.rows), default=page.generated)
-    add(feed, "updated", newest.isoformat())
-    add(add(feed, "author"), "name", "feed-watcher")
-    add(feed, "generator", "feed-watcher")
+    atom_child(feed, "updated", newest.isoformat())
+    atom_child(atom_child(feed, "author"), "name", "feed-watcher")
+    atom_child(feed, "generator", "feed-watcher")
     for row in page.rows:
-        entry = add(feed, "entry")
-        add(entry, "id", f"urn:feed-watcher:entry:{row.entry_id}:rule:{row.rule}")
-        add(entry, "title", row.title or "(untitled)", type="text")
-        if row.link and _SAFE_LINK.match(row.link):
-            add(entry, "link", href=row.link, rel="alternate")
-        add(entry, "updated", row.time.isoformat())
-        add(entry, "published", row.time.isoformat())
-        add(add(entry, "author"), "name", row.feed_name)
-        add(entry, "category", term=row.rule)
+        entry = atom_child(feed, "entry")
+        atom_child(entry, "id", f"urn:feed-watcher:entry:{row.entry_id}:rule:{row.rule}")
+        atom_child(entry, "title", row.title or "(untitled)", type="text")
+        if row.link and SAFE_LINK.match(row.link):
+            atom_child(entry, "link", href=row.link, rel="alternate")
+        atom_child(entry, "updated", row.time.isoformat())
+        atom_child(entry, "published", row.time.isoformat())
+        atom_child(atom_child(entry, "author"), "name", row.feed_name)
+        atom_child(entry, "category", term=row.rule)
         others = f" Also reported by {', '.join(row.sources[1:])}." if row.sources[1:] else ""
         summary = f"{row.summary}\n\nMatched: {', '.join(row.terms)}.{others}".strip()
-        add(entry, "summary", summary, type="text")
+        atom_child(entry, "summary", summary, type="text")
     xml: bytes = etree.tostring(feed, xml_declaration=True, encoding="utf-8", pretty_print=True)
     return xml.decode("utf-8")
 

@@ -6,9 +6,11 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import (
     Connection,
+    Select,
     case,
     delete,
     func,
@@ -65,7 +67,12 @@ class SqlReports:
         """Stored matches, newest first (by publication time, else update, else first sight),
         one per rule and story, with the story's entries and the match's deliveries."""
         when = entry_time()
-        query = (
+        changed_at = (
+            select(func.max(revisions.c.seen_at))
+            .where(revisions.c.entry_id == entries.c.id)
+            .scalar_subquery()
+        )
+        query = _filtered(
             select(
                 matches.c.id.label("match_id"),
                 entries.c.id.label("entry_id"),
@@ -81,28 +88,10 @@ class SqlReports:
                 feeds.c.url.label("feed_url"),
                 feeds.c.category,
                 entries.c.story_id,
-            )
-            .join(entries, matches.c.entry_id == entries.c.id)
-            .join(feeds, entries.c.feed_id == feeds.c.id)
-            .where(matches.c.silent == 0)  # a story shows once, through its first match
-            .order_by(when.desc(), matches.c.id.desc())
-        )
-        if wanted.since is not None:
-            query = query.where(matches.c.matched_at >= wanted.since)
-        if wanted.until is not None:
-            query = query.where(matches.c.matched_at < wanted.until)
-        if wanted.rules:
-            query = query.where(matches.c.rule.in_(wanted.rules))
-        if wanted.feeds:
-            query = query.where(
-                or_(feeds.c.url.in_(wanted.feeds), display_name().in_(wanted.feeds))
-            )
-        if wanted.changed:
-            query = query.where(entries.c.revision > 0)
-        if wanted.category:
-            folder = wanted.category.strip("/").lower()
-            category = func.lower(feeds.c.category)
-            query = query.where(or_(category == folder, category.startswith(folder + "/")))
+                changed_at.label("changed_at"),
+            ),
+            wanted,
+        ).order_by(when.desc(), matches.c.id.desc())
         if wanted.limit is not None:
             query = query.limit(wanted.limit)
         with self.db.engine.connect() as conn:
@@ -128,9 +117,16 @@ class SqlReports:
                 deliveries=sent.get(row.match_id, ()),
                 matched_terms=tuple(row.terms),
                 category=row.category,
+                changed_at=row.changed_at if row.revision else None,
             )
             for row in rows
         ]
+
+    def match_times(self, wanted: DigestQuery) -> list[tuple[str, datetime]]:
+        """(rule, matched at) of each story the digest would show, for trends over time."""
+        query = _filtered(select(matches.c.rule, matches.c.matched_at), wanted)
+        with self.db.engine.connect() as conn:
+            return [(row.rule, row.matched_at) for row in conn.execute(query)]
 
     def _deliveries_of(
         self, conn: Connection, match_ids: Sequence[int]
@@ -322,3 +318,29 @@ class SqlReports:
                     .where(feeds.c.configured == 1, feeds.c.failures > 0)
                 ).scalar_one()
             )
+
+
+def _filtered(query: Select[Any], wanted: DigestQuery) -> Select[Any]:
+    """``query`` over the digest's stories (a story shows once, through its first match)
+    with the filters of ``wanted``; its limit is left to the caller."""
+    query = (
+        query.select_from(matches)
+        .join(entries, matches.c.entry_id == entries.c.id)
+        .join(feeds, entries.c.feed_id == feeds.c.id)
+        .where(matches.c.silent == 0)
+    )
+    if wanted.since is not None:
+        query = query.where(matches.c.matched_at >= wanted.since)
+    if wanted.until is not None:
+        query = query.where(matches.c.matched_at < wanted.until)
+    if wanted.rules:
+        query = query.where(matches.c.rule.in_(wanted.rules))
+    if wanted.feeds:
+        query = query.where(or_(feeds.c.url.in_(wanted.feeds), display_name().in_(wanted.feeds)))
+    if wanted.changed:
+        query = query.where(entries.c.revision > 0)
+    if wanted.category:
+        folder = wanted.category.strip("/").lower()
+        category = func.lower(feeds.c.category)
+        query = query.where(or_(category == folder, category.startswith(folder + "/")))
+    return query
