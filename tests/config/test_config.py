@@ -205,6 +205,60 @@ def test_listener_address(tmp_path: Path) -> None:
     assert load_config(path, {}).http is None
 
 
+TOKEN = "0123456789abcdef-token"
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.8.0.1", "[::1]", "localhost"])
+def test_a_loopback_listener_needs_no_token(tmp_path: Path, host: str) -> None:
+    """On a loopback address the listener starts without a token (and asks for one when it is
+    given)."""
+    path = tmp_path / "w.toml"
+    path.write_text(f'[watcher]\nhttp = "{host}:9187"\n')
+    assert load_config(path, {}).http_token is None
+    path.write_text(f'[watcher]\nhttp = "{host}:9187"\nhttp_token_env = "T"\n')
+    assert load_config(path, {"T": TOKEN}).http_token == TOKEN
+
+
+def test_a_token_from_a_systemd_credential(tmp_path: Path) -> None:
+    """``http_token_credential`` reads the token from $CREDENTIALS_DIRECTORY/NAME."""
+    (tmp_path / "credentials").mkdir()
+    (tmp_path / "credentials" / "listener").write_text(TOKEN + "\n")
+    path = tmp_path / "w.toml"
+    path.write_text('[watcher]\nhttp = "0.0.0.0:9187"\nhttp_token_credential = "listener"\n')
+    config = load_config(path, {"CREDENTIALS_DIRECTORY": str(tmp_path / "credentials")})
+    assert config.http_token == TOKEN and config.http == ("0.0.0.0", 9187)
+
+
+@pytest.mark.parametrize(
+    ("text", "environ", "expected"),
+    [
+        (
+            'http = "0.0.0.0:9187"',
+            {},
+            "watcher.http: 0.0.0.0:9187 is reachable beyond this machine",
+        ),
+        ('http = "[::]:9187"', {}, "watcher.http: [::]:9187 is reachable beyond"),
+        ('http = "192.168.1.5:9187"', {}, "watcher.http: 192.168.1.5:9187 is reachable beyond"),
+        ('http = "news-box:9187"', {}, "watcher.http: news-box:9187 is reachable beyond"),
+        ('http_token_env = "T"', {}, "watcher.http_token_env: environment variable T is not set"),
+        ('http_token_env = "T"', {"T": "short"}, "watcher.http_token_env: the token has 5 ch"),
+        (
+            'http_token_env = "T"\nhttp_token_credential = "c"',
+            {"T": TOKEN},
+            "watcher.http_token_env: give http_token_env or http_token_credential, not both",
+        ),
+        ('http_token_credential = "c"', {}, "watcher.http_token_credential: credential 'c' needs"),
+    ],
+)
+def test_listener_token_problems_name_the_key(
+    tmp_path: Path, text: str, environ: dict[str, str], expected: str
+) -> None:
+    """A listener bound beyond loopback without a token, and each way a token can be unusable,
+    is refused at its key."""
+    [problem] = problems(tmp_path, f"[watcher]\n{text}\n", environ)
+    assert problem.startswith(expected), problem
+
+
 def test_unset_environment_variable_is_an_error(tmp_path: Path) -> None:
     """``url_env`` naming a variable that is not set is an error at that key."""
     found = problems(tmp_path, '[targets.desk]\nurl_env = "DESK_URL"\n')
