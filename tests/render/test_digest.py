@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
@@ -111,6 +112,22 @@ def test_html_is_self_contained_and_defuses_feed_text(digest: Digest, tmp_path: 
     assert any("<script>alert('x')</script>" in text for text in page.text)  # shown as text
     headings = {text.strip() for text in page.text}
     assert {"madrid", "tiktok", "chips", "tariffs"} <= headings
+
+
+def test_html_draws_each_rules_trend(digest: Digest, tmp_path: Path) -> None:
+    """The HTML digest has a chart per rule of the config, 30 bars each, whose counts are the
+    rule's matches of the last 30 days (match N was dated N days back), also for a rule with no
+    story in the span asked for; --rule draws that rule's alone."""
+    stored = json.loads(digest.run("--format", "json").output)["stories"]
+    page = digest.run("--format", "html", "--since", "1d").output  # no story in that span
+    charts = re.findall(r'<section class="rule">\s*<h2>(\w+) .*?</svg>', page, flags=re.S)
+    assert sorted(charts) == sorted(RULES)
+    for rule in RULES:
+        drawing = page.split(f"<h2>{rule} ", 1)[1].split("</svg>", 1)[0]
+        counts = [int(n) for n in re.findall(r'data-count="(\d+)"', drawing)]
+        assert len(counts) == 30 and sum(counts) == [s["rule"] for s in stored].count(rule)
+    only = digest.run("--format", "html", "--rule", "chips").output
+    assert only.count("<svg") == 1
 
 
 def test_markdown_escapes_feed_text(digest: Digest) -> None:
