@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from email.utils import format_datetime, parsedate_to_datetime
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from watcher.core.durations import parse_moment
 from watcher.core.matching.tree import QueryError
@@ -120,9 +120,9 @@ class Site:
         base = _base(request)
         name = "every match" if rule is None else f"rule {rule}"
         info = FeedInfo(
-            id=f"urn:feed-watcher:feed:{'matches' if rule is None else 'rule:' + rule}",
+            id="urn:feed-watcher:feed:" + ("matches" if rule is None else f"rule:{quote(rule)}"),
             title=f"feed-watcher: {name}",
-            self_url=base + request.path,
+            self_url=base + feed_path(rule, kind),
             page_url=base + "/" + (f"?{urlencode({'rule': rule, 'since': '30d'})}" if rule else ""),
         )
         body = to_atom_feed(info, stories) if kind == "atom" else to_json_feed(info, stories)
