@@ -51,14 +51,19 @@ def insert_new_rows(
             strict=True,
         )
     )
-    if not returning:
+    if not returning and dialect.name == "sqlite":
         conn.exec_driver_sql(head + one_row + tail, params)
         return []
-    tail += f" RETURNING {', '.join(quote(c.name) for c in returning)}"
+    # PostgreSQL runs each row of an executemany as a statement of its own (a plan, an
+    # executor, its constraint triggers fired one statement at a time); rows in one
+    # statement cost it a fraction of that. SQLite, in process, loses nothing row by row.
+    if returning:
+        tail += f" RETURNING {', '.join(quote(c.name) for c in returning)}"
     found: list[Any] = []
     for batch in batches(params):
         sql = head + ", ".join([one_row] * len(batch)) + tail
-        found += conn.exec_driver_sql(sql, tuple(v for row in batch for v in row)).all()
+        result = conn.exec_driver_sql(sql, tuple(v for row in batch for v in row))
+        found += result.all() if returning else ()
     return found
 
 

@@ -78,9 +78,9 @@ def insert_new(
     add_keys(
         conn, feed_id, [(entry_id, item.keys or (item.entry.key,)) for entry_id, _, item in stored]
     )
-    record_stories(conn, stored, now)
+    inserted = record_stories(conn, stored, now)
     if conn.dialect.name == "postgresql":  # SQLite has one writer: nobody to race with
-        stored = join_concurrent_stories(conn, stored)
+        stored = join_concurrent_stories(conn, stored, inserted)
     found = [(entry_id, story, match) for entry_id, story, item in stored for match in item.matches]
     backlog = frozenset(entry_id for entry_id, _, item in stored if item.backlog)
     return len(stored), insert_matches(conn, found, delivering, now, backlog)

@@ -29,7 +29,7 @@ from watcher.core.errors import StoreError
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-HEAD = "0015"  # the newest migration; tests/adapters/test_store.py checks it against alembic's
+HEAD = "0016"  # the newest migration; tests/adapters/test_store.py checks it against alembic's
 
 
 def migrate(engine: Engine) -> None:

@@ -157,12 +157,14 @@ def _band_candidates(
 
 
 def join_concurrent_stories(
-    conn: Connection, stored: list[tuple[int, int, NewItem]]
+    conn: Connection, stored: list[tuple[int, int, NewItem]], inserted: frozenset[str]
 ) -> list[tuple[int, int, NewItem]]:
     """Another worker may have given a link its story first, in a transaction this one's key
     insert waited for (and then skipped). An entry whose key belongs to another story joins
-    it, so that one story, and one alert per rule, comes of it."""
-    owners = _stories_by_key(conn, [key for _, _, item in stored for key in item.story_keys])
+    it, so that one story, and one alert per rule, comes of it. Only the keys this
+    transaction did not insert (``inserted``: those it did) can belong to another story."""
+    skipped = [key for _, _, item in stored for key in item.story_keys if key not in inserted]
+    owners = _stories_by_key(conn, skipped)
     joined, moves = [], []
     for entry_id, story, item in stored:
         owner = next((owners[key] for key in item.story_keys if key in owners), story)
@@ -181,20 +183,24 @@ def join_concurrent_stories(
 
 def record_stories(
     conn: Connection, stored: Sequence[tuple[int, int, NewItem]], now: datetime
-) -> None:
+) -> frozenset[str]:
+    """Record the stories' keys and bands; the keys this transaction inserted (a key stored
+    before, or by a concurrent writer, is not)."""
     # In key order, so that two writers inserting the same keys wait for each other rather
     # than deadlock.
     keys = sorted(
         ({"key": k, "story_id": story} for _, story, item in stored for k in item.story_keys),
         key=lambda row: str(row["key"]),
     )
-    insert_new_rows(conn, story_keys, [story_keys.c.key], keys)
+    returning = [story_keys.c.key] if conn.dialect.name == "postgresql" else []
+    inserted = insert_new_rows(conn, story_keys, [story_keys.c.key], keys, returning)
     bands = [
         {"band": band, "story_id": story, "entry_id": entry_id, "seen_at": now}
         for entry_id, story, item in stored
         for band in item.bands
     ]
     insert_new_rows(conn, story_bands, [story_bands.c.band, story_bands.c.story_id], bands)
+    return frozenset(row.key for row in inserted)
 
 
 def _words(item: NewItem, known: dict[int, frozenset[str]]) -> frozenset[str]:
