@@ -22,7 +22,7 @@ from watcher.core.model import Entry
 from watcher.core.settings import make_rule
 from watcher.core.views import DigestRow
 from watcher.render.alerts import escape_markdown, format_time, highlight, spans_of
-from watcher.render.feeds import ATOM_NS, SAFE_LINK, atom_child
+from watcher.render.feeds import SAFE_LINK, atom_bytes, atom_child, atom_entry, atom_feed
 
 SCHEMA_VERSION = 2
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet would run as a formula
@@ -213,30 +213,16 @@ def _cell(value: str) -> str:
 def to_atom(page: DigestPage, feed_id: str = "urn:feed-watcher:digest") -> str:
     """An Atom 1.0 feed with one entry per story and rule (the rule as its category), so a
     feed reader can follow the filtered stream."""
-    from lxml import etree
-
-    feed = etree.Element(f"{{{ATOM_NS}}}feed", nsmap={None: ATOM_NS})  # type: ignore[dict-item]
-    atom_child(feed, "id", feed_id)
-    atom_child(feed, "title", page.title)
     newest = max((row.time for row in page.rows), default=page.generated)
-    atom_child(feed, "updated", newest.isoformat())
-    atom_child(atom_child(feed, "author"), "name", "feed-watcher")
-    atom_child(feed, "generator", "feed-watcher")
+    feed = atom_feed(feed_id, page.title, newest)
     for row in page.rows:
-        entry = atom_child(feed, "entry")
-        atom_child(entry, "id", f"urn:feed-watcher:entry:{row.entry_id}:rule:{row.rule}")
-        atom_child(entry, "title", row.title or "(untitled)", type="text")
-        if row.link and SAFE_LINK.match(row.link):
-            atom_child(entry, "link", href=row.link, rel="alternate")
-        atom_child(entry, "updated", row.time.isoformat())
-        atom_child(entry, "published", row.time.isoformat())
-        atom_child(atom_child(entry, "author"), "name", row.feed_name)
+        entry_id = f"urn:feed-watcher:entry:{row.entry_id}:rule:{row.rule}"
+        entry = atom_entry(feed, entry_id, row, row.time)
         atom_child(entry, "category", term=row.rule)
         others = f" Also reported by {', '.join(row.sources[1:])}." if row.sources[1:] else ""
         summary = f"{row.summary}\n\nMatched: {', '.join(row.terms)}.{others}".strip()
         atom_child(entry, "summary", summary, type="text")
-    xml: bytes = etree.tostring(feed, xml_declaration=True, encoding="utf-8", pretty_print=True)
-    return xml.decode("utf-8")
+    return atom_bytes(feed).decode("utf-8")
 
 
 def _markdown_link(url: str) -> str:

@@ -108,29 +108,47 @@ def content_html(story: FeedStory) -> str:
 
 def to_atom_feed(info: FeedInfo, stories: Sequence[FeedStory]) -> bytes:
     """An Atom 1.0 document (RFC 4287) of ``stories``."""
-    from lxml import etree
-
-    feed = etree.Element(f"{{{ATOM_NS}}}feed", nsmap={None: ATOM_NS})  # type: ignore[dict-item]
-    atom_child(feed, "id", info.id)
-    atom_child(feed, "title", info.title)
-    atom_child(feed, "updated", last_modified(stories).isoformat())
+    feed = atom_feed(info.id, info.title, last_modified(stories))
     atom_child(feed, "link", rel="self", href=info.self_url, type="application/atom+xml")
     atom_child(feed, "link", rel="alternate", href=info.page_url, type="text/html")
-    atom_child(atom_child(feed, "author"), "name", "feed-watcher")
-    atom_child(feed, "generator", "feed-watcher")
     for story in stories:
-        row = story.row
-        entry = atom_child(feed, "entry")
-        atom_child(entry, "id", story.id)
-        atom_child(entry, "title", row.title or "(untitled)", type="text")
-        if row.link and SAFE_LINK.match(row.link):
-            atom_child(entry, "link", href=row.link, rel="alternate")
-        atom_child(entry, "published", row.time.isoformat())
-        atom_child(entry, "updated", story.updated.isoformat())
-        atom_child(atom_child(entry, "author"), "name", row.feed_name)
+        entry = atom_entry(feed, story.id, story.row, story.updated)
         for rule in story.rules:
             atom_child(entry, "category", term=rule)
         atom_child(entry, "content", content_html(story), type="html")
+    return atom_bytes(feed)
+
+
+def atom_feed(feed_id: str, title: str, updated: datetime) -> Any:
+    """An Atom feed element with what RFC 4287 requires of it (our name as its author)."""
+    from lxml import etree
+
+    feed = etree.Element(f"{{{ATOM_NS}}}feed", nsmap={None: ATOM_NS})  # type: ignore[dict-item]
+    atom_child(feed, "id", feed_id)
+    atom_child(feed, "title", title)
+    atom_child(feed, "updated", updated.isoformat())
+    atom_child(atom_child(feed, "author"), "name", "feed-watcher")
+    atom_child(feed, "generator", "feed-watcher")
+    return feed
+
+
+def atom_entry(feed: Any, entry_id: str, row: DigestRow, updated: datetime) -> Any:
+    """An entry of ``feed`` for ``row``: its id, headline, link (http(s) only), times, and
+    the feed that reported it as its author."""
+    entry = atom_child(feed, "entry")
+    atom_child(entry, "id", entry_id)
+    atom_child(entry, "title", row.title or "(untitled)", type="text")
+    if row.link and SAFE_LINK.match(row.link):
+        atom_child(entry, "link", href=row.link, rel="alternate")
+    atom_child(entry, "published", row.time.isoformat())
+    atom_child(entry, "updated", updated.isoformat())
+    atom_child(atom_child(entry, "author"), "name", row.feed_name)
+    return entry
+
+
+def atom_bytes(feed: Any) -> bytes:
+    from lxml import etree
+
     xml: bytes = etree.tostring(feed, xml_declaration=True, encoding="utf-8", pretty_print=True)
     return xml
 
