@@ -215,6 +215,12 @@ def test_the_page_shows_the_digest_with_its_filters_and_charts(store: SqlStore) 
     recent = _Elements()
     recent.feed(get(site, "/?since=2d").body.decode())  # match N is N days old
     assert recent.stories == 1 and len(recent.bars) == 4 * 30
+    older = _Elements()  # Post's own story (its copy of the Madrid one stays Wire's)
+    older.feed(get(site, "/?since=30d&until=2d&feed=Post,Nowhere").body.decode())
+    assert older.stories == 1 and "New tariffs on steel" in "".join(older.text)
+    changed = _Elements()
+    changed.feed(get(site, "/?since=30d&changed=1").body.decode())
+    assert changed.stories == 1  # the TikTok deadline, rewritten between the two runs
 
     bad = get(site, "/?since=yesterday")
     assert bad.status == 400 and b"since:" in bad.body

@@ -79,7 +79,9 @@ META_POLICY = (
 PAGE_POLICY = META_POLICY + "; frame-ancestors 'none'"
 _FORM_FIELDS = (
     ("since", "Since", "24h, 7d, 2026-09-01"),
-    ("rule", "Rule", "any"),
+    ("until", "Until", "now"),
+    ("rule", "Rules", "any"),
+    ("feed", "Feeds", "any"),
     ("search", "Search", "a query"),
     ("category", "Category", "any"),
 )
@@ -157,7 +159,10 @@ _HTML = """<!DOCTYPE html>
 {% if site %}<form method="get" action="/">
 {% for name, label, hint, value in form %}<label>{{ label }}
 <input name="{{ name }}" value="{{ value }}" placeholder="{{ hint }}"></label>
-{% endfor %}{% for name, value in site.carried -%}
+{% endfor %}<label>Changed only
+<input type="checkbox" name="changed" value="1"
+{%- if site.filters.changed %} checked{% endif %}></label>
+{% for name, value in site.carried -%}
 <input type="hidden" name="{{ name }}" value="{{ value }}">
 {% endfor %}<button type="submit">Show</button>
 </form>{% endif %}

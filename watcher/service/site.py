@@ -136,7 +136,7 @@ class Site:
             rows = searched(rows, search_matcher(search), query.limit)
         counted = replace(query, since=span_start(now), until=None, limit=None)
         drawn = trends(self._reports.match_times(counted), now, query.rules or self._rules)
-        page = DigestPage(tuple(rows), now, query.since, None, tuple(filters.items()))
+        page = DigestPage(tuple(rows), now, query.since, query.until, tuple(filters.items()))
         carried = (("token", request.query["token"]),) if "token" in request.query else ()
         base = _base(request)
 
@@ -157,35 +157,44 @@ class Site:
         )
 
     def _page_query(self, request: WebRequest) -> tuple[DigestQuery, str | None, dict[str, str]]:
-        """The page's filters, as ``watcher digest`` takes them."""
-        q = request.query
-        since_text = q.get("since", "").strip() or "24h"
-        try:
-            since = parse_moment(since_text, self._clock())
-        except ValueError as exc:
-            raise BadRequest(f"since: {exc}") from None
-        limit_text = q.get("limit", "").strip()
-        if limit_text and not (limit_text.isdigit() and 0 < int(limit_text) <= PAGE_LIMIT):
-            raise BadRequest(f"limit: a number from 1 to {PAGE_LIMIT}, not {limit_text!r}")
-        rules = tuple(r.strip() for r in q.get("rule", "").split(",") if r.strip())
-        search = q.get("search", "").strip() or None
+        """The page's filters, as ``watcher digest`` takes them (several rules or feeds:
+        comma-separated)."""
+        q = {name: value.strip() for name, value in request.query.items()}
+        since = self._moment("since", q.get("since") or "24h")
+        until = self._moment("until", q["until"]) if q.get("until") else None
+        limit = q.get("limit", "")
+        if limit and not (limit.isdigit() and 0 < int(limit) <= PAGE_LIMIT):
+            raise BadRequest(f"limit: a number from 1 to {PAGE_LIMIT}, not {limit!r}")
+        search = q.get("search") or None
         if search is not None:
             try:
                 search_matcher(search)
             except QueryError as exc:
                 raise BadRequest(f"search: {exc.explain()}") from None
-        category = q.get("category", "").strip() or None
         query = DigestQuery(
             since=since,
-            rules=rules,
-            limit=int(limit_text) if limit_text else PAGE_LIMIT,
-            category=category,
+            until=until,
+            rules=_listed(q.get("rule", "")),
+            feeds=_listed(q.get("feed", "")),
+            changed=q.get("changed", "") not in ("", "0", "no", "false"),
+            limit=int(limit) if limit else PAGE_LIMIT,
+            category=q.get("category") or None,
         )
-        filters = {
-            "since": since_text, "rule": ",".join(rules), "search": search or "",
-            "category": category or "",
-        }  # fmt: skip
+        shown = ("since", "until", "rule", "feed", "search", "category")
+        filters = {name: q.get(name, "") for name in shown} | {"since": q.get("since") or "24h"}
+        if query.changed:
+            filters["changed"] = "1"
         return query, search, filters
+
+    def _moment(self, name: str, text: str) -> datetime:
+        try:
+            return parse_moment(text, self._clock())
+        except ValueError as exc:
+            raise BadRequest(f"{name}: {exc}") from None
+
+
+def _listed(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
 def _conditional(
