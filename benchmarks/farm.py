@@ -13,6 +13,7 @@ sends Last-Modified and answers If-Modified-Since, noticeably slower — the tab
 from __future__ import annotations
 
 import contextlib
+import os
 import random
 import shutil
 import socket
@@ -201,8 +202,11 @@ def serve(root: Path) -> Iterator[tuple[str, str]]:
         return
     with tempfile.TemporaryDirectory() as scratch:
         conf = Path(scratch) / "nginx.conf"
+        # Started by root, nginx's workers would run as nobody and find the farm, under a
+        # private temporary directory, forbidden: they run as root too.
+        user = "user root;\n" if os.geteuid() == 0 else ""
         conf.write_text(
-            f"daemon off; worker_processes 1; pid {scratch}/nginx.pid;\n"
+            f"{user}daemon off; worker_processes 1; pid {scratch}/nginx.pid;\n"
             f"error_log {scratch}/error.log;\n"
             "events { worker_connections 1024; }\n"
             "http {\n"
