@@ -8,6 +8,7 @@ import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
 from pathlib import Path
 
 from click.testing import CliRunner, Result
@@ -31,9 +32,9 @@ def feed(title: str, items: list[tuple[str, str, str, int]]) -> str:
     """RSS with (guid, title, description, hours ago) items; titles are escaped as text."""
     base = datetime(2026, 9, 14, 12, 0, tzinfo=UTC)
     body = "".join(
-        f"<item><guid isPermaLink='false'>{guid}</guid><title>{_xml(text)}</title>"
+        f"<item><guid isPermaLink='false'>{guid}</guid><title>{escape_xml(text)}</title>"
         f"<link>https://{title.lower().replace(' ', '')}.example/{guid}</link>"
-        f"<description>{_xml(summary)}</description>"
+        f"<description>{escape_xml(summary)}</description>"
         f"<pubDate>{(base - timedelta(hours=ago)).strftime('%a, %d %b %Y %H:%M:%S GMT')}"
         "</pubDate></item>"
         for guid, text, summary, ago in items
@@ -44,7 +45,7 @@ def feed(title: str, items: list[tuple[str, str, str, int]]) -> str:
     )
 
 
-def _xml(text: str) -> str:
+def escape_xml(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
@@ -54,7 +55,7 @@ WIRE = [
     ("w2", STORY, "Negotiators met in Madrid on Sunday.", 2),
     ("w3", "China opens probe into US analog chips", "Texas Instruments named.", 3),
     # Escaped twice: feedparser reads RSS titles as HTML, so this stores HOSTILE as text.
-    ("w4", _xml(HOSTILE), "A summary with <b>markup</b> & more.", 4),
+    ("w4", escape_xml(HOSTILE), "A summary with <b>markup</b> & more.", 4),
     ("w5", "Weather: sunny", "Nothing to see.", 5),
 ]
 POST = [
@@ -104,3 +105,21 @@ def build_digest(tmp: Path, extra_feeds: Mapping[str, str] = {}, extra: str = ""
             moment = now - timedelta(days=match_id)
             db.execute("update matches set matched_at = ? where id = ?", (moment, match_id))
     return Digest(config, database)
+
+
+class PageElements(HTMLParser):
+    """What a page holds, as a browser would not run it: its tags, its links (href, src,
+    action) and its text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.hrefs: list[str] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        self.hrefs += [value or "" for name, value in attrs if name in ("href", "src", "action")]
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)

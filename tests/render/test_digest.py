@@ -11,7 +11,6 @@ import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from html.parser import HTMLParser
 from pathlib import Path
 
 import feedparser
@@ -22,7 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import watcher
-from tests.stored import HOSTILE, RULES, Digest, build_digest
+from tests.stored import HOSTILE, RULES, Digest, PageElements, build_digest
 from watcher.cli import cli
 from watcher.core.views import DigestQuery
 
@@ -85,27 +84,12 @@ def test_atom_reads_back_in_feedparser(digest: Digest) -> None:
     assert len({e.id for e in parsed.entries}) == len(stored)
 
 
-class _Page(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.tags: list[str] = []
-        self.hrefs: list[str] = []
-        self.text: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append(tag)
-        self.hrefs += [value or "" for name, value in attrs if name in ("href", "src")]
-
-    def handle_data(self, data: str) -> None:
-        self.text.append(data)
-
-
 def test_html_is_self_contained_and_defuses_feed_text(digest: Digest, tmp_path: Path) -> None:
     """The HTML digest loads nothing from outside, links only over https, and shows feed markup as
     text."""
     out = tmp_path / "digest.html"
     digest.run("--format", "html", "--output", str(out))
-    page = _Page()
+    page = PageElements()
     page.feed(out.read_text(encoding="utf-8"))
     assert "script" not in page.tags and "img" not in page.tags and "link" not in page.tags
     assert page.hrefs and all(h.startswith("https://") for h in page.hrefs)

@@ -10,14 +10,13 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from html.parser import HTMLParser
 from pathlib import Path
 
 import feedparser
 import pytest
 from lxml import etree
 
-from tests.stored import Digest, _xml, build_digest
+from tests.stored import Digest, PageElements, build_digest, escape_xml
 from watcher.adapters.sql.database import connect
 from watcher.adapters.sql.store import SqlStore
 from watcher.core.ratelimit import RateLimit
@@ -32,7 +31,7 @@ ROGUE = (
     "<?xml version='1.0' encoding='UTF-8'?><rss version='2.0'><channel><title>Rogue</title>"
     "<link>https://rogue.example/</link><item><guid isPermaLink='false'>r1</guid>"
     # Escaped twice: feedparser reads RSS titles as HTML, so the title is stored as this text.
-    f"<title>{_xml(_xml(ROGUE_TITLE))}</title><link>javascript:alert(3)</link>"
+    f"<title>{escape_xml(escape_xml(ROGUE_TITLE))}</title><link>javascript:alert(3)</link>"
     "<description>Click &lt;a href='javascript:alert(4)'&gt;here&lt;/a&gt;</description>"
     "</item></channel></rss>"
 )
@@ -151,24 +150,19 @@ def test_validators_answer_304_until_the_stories_change(stored: Digest, store: S
             db.execute("update entries set title = replace(title, ' (updated)', '')")
 
 
-class _Elements(HTMLParser):
+class _Elements(PageElements):
+    """The page's elements, with the counts of its chart bars and its stories."""
+
     def __init__(self) -> None:
         super().__init__()
-        self.tags: list[str] = []
-        self.hrefs: list[str] = []
-        self.text: list[str] = []
         self.bars: list[int] = []
         self.stories = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append(tag)
+        super().handle_starttag(tag, attrs)
         found = dict(attrs)
-        self.hrefs += [value or "" for name, value in attrs if name in ("href", "src", "action")]
         self.bars += [int(found["data-count"] or 0)] if found.get("class") == "bar" else []
         self.stories += found.get("class") == "story"
-
-    def handle_data(self, data: str) -> None:
-        self.text.append(data)
 
 
 def test_hostile_feed_text_is_inert_everywhere(store: SqlStore) -> None:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 
 import click
 from rich.table import Table
 from rich.text import Text
 
-from watcher.app import load, utcnow
+from watcher.app import OpenStore, load, utcnow
 from watcher.cli.common import (
     REDACTOR,
     common_options,
@@ -24,7 +26,6 @@ from watcher.core.matching.matcher import Matcher
 from watcher.core.matching.tree import QueryError
 from watcher.core.views import DigestQuery, DigestRow
 from watcher.render.alerts import format_time, highlight, spans_of
-from watcher.render.chart import span_start, trends
 from watcher.render.digest import (
     DigestPage,
     by_rule,
@@ -36,7 +37,6 @@ from watcher.render.digest import (
     to_json,
     to_markdown,
 )
-from watcher.render.page import to_html
 
 
 @click.command()
@@ -93,11 +93,10 @@ def digest(
     with opened_store(config) as store:
         rows = store.reports.digest(wanted)
         now = utcnow()
-        if fmt == "html":  # the trend of each rule shown, over the last 30 days
-            charted = replace(wanted, since=span_start(now), until=None, limit=None)
-            rule_trends = trends(
-                store.reports.match_times(charted), now, rules or [r.name for r in config.rules]
-            )
+        if fmt == "html":  # the trend of each rule shown, read while the store is open
+            render = _charted(store, wanted, now, rules or [r.name for r in config.rules])
+        else:
+            render = _RENDERERS.get(fmt, _plain_text)
     if matcher is not None:
         rows = searched(rows, matcher, limit)
     filters = {
@@ -113,11 +112,24 @@ def digest(
     if fmt == "table" and output is None:
         _print_digest_table(page)
         return
-    text = to_html(page, rule_trends) if fmt == "html" else _RENDERERS.get(fmt, _plain_text)(page)
+    text = render(page)
     if output is None:
         click.echo(text, nl=not text.endswith("\n"))
     else:
         write_atomically(Path(output), text)
+
+
+def _charted(
+    store: OpenStore, wanted: DigestQuery, now: datetime, rules: Sequence[str]
+) -> Callable[[DigestPage], str]:
+    """The HTML page's renderer, with each rule's matches per day over the last 30 days
+    (imported here: the charts and the page cost every other command's start nothing)."""
+    from watcher.render.chart import span_start, trends
+    from watcher.render.page import to_html
+
+    counted = replace(wanted, since=span_start(now), until=None, limit=None)
+    drawn = trends(store.reports.match_times(counted), now, rules)
+    return lambda page: to_html(page, drawn)
 
 
 def _search_matcher(search: str | None) -> Matcher | None:

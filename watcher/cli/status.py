@@ -19,7 +19,6 @@ from watcher.core.settings import Config
 from watcher.core.text import counted
 from watcher.core.views import FeedStatus, WorkerRow
 from watcher.render.alerts import describe_cycle, format_time, state_words
-from watcher.render.feeds import feed_path
 
 _TROUBLE = ("failing", "backing off", "paused")
 
@@ -53,6 +52,8 @@ def _served(config: Config) -> dict[str, Any] | None:
     """The listener's URLs to subscribe to, if it is on (the token, if any, is not shown)."""
     if config.http is None:
         return None
+    from watcher.render.feeds import feed_path  # the listener's module, only when it is on
+
     host, port = config.http
     if _every_address(host):  # this machine's name reaches it
         host = socket.gethostname()

@@ -312,10 +312,10 @@ def _http_token(
         token, problem = secret_value("watcher.http_token_", env, credential, environ)
         if problem is not None:
             return None, [problem]
-        if token is not None and len(token) < MIN_TOKEN:
+        if len(token or "") < MIN_TOKEN:
             key = "http_token_env" if env is not None else "http_token_credential"
             return None, [
-                f"watcher.{key}: the token has {len(token)} characters, fewer than "
+                f"watcher.{key}: the token has {len(token or '')} characters, fewer than "
                 f"{MIN_TOKEN} (make one with: python3 -c 'import secrets; "
                 "print(secrets.token_urlsafe())')"
             ]

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dt_time
 
+from watcher.core.text import counted
 from watcher.render.feeds import esc
 
 DAYS = 30
@@ -95,4 +96,4 @@ def caption(trend: Trend) -> str:
 
 
 def _matches(count: int) -> str:
-    return f"{count} match" if count == 1 else f"{count} matches"
+    return counted(count, "match", "matches")

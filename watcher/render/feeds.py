@@ -37,9 +37,7 @@ class FeedStory:
 
     @property
     def id(self) -> str:
-        if self.row.story_id is not None:
-            return f"urn:feed-watcher:story:{self.row.story_id}"
-        return f"urn:feed-watcher:entry:{self.row.entry_id}"
+        return story_urn(self.row)
 
     @property
     def updated(self) -> datetime:
@@ -64,13 +62,20 @@ def feed_path(rule: str | None, kind: str) -> str:
     )
 
 
+def story_urn(row: DigestRow) -> str:
+    """The id a row's story keeps in every feed: its story's, else (stories off) its entry's."""
+    if row.story_id is not None:
+        return f"urn:feed-watcher:story:{row.story_id}"
+    return f"urn:feed-watcher:entry:{row.entry_id}"
+
+
 def feed_stories(rows: Sequence[DigestRow]) -> list[FeedStory]:
     """Each story once, in the order of its first row (the digest's: newest first), with the
     rules of all its rows."""
-    firsts: dict[tuple[str, int], DigestRow] = {}
-    rules: dict[tuple[str, int], list[str]] = {}
+    firsts: dict[str, DigestRow] = {}
+    rules: dict[str, list[str]] = {}
     for row in rows:
-        key = ("story", row.story_id) if row.story_id is not None else ("entry", row.entry_id)
+        key = story_urn(row)
         firsts.setdefault(key, row)
         if row.rule not in rules.setdefault(key, []):
             rules[key].append(row.rule)

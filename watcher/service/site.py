@@ -23,6 +23,7 @@ from email.utils import format_datetime, parsedate_to_datetime
 from urllib.parse import quote, urlencode
 
 from watcher.core.durations import parse_moment
+from watcher.core.matching.matcher import Matcher
 from watcher.core.matching.tree import QueryError
 from watcher.core.ratelimit import RateLimit
 from watcher.core.views import DigestQuery
@@ -129,11 +130,11 @@ class Site:
         return _conditional(request, body, last_modified(stories), _FEED_TYPES[kind])
 
     def _page(self, request: WebRequest) -> WebResponse:
-        query, search, filters = self._page_query(request)
+        query, matcher, filters = self._page_query(request)
         now = self._clock()
-        rows = self._reports.digest(replace(query, limit=None if search else query.limit))
-        if search is not None:
-            rows = searched(rows, search_matcher(search), query.limit)
+        rows = self._reports.digest(replace(query, limit=None if matcher else query.limit))
+        if matcher is not None:
+            rows = searched(rows, matcher, query.limit)
         counted = replace(query, since=span_start(now), until=None, limit=None)
         drawn = trends(self._reports.match_times(counted), now, query.rules or self._rules)
         page = DigestPage(tuple(rows), now, query.since, query.until, tuple(filters.items()))
@@ -156,7 +157,9 @@ class Site:
             body,
         )
 
-    def _page_query(self, request: WebRequest) -> tuple[DigestQuery, str | None, dict[str, str]]:
+    def _page_query(
+        self, request: WebRequest
+    ) -> tuple[DigestQuery, Matcher | None, dict[str, str]]:
         """The page's filters, as ``watcher digest`` takes them (several rules or feeds:
         comma-separated)."""
         q = {name: value.strip() for name, value in request.query.items()}
@@ -165,10 +168,10 @@ class Site:
         limit = q.get("limit", "")
         if limit and not (limit.isdigit() and 0 < int(limit) <= PAGE_LIMIT):
             raise BadRequest(f"limit: a number from 1 to {PAGE_LIMIT}, not {limit!r}")
-        search = q.get("search") or None
-        if search is not None:
+        matcher = None
+        if q.get("search"):
             try:
-                search_matcher(search)
+                matcher = search_matcher(q["search"])
             except QueryError as exc:
                 raise BadRequest(f"search: {exc.explain()}") from None
         query = DigestQuery(
@@ -184,7 +187,7 @@ class Site:
         filters = {name: q.get(name, "") for name in shown} | {"since": q.get("since") or "24h"}
         if query.changed:
             filters["changed"] = "1"
-        return query, search, filters
+        return query, matcher, filters
 
     def _moment(self, name: str, text: str) -> datetime:
         try:
