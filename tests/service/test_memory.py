@@ -4,6 +4,7 @@ happens in its long-lived main process (whose native heap would keep what parser
 from __future__ import annotations
 
 import asyncio
+import re
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -38,6 +39,25 @@ def test_the_parser_processes_import_no_heavy_library() -> None:
 def test_free_memory_is_handed_back() -> None:
     """glibc's malloc_trim is found and called (this machine runs glibc)."""
     assert release_free_memory() is True
+
+
+def test_the_email_generators_patterns_are_not_kept() -> None:
+    """Every multipart email leaves a compiled pattern of its random boundary in re's cache;
+    after a cycle the cache holds none of them."""
+    from email.mime.multipart import MIMEMultipart
+    from email.mime.text import MIMEText
+
+    def boundary_patterns() -> int:
+        cache = re._cache  # type: ignore[attr-defined]
+        return sum(str(key[1]).startswith("^--" + "=" * 15) for key in cache)
+
+    for _ in range(20):
+        message = MIMEMultipart("alternative")
+        message.attach(MIMEText("TikTok deadline", "plain"))
+        message.as_string()
+    assert boundary_patterns() >= 20
+    release_free_memory()
+    assert boundary_patterns() == 0
 
 
 def test_a_daemon_keeps_one_parser_pool_and_recycles_it(
