@@ -16,6 +16,7 @@ from watcher.core.model import (
     CycleReport,
     Delivering,
     DeliveryReport,
+    FeedSave,
     FeedSchedule,
     FetchResult,
     KnownEntry,
@@ -95,6 +96,13 @@ class Entries(Protocol):
         """In one transaction: the feed's new state; its new entries with their keys, stories
         and matches; the new versions of known entries; and one pending delivery per match (or
         change) and target, except for stories that already notified for the rule."""
+        ...
+
+    def save_successes(
+        self, saves: Sequence[FeedSave], delivering: Delivering, clustering: Clustering | None
+    ) -> list[SaveCounts]:
+        """``save_success`` for several fetches in one transaction, with one statement per
+        table for all of them; their counts in the same order."""
         ...
 
 

@@ -356,15 +356,19 @@ def test_upgrade_from_the_first_schema_keeps_matches(database_url: str) -> None:
     ]
 
 
-def test_stories_across_feeds(database_url: str) -> None:
+@pytest.mark.parametrize("together", [False, True], ids=["feed by feed", "in one batch"])
+def test_stories_across_feeds(database_url: str, together: bool) -> None:
     """On both databases: the same link makes one story; so do near-duplicate words within the
-    window (not without clustering); a story notifies once per rule, later matches are silent."""
+    window (not without clustering); a story notifies once per rule, later matches are silent.
+    The same whether the feeds are stored one by one or in one batch (the writer's), where
+    each feed's counts are its own and an entry key two feeds share names two entries."""
     from watcher.core.clustering import bands, shingles, signature
-    from watcher.core.model import Clustering
+    from watcher.core.model import Clustering, FeedSave
 
-    other = "https://other.example/rss"
+    other, third = "https://other.example/rss", "https://third.example/rss"
     store = open_store(database_url)
-    store.feeds.sync_feeds([Feed(URL, "A", timedelta(1)), Feed(other, "B", timedelta(1))], NOW)
+    feeds = [Feed(URL, "A", timedelta(1)), Feed(other, "B", timedelta(1)), Feed(third, "C", DAY)]
+    store.feeds.sync_feeds(feeds, NOW)
     headline, lead = "TikTok deal framework agreed ahead of deadline", "Negotiators agreed it."
 
     def story_item(key: str, link: str | None, near: bool) -> NewItem:
@@ -383,24 +387,43 @@ def test_stories_across_feeds(database_url: str) -> None:
 
     cluster = Clustering(0.8, timedelta(hours=48))
     delivering = Delivering({"tiktok": ["desk"]})
-    for url, items in (
-        (URL, [story_item("a", "https://n.example/x", False), story_item("c", None, True)]),
-        (other, [story_item("b", "https://n.example/x", False), story_item("d", None, True)]),
-    ):
-        store.entries.save_success(url, FETCHED, "T", None, items, [], delivering, cluster, NOW)
+    saves = [
+        FeedSave(URL, FETCHED, "T", None, [story_item("a", "https://n.example/x", False),
+                 story_item("c", None, True), story_item("same", None, False)], [], NOW),
+        FeedSave(other, FETCHED, "T", None, [story_item("b", "https://n.example/x", False),
+                 story_item("d", None, True)], [], NOW),
+        FeedSave(third, FETCHED, "T", None, [story_item("same", None, False)], [], NOW),
+    ]  # fmt: skip
+    if together:
+        counts = store.entries.save_successes(saves, delivering, cluster)
+    else:
+        counts = [store.entries.save_successes([save], delivering, cluster)[0] for save in saves]
+    assert [(c.new_entries, c.new_matches) for c in counts] == [(3, 3), (2, 2), (1, 1)]
     with store.engine.connect() as conn:
         stories: dict[str, int] = dict(
-            conn.execute(sa.text("SELECT key, story_id FROM entries")).all()
+            conn.execute(sa.text("SELECT key, story_id FROM entries WHERE key != 'same'")).all()
         )
+        same = conn.execute(
+            sa.text(
+                "SELECT f.url, e.story_id, m.silent FROM entries e JOIN feeds f ON f.id = e.feed_id"
+                " JOIN matches m ON m.entry_id = e.id WHERE key = 'same' ORDER BY f.url"
+            )
+        ).all()
         silent: dict[str, int] = dict(
             conn.execute(
-                sa.text("SELECT e.key, m.silent FROM matches m JOIN entries e ON e.id = m.entry_id")
+                sa.text(
+                    "SELECT e.key, m.silent FROM matches m JOIN entries e ON e.id = m.entry_id"
+                    " WHERE e.key != 'same'"
+                )
             ).all()
         )
     assert stories["a"] == stories["b"] and stories["c"] == stories["d"]
     assert stories["a"] != stories["c"]
     assert silent == {"a": 0, "b": 1, "c": 0, "d": 1}
-    assert len(store.outbox.due_alerts(NOW, 10)) == 2
+    # One key in two feeds names two entries; alike in words, they are one story.
+    assert [url for url, _, _ in same] == sorted([URL, third])
+    assert same[0].story_id == same[1].story_id and {same[0].silent, same[1].silent} == {0, 1}
+    assert len(store.outbox.due_alerts(NOW, 10)) == 3
     store.engine.dispose()
 
 

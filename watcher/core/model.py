@@ -293,6 +293,22 @@ class Delivering:
 
 
 @dataclass(frozen=True, slots=True)
+class FeedSave:
+    """What a successful fetch of a changed feed brought, to be stored: the feed's new state,
+    its new entries and the known entries it brought again."""
+
+    url: str
+    fetched: FetchResult
+    title: str
+    warning: str | None
+    items: Sequence[NewItem]
+    again: Sequence[SeenAgain]
+    at: datetime
+    next_fetch: datetime | None = None
+    hint: timedelta | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class SaveCounts:
     new_entries: int
     new_matches: int

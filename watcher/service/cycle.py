@@ -8,7 +8,6 @@ apprise. A feed's failure is that feed's outcome; the cycle always completes.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import threading
 import time
@@ -35,6 +34,7 @@ from watcher.core.model import (
     DeliveryReport,
     Entry,
     FeedOutcome,
+    FeedSave,
     FeedSchedule,
     FetchResult,
     QuietFetch,
@@ -50,7 +50,7 @@ from watcher.ports import Clock, Fetcher, MoreFeeds, Notifier, ParsePool, Store
 from watcher.service.delivery import Delivery
 from watcher.service.flow import Flow
 from watcher.service.parsers import POOL_FROM, Parsers
-from watcher.service.writer import GROUP, GroupWriter, Job, QuietFetches
+from watcher.service.writer import GROUP, GroupWriter, Job, QuietFetches, Sorted
 
 log = logging.getLogger("watcher.service")  # the name operators filter the journal by
 _CONFLICT_RETRIES = 3  # a group's transaction is tried this often before feeds go one by one
@@ -230,11 +230,11 @@ class Service:
         for _ in range(_CONFLICT_RETRIES - 1):
             try:
                 with self.store.together():
-                    return [self.process(*job) for job in jobs]
+                    return self.process(jobs)
             except WriteConflict as exc:
                 log.info("write conflict with another worker (%s); trying again", exc)
         with self.store.together():  # the last try: a conflict now goes to the caller
-            return [self.process(*job) for job in jobs]
+            return self.process(jobs)
 
     async def _parse_elsewhere(
         self, pool: ParsePool, feed: Feed, fetched: FetchResult | FetchError
@@ -251,14 +251,20 @@ class Service:
         )  # fmt: skip
         return await self.parsers.read(pool, request)
 
-    def process(
-        self,
-        feed: Feed,
-        fetched: FetchResult | FetchError,
-        read: ReadFeed | ParseError | None = None,
-    ) -> FeedOutcome:
-        """Parse (unless ``read`` holds it already), match and store one feed's download (or
-        record its failure)."""
+    def process(self, jobs: Sequence[Job]) -> list[FeedOutcome]:
+        """Parse (unless a job holds its reading already), match and store feeds' downloads
+        (or record their failures): each feed sorted on its own, then the new and changed
+        entries of them all stored at once."""
+        steps = [self._sort(*job) for job in jobs]
+        saves = [step.save for step in steps if isinstance(step, Sorted)]
+        counts = iter(self.store.entries.save_successes(saves, self.delivering, self.clustering))
+        return [step.outcome(next(counts)) if isinstance(step, Sorted) else step for step in steps]
+
+    def _sort(
+        self, feed: Feed, fetched: FetchResult | FetchError, read: ReadFeed | ParseError | None
+    ) -> FeedOutcome | Sorted:
+        """One feed's download: its outcome when there is nothing to store (or it failed),
+        else what it brings, sorted into new and known entries."""
         now = self.clock()
         name = feed.name or feed.url
         try:
@@ -283,40 +289,12 @@ class Service:
             return FeedOutcome(feed.url, name, "failed", error=exc.reason)
         parsed = read.parsed
         sorted_ = self._triage(feed, read)
-        counts = self.store.entries.save_success(
-            feed.url,
-            fetched,
-            parsed.title,
-            parsed.warning,
-            sorted_.new,
-            sorted_.again,
-            self.delivering,
-            self.clustering,
-            now,
-            self._next_fetch(feed, now, fetched, parsed.hint),
-            parsed.hint,
-        )
-        if parsed.warning:
-            log.info("feed %s: %s", feed.url, parsed.warning)
-        if counts.churned:
-            log.info("feed %s: %d entries came back under new guids", feed.url, counts.churned)
-        log.debug(
-            "feed %s: %d entries, %d new, %d changed, %d new matches",
-            feed.url,
-            len(parsed.entries),
-            counts.new_entries,
-            counts.changed,
-            counts.new_matches,
-        )
-        outcome = FeedOutcome.of(feed.url, feed.name or parsed.title or feed.url, "ok", fetched)
-        return dataclasses.replace(
-            outcome,
-            new_entries=counts.new_entries,
-            new_matches=counts.new_matches,
-            changed=counts.changed,
-            warning=parsed.warning,
-            rules=tuple(match.rule for item in sorted_.new for match in item.matches),
-        )
+        next_fetch = self._next_fetch(feed, now, fetched, parsed.hint)
+        save = FeedSave(
+            feed.url, fetched, parsed.title, parsed.warning, sorted_.new, sorted_.again, now,
+            next_fetch, parsed.hint,
+        )  # fmt: skip
+        return Sorted(feed, parsed, sorted_, save)
 
     def _quietly(self, feed: Feed, fetched: FetchResult, status: str) -> FeedOutcome:
         """A fetch that brought nothing new: held back, to be recorded with the others."""

@@ -4,25 +4,68 @@ together, in one transaction; fetches that brought nothing are recorded in batch
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
+from dataclasses import dataclass
 
-from watcher.core.analysis import (
-    ReadFeed,
-)
+from watcher.core.analysis import ReadFeed
 from watcher.core.errors import FetchError, ParseError
 from watcher.core.model import (
     FeedOutcome,
+    FeedSave,
     FetchResult,
+    ParsedFeed,
     QuietFetch,
+    SaveCounts,
 )
 from watcher.core.settings import Feed
+from watcher.core.triage import Triage
+
+log = logging.getLogger("watcher.service")
 
 GROUP = 20  # feeds written per transaction at most
 _QUIET_BATCH = 500  # quiet fetches recorded per transaction
 
 
 Job = tuple[Feed, FetchResult | FetchError, ReadFeed | ParseError | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Sorted:
+    """A feed's download read and sorted into new and known entries, waiting to be stored
+    with the others of its batch."""
+
+    feed: Feed
+    parsed: ParsedFeed
+    sorted: Triage
+    save: FeedSave
+
+    def outcome(self, counts: SaveCounts) -> FeedOutcome:
+        """What became of the feed, once stored as ``counts`` says."""
+        feed, parsed, fetched = self.feed, self.parsed, self.save.fetched
+        if parsed.warning:
+            log.info("feed %s: %s", feed.url, parsed.warning)
+        if counts.churned:
+            log.info("feed %s: %d entries came back under new guids", feed.url, counts.churned)
+        log.debug(
+            "feed %s: %d entries, %d new, %d changed, %d new matches",
+            feed.url,
+            len(parsed.entries),
+            counts.new_entries,
+            counts.changed,
+            counts.new_matches,
+        )
+        outcome = FeedOutcome.of(feed.url, feed.name or parsed.title or feed.url, "ok", fetched)
+        return dataclasses.replace(
+            outcome,
+            new_entries=counts.new_entries,
+            new_matches=counts.new_matches,
+            changed=counts.changed,
+            warning=parsed.warning,
+            rules=tuple(match.rule for item in self.sorted.new for match in item.matches),
+        )
 
 
 class GroupWriter:

@@ -28,6 +28,7 @@ from watcher.adapters.sql.tables import (
 from watcher.core.model import (
     Clustering,
     Delivering,
+    FeedSave,
     FetchResult,
     KnownEntry,
     NewItem,
@@ -122,23 +123,51 @@ class SqlEntries:
         next_fetch: datetime | None = None,
         hint: timedelta | None = None,
     ) -> SaveCounts:
-        churned = sum(1 for item in again if item.churned)
+        save = FeedSave(url, fetched, title, warning, items, again, now, next_fetch, hint)
+        return self.save_successes([save], delivering, clustering)[0]
+
+    def save_successes(
+        self, saves: Sequence[FeedSave], delivering: Delivering, clustering: Clustering | None
+    ) -> list[SaveCounts]:
+        if not saves:
+            return []
         with self.db.writing() as conn:
-            values = {
-                "title": title or None,
-                "etag": fetched.etag,
-                "last_modified": fetched.last_modified,
-                "last_status": "ok",
-                "last_http_status": fetched.status,
-                "last_warning": warning,
-                **healthy(now, next_fetch, fetched),
-                "body_hash": fetched.body_hash,
-                "feed_hint": int(hint.total_seconds()) if hint else None,
-            }
-            feed_id = conn.execute(
-                feed_update(tuple(values)),
-                {"feed_url": url, "churned": churned, **{f"new_{k}": v for k, v in values.items()}},
-            ).scalar_one()
-            new_entries, new_matches = insert_new(conn, feed_id, items, delivering, clustering, now)
-            changed, rematched = update_known(conn, feed_id, again, delivering, now)
-            return SaveCounts(new_entries, new_matches + rematched, changed, churned)
+            feed_ids = [_update_feed(conn, save) for save in saves]
+            # One moment for the batch's new entries: the last fetch's (they are moments apart).
+            now = max(save.at for save in saves)
+            fresh = insert_new(
+                conn,
+                [(feed_id, save.items) for feed_id, save in zip(feed_ids, saves, strict=True)],
+                delivering,
+                clustering,
+                now,
+            )
+            counts = []
+            for feed_id, save, (new_entries, new_matches) in zip(
+                feed_ids, saves, fresh, strict=True
+            ):
+                changed, rematched = update_known(conn, feed_id, save.again, delivering, save.at)
+                churned = sum(1 for item in save.again if item.churned)
+                counts.append(SaveCounts(new_entries, new_matches + rematched, changed, churned))
+            return counts
+
+
+def _update_feed(conn: Connection, save: FeedSave) -> int:
+    """Record the feed's new state; its id."""
+    fetched = save.fetched
+    values = {
+        "title": save.title or None,
+        "etag": fetched.etag,
+        "last_modified": fetched.last_modified,
+        "last_status": "ok",
+        "last_http_status": fetched.status,
+        "last_warning": save.warning,
+        **healthy(save.at, save.next_fetch, fetched),
+        "body_hash": fetched.body_hash,
+        "feed_hint": int(save.hint.total_seconds()) if save.hint else None,
+    }
+    churned = sum(1 for item in save.again if item.churned)
+    new = {f"new_{k}": v for k, v in values.items()}
+    params = {"feed_url": save.url, "churned": churned, **new}
+    feed_id: int = conn.execute(feed_update(tuple(values)), params).scalar_one()
+    return feed_id

@@ -24,13 +24,13 @@ def insert_matches(
     delivering: Delivering,
     now: datetime,
     backlog: frozenset[int] = frozenset(),
-) -> int:
+) -> list[int]:
     """Store (entry, story, match) triples; the first match of a story for a rule queues its
     deliveries, later ones are kept silent. Entries in ``backlog`` (entry ids) claim their
-    story like any other but queue nothing: they were old news when first seen. Returns how
-    many matches were stored."""
+    story like any other but queue nothing: they were old news when first seen. Returns the
+    entry of each match stored."""
     if not found:
-        return 0
+        return []
     rows = [
         {
             "entry_id": entry_id,
@@ -70,7 +70,7 @@ def insert_matches(
         (row.id, row.rule, 0) for row in inserted if row.id in won and row.entry_id not in backlog
     ]
     queue(conn, notify, delivering, now)
-    return len(inserted)
+    return [row.entry_id for row in inserted]
 
 
 def queue(

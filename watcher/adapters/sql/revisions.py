@@ -28,7 +28,7 @@ def update_known(
     now: datetime,
 ) -> tuple[int, int]:
     """Add the new keys of known entries and store their new versions; (changed, new matches)."""
-    add_keys(conn, feed_id, [(item.entry_id, item.new_keys) for item in again if item.new_keys])
+    add_keys(conn, [(feed_id, item.entry_id, item.new_keys) for item in again if item.new_keys])
     changed = [item for item in again if item.changed is not None]
     if not changed:
         return 0, 0
@@ -121,4 +121,4 @@ def _rematch(
     if cleared:
         conn.execute(update(matches).where(matches.c.id.in_(cleared)).values(hits=[]))
     queue(conn, notices, delivering, now)
-    return insert_matches(conn, fresh, delivering, now)
+    return len(insert_matches(conn, fresh, delivering, now))

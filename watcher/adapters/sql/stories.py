@@ -36,14 +36,18 @@ def assign_stories(
     candidates = _band_candidates(conn, items, clustering, now) if clustering else {}
     story_of: list[int] = []
     fresh = 0
-    recent: list[tuple[int, NewItem, frozenset[int]]] = []  # this batch's stories
+    recent: list[tuple[int, NewItem]] = []  # this batch's entries and their stories
+    # Band → positions in ``recent`` of its latest entries, at most _PER_BAND as for stored
+    # stories: a batch holds the entries of many feeds, and comparing each entry with every
+    # earlier one cost time in the square of the batch's size.
+    by_band: dict[int, list[int]] = {}
     words: dict[int, frozenset[str]] = {}  # by id(item), worked out only for a comparison
     for item in items:
         story = next((by_key[k] for k in item.story_keys if k in by_key), None)
         if story is None and clustering is not None:
             wanted = frozenset(item.bands)
             stored = [c for band in item.bands for c in candidates.get(band, ())]
-            sharing = [(s, other) for s, other, bands in recent if bands & wanted]
+            sharing = [recent[i] for i in sorted({i for b in wanted for i in by_band.get(b, ())})]
             if stored or sharing:  # most entries share no band with anything: no words needed
                 story = nearest_story(
                     _words(item, words),
@@ -57,7 +61,11 @@ def assign_stories(
             story = -fresh  # a placeholder until the new stories have ids
         story_of.append(story)
         by_key.update(dict.fromkeys(item.story_keys, story))
-        recent.append((story, item, frozenset(item.bands)))
+        for band in set(item.bands):
+            latest = by_band.setdefault(band, [])
+            latest.append(len(recent))
+            del latest[:-_PER_BAND]
+        recent.append((story, item))
     if fresh:
         # New stories are empty and alike: any new id serves any placeholder, so the ids need
         # not come back in order (asking for the order made SQLite insert them one by one).
