@@ -125,16 +125,20 @@ def postgres_admin() -> Iterator[sa.Engine]:
     engine.dispose()
 
 
+def empty_postgres(admin: sa.Engine) -> Iterator[str]:
+    """A new PostgreSQL database, dropped afterwards."""
+    name = f"watcher_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    yield admin.url.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+
+
 @pytest.fixture
 def postgres_url(postgres_admin: sa.Engine) -> Iterator[str]:
     """A fresh, empty PostgreSQL database for one test."""
-    name = f"watcher_test_{uuid.uuid4().hex[:12]}"
-    with postgres_admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = postgres_admin.url.set(database=name).render_as_string(hide_password=False)
-    yield url
-    with postgres_admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    yield from empty_postgres(postgres_admin)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -143,3 +147,14 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'store.db'}"
     return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def other_database_url(
+    database_url: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[str]:
+    """A second empty database of the same kind as ``database_url``."""
+    if database_url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'other.db'}"
+        return
+    yield from empty_postgres(request.getfixturevalue("postgres_admin"))
