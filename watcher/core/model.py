@@ -307,6 +307,11 @@ class FeedSave:
     next_fetch: datetime | None = None
     hint: timedelta | None = None
 
+    @property
+    def churned(self) -> int:
+        """Known entries that came back under new guids."""
+        return sum(1 for item in self.again if item.churned)
+
 
 @dataclass(frozen=True, slots=True)
 class SaveCounts:

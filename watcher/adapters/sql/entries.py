@@ -132,8 +132,7 @@ class SqlEntries:
         if not saves:
             return []
         with self.db.writing() as conn:
-            churned = [sum(1 for item in save.again if item.churned) for save in saves]
-            feed_ids = [_update_feed(conn, *each) for each in zip(saves, churned, strict=True)]
+            feed_ids = [_update_feed(conn, save) for save in saves]
             # One moment for the batch's new entries: the last fetch's (they are moments apart).
             now = max(save.at for save in saves)
             fresh = insert_new(
@@ -144,17 +143,18 @@ class SqlEntries:
                 now,
             )
             counts = []
-            for feed_id, save, (new_entries, new_matches), churns in zip(
-                feed_ids, saves, fresh, churned, strict=True
+            for feed_id, save, (new_entries, new_matches) in zip(
+                feed_ids, saves, fresh, strict=True
             ):
                 changed, rematched = update_known(conn, feed_id, save.again, delivering, save.at)
-                counts.append(SaveCounts(new_entries, new_matches + rematched, changed, churns))
+                counts.append(
+                    SaveCounts(new_entries, new_matches + rematched, changed, save.churned)
+                )
             return counts
 
 
-def _update_feed(conn: Connection, save: FeedSave, churned: int) -> int:
-    """Record the feed's new state (``churned``: entries that came back under new guids); its
-    id."""
+def _update_feed(conn: Connection, save: FeedSave) -> int:
+    """Record the feed's new state; its id."""
     fetched = save.fetched
     values = {
         "title": save.title or None,
@@ -168,6 +168,6 @@ def _update_feed(conn: Connection, save: FeedSave, churned: int) -> int:
         "feed_hint": int(save.hint.total_seconds()) if save.hint else None,
     }
     new = {f"new_{k}": v for k, v in values.items()}
-    params = {"feed_url": save.url, "churned": churned, **new}
+    params = {"feed_url": save.url, "churned": save.churned, **new}
     feed_id: int = conn.execute(feed_update(tuple(values)), params).scalar_one()
     return feed_id

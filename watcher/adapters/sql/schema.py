@@ -62,8 +62,7 @@ def _create_fresh(engine: Engine) -> bool:
     half a second (SQLite copies a table for each change), and in a child 1.4 s, at the
     first start of every new database; the tests check both ways give the same schema."""
     with engine.begin() as connection:
-        if connection.dialect.name == "postgresql":  # workers starting together: see upgrade
-            connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key("migrate")})
+        _one_migrator(connection)
         if inspect(connection).get_table_names():
             return _version(connection) == HEAD
         metadata.create_all(connection)
@@ -88,17 +87,20 @@ def upgrade(engine: Engine) -> None:
             connection.commit()  # end SQLAlchemy's autobegun transaction (SQLite began none)
         try:
             with connection.begin():
-                if connection.dialect.name == "postgresql":
-                    # Workers starting together: one migrates while the others wait here,
-                    # then find the schema at its head and have nothing to do.
-                    lock = text("SELECT pg_advisory_xact_lock(:k)")
-                    connection.execute(lock, {"k": lock_key("migrate")})
+                _one_migrator(connection)
                 config.attributes["connection"] = connection
                 command.upgrade(config, "head")
         finally:
             if sqlite_db:
                 connection.exec_driver_sql("PRAGMA foreign_keys=ON")
                 connection.commit()
+
+
+def _one_migrator(connection: Connection) -> None:
+    """On PostgreSQL, workers starting together: one creates or migrates the schema while the
+    others wait here (until its transaction ends), then find it at its head."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key("migrate")})
 
 
 def migrate_apart(engine: Engine) -> None:
