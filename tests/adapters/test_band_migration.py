@@ -108,3 +108,41 @@ def test_band_keys_do_not_change_between_versions() -> None:
         3540677059551200137,
     ]
     assert bands(signature(words))[:2] == [8544695679060131726, 516949831287846791]
+
+
+def test_bands_in_one_btree_and_back(database_url: str) -> None:
+    """0017: on SQLite the band rows become a table without rowids (its key, (band,
+    story_id), the only B-tree a band row goes into beside the seen_at index) and lose the
+    (band, seen_at) index; PostgreSQL keeps that index. The rows stay, and its downgrade
+    gives the old table back with them."""
+    engine = connect(database_url)
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    rows = {(band, 1, 1) for band in (-(2**63), -1, 0, 2**63 - 1)}
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0016")
+        for band, story, entry in rows:
+            conn.execute(
+                sa.text("INSERT INTO story_bands VALUES (:b, :s, :e, :at)"),
+                {"b": band, "s": story, "e": entry, "at": SEEN},
+            )
+        sqlite = conn.dialect.name == "sqlite"
+
+        def shape() -> tuple[object, list[str]]:
+            seen = sa.inspect(conn)
+            options = seen.get_table_options("story_bands").get("sqlite_with_rowid")
+            return options, sorted(str(i["name"]) for i in seen.get_indexes("story_bands"))
+
+        old = shape()
+        command.upgrade(config, "0017")
+        assert _stored(conn) == rows
+        assert shape() == (
+            (False, ["ix_story_bands_seen_at"])
+            if sqlite
+            else (None, ["ix_story_bands_band_seen_at", "ix_story_bands_seen_at"])
+        )
+        command.downgrade(config, "0016")
+        assert _stored(conn) == rows
+        assert shape() == old == (None, ["ix_story_bands_band_seen_at", "ix_story_bands_seen_at"])
+    engine.dispose()

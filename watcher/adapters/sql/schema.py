@@ -35,7 +35,7 @@ from watcher.core.errors import StoreError
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-HEAD = "0016"  # the newest migration; tests/adapters/test_store.py checks it against alembic's
+HEAD = "0017"  # the newest migration; tests/adapters/test_store.py checks it against alembic's
 
 
 # Alembic's own record of the schema's revision, as its ``stamp`` would write it.
