@@ -13,6 +13,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from watcher.core.matching.fold import (
+    _HYPHEN_CHARS,
+    _HYPHENATED,
+    WORD,
+    without_possessives,
+    word_set,
+)
 from watcher.core.matching.matcher import Matcher
 from watcher.core.matching.query import parse_query
 from watcher.core.matching.tree import QueryError
@@ -223,3 +230,22 @@ def test_shipped_rules_catch_the_four_stories_and_little_else() -> None:
         "Chipotle opens 50 new restaurants",
     ):
         assert matcher.match(entry(decoy)) == [], decoy
+
+
+def _words_by_pattern(folded: str) -> set[str]:
+    """word_set as it was written first, with the regular expressions alone."""
+    words = set(WORD.findall(without_possessives(folded)))
+    words.update(_HYPHEN_CHARS.sub("", w) for w in _HYPHENATED.findall(folded))
+    return words
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=0x2FF), max_size=60))
+@settings(max_examples=500, deadline=None)
+def test_word_set_finds_the_words_the_pattern_finds(text: str) -> None:
+    """word_set splits ASCII text in C instead of with WORD: the same words either way,
+    whatever the punctuation, controls, hyphens, possessives or accents (hypothesis)."""
+    folded = text.lower()
+    assert word_set(folded) == _words_by_pattern(folded)
+    every_ascii = "".join(map(chr, range(128)))
+    for sample in (every_ascii, f"TikTok's anti-dumping{every_ascii}it’s 5_g"):
+        assert word_set(sample.lower()) == _words_by_pattern(sample.lower())
