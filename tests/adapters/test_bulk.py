@@ -10,10 +10,11 @@ import sqlalchemy as sa
 from hypothesis import given
 from hypothesis import strategies as st
 
-from watcher.adapters.sql.bulk import batches
+from watcher.adapters.sql.bulk import Among, batches
 from watcher.adapters.sql.database import connect
 from watcher.adapters.sql.schema import migrate
 from watcher.adapters.sql.store import SqlStore
+from watcher.adapters.sql.tables import stories, story_keys
 from watcher.core.settings import Feed
 
 NOW = datetime(2025, 9, 15, 12, 0, tzinfo=UTC)
@@ -48,3 +49,27 @@ def test_reading_any_number_of_feeds_prepares_few_statements(tmp_path: Path) -> 
         store.feeds.schedules(urls[:count])
     store.engine.dispose()
     assert 2 <= len(texts) <= 20
+
+
+def test_among_finds_the_rows_of_a_list_as_one_array_on_postgresql(database_url: str) -> None:
+    """``Among``: the rows whose column is one of a list, whatever the list holds (quotes,
+    none, hundreds); SQLite is given an IN list, PostgreSQL one array, so that the statement
+    psycopg sees has one parameter however long the list."""
+    engine = connect(database_url)
+    migrate(engine)
+    keys = ["url:a", "url:it's", 'url:"q"', "url:\\", *(f"url:{n}" for n in range(600))]
+    statements: list[str] = []
+    sa.event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    query = sa.select(story_keys.c.key).where(Among(story_keys.c.key, "keys"))
+    with engine.begin() as conn:
+        story = conn.execute(sa.insert(stories).values(created_at=NOW)).inserted_primary_key[0]
+        conn.execute(sa.insert(story_keys), [{"key": k, "story_id": story} for k in keys[::2]])
+        statements.clear()
+        for wanted in (keys[:4], keys, [], ["url:none"]):
+            found = {row.key for row in conn.execute(query, {"keys": wanted})}
+            assert found == set(wanted) & set(keys[::2])
+    engine.dispose()
+    if database_url.startswith("postgresql"):
+        assert all(s.count("%(keys)s") == 1 and "ANY" in s for s in statements)
+    else:
+        assert all(" IN (" in s and "= 1" not in s for s in statements if "?" in s)

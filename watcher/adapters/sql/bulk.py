@@ -1,13 +1,17 @@
 """Statements every part of the store shares: the dialect's INSERT that knows ON CONFLICT, many
-new rows in one statement, and IN lists cut into bounded batches."""
+new rows in one statement, look-ups by a list of values, and lists cut into bounded batches."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Column, Connection, Table
+from sqlalchemy import Boolean, Column, Connection, Table, any_, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal, _TraverseInternalsType
 
 _BATCH = 512  # bound the size of IN (...) lists and of multi-row statements
 
@@ -17,6 +21,37 @@ def upsert(conn: Connection, table: Any) -> Any:
     if conn.dialect.name == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
+
+
+class Among(ColumnElement[bool]):
+    """``column`` is one of the values given as the parameter ``name`` (a list): on SQLite
+    ``column IN (?, ?, …)``, on PostgreSQL ``column = ANY(%(name)s)``, the list as one array.
+    psycopg caches the parsed form only of statements with at most 50 parameters, so an IN
+    list of hundreds was parsed again in Python at every execution (three times the client's
+    CPU of the array, for 512 keys)."""
+
+    inherit_cache = True
+    type = Boolean()
+    _is_implicitly_boolean = True  # a condition as it is, not compared with 1 on SQLite
+    _traverse_internals: _TraverseInternalsType = [  # noqa: RUF012 (SQLAlchemy's own form)
+        ("column", InternalTraversal.dp_clauseelement),
+        ("name", InternalTraversal.dp_string),
+    ]
+
+    def __init__(self, column: Column[Any], name: str) -> None:
+        self.column = column
+        self.name = name
+
+
+@compiles(Among)
+def _in_list(element: Among, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.column.in_(bindparam(element.name, expanding=True)), **kw)
+
+
+@compiles(Among, "postgresql")
+def _any_of_array(element: Among, compiler: SQLCompiler, **kw: Any) -> str:
+    values = bindparam(element.name, type_=postgresql.ARRAY(element.column.type))
+    return compiler.process(element.column == any_(values), **kw)
 
 
 def insert_new_rows(

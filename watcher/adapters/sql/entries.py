@@ -12,9 +12,8 @@ from sqlalchemy import (
     bindparam,
     select,
 )
-from sqlalchemy.sql.elements import BindParameter
 
-from watcher.adapters.sql.bulk import batches
+from watcher.adapters.sql.bulk import Among, batches
 from watcher.adapters.sql.database import Database
 from watcher.adapters.sql.feeds import feed_update, healthy
 from watcher.adapters.sql.ingest import insert_new
@@ -38,7 +37,6 @@ from watcher.core.model import (
 
 # What a fetch's triage asks of the store, for every feed that changed: built once (building
 # a statement cost more than running it).
-_IDS: BindParameter[Any] = bindparam("ids", expanding=True)
 
 
 _FEED_ID = select(feeds.c.id).where(feeds.c.url == bindparam("url"))
@@ -46,19 +44,21 @@ _FEED_ID = select(feeds.c.id).where(feeds.c.url == bindparam("url"))
 
 _OWNERS = select(entry_keys.c.key, entry_keys.c.entry_id).where(
     entry_keys.c.feed_id == bindparam("feed_id"),
-    entry_keys.c.key.in_(bindparam("keys", expanding=True)),
+    Among(entry_keys.c.key, "keys"),
 )
 
 
-_KEYS_OF = select(entry_keys.c.entry_id, entry_keys.c.key).where(entry_keys.c.entry_id.in_(_IDS))
+_KEYS_OF = select(entry_keys.c.entry_id, entry_keys.c.key).where(
+    Among(entry_keys.c.entry_id, "ids")
+)
 
 
-_RULES_OF = select(matches.c.entry_id, matches.c.rule).where(matches.c.entry_id.in_(_IDS))
+_RULES_OF = select(matches.c.entry_id, matches.c.rule).where(Among(matches.c.entry_id, "ids"))
 
 
 _STATE_OF = select(
     entries.c.id, entries.c.content_hash, entries.c.revision, entries.c.pruned_at
-).where(entries.c.id.in_(_IDS))
+).where(Among(entries.c.id, "ids"))
 
 
 class SqlEntries:

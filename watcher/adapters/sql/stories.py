@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, select, text, update
 
-from watcher.adapters.sql.bulk import batches, insert_new_rows
+from watcher.adapters.sql.bulk import Among, batches, insert_new_rows
 from watcher.adapters.sql.database import lock_key
 from watcher.adapters.sql.tables import (
     UTCDateTime,
@@ -94,7 +94,7 @@ def _serialise_bands(conn: Connection, items: Sequence[NewItem]) -> None:
 
 
 _STORIES_OF_KEYS = select(story_keys.c.key, story_keys.c.story_id).where(
-    story_keys.c.key.in_(bindparam("keys", expanding=True))
+    Among(story_keys.c.key, "keys")
 )
 
 
