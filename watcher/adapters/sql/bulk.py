@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Boolean, Column, Connection, Table, any_, bindparam
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
@@ -19,6 +19,8 @@ _BATCH = 512  # bound the size of IN (...) lists and of multi-row statements
 def upsert(conn: Connection, table: Any) -> Any:
     """The dialect's INSERT, which knows ON CONFLICT."""
     if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql  # 30 ms to import: not for SQLite's users
+
         return postgresql.insert(table)
     return sqlite.insert(table)
 
@@ -50,6 +52,8 @@ def _in_list(element: Among, compiler: SQLCompiler, **kw: Any) -> str:
 
 @compiles(Among, "postgresql")
 def _any_of_array(element: Among, compiler: SQLCompiler, **kw: Any) -> str:
+    from sqlalchemy.dialects import postgresql
+
     values = bindparam(element.name, type_=postgresql.ARRAY(element.column.type))
     return compiler.process(element.column == any_(values), **kw)
 
