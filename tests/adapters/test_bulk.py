@@ -62,7 +62,7 @@ def test_among_finds_the_rows_of_a_list_as_one_array_on_postgresql(database_url:
     sa.event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
     query = sa.select(story_keys.c.key).where(Among(story_keys.c.key, "keys"))
     with engine.begin() as conn:
-        story = conn.execute(sa.insert(stories).values(created_at=NOW)).inserted_primary_key[0]
+        story = conn.scalar(sa.insert(stories).values(created_at=NOW).returning(stories.c.id))
         conn.execute(sa.insert(story_keys), [{"key": k, "story_id": story} for k in keys[::2]])
         statements.clear()
         for wanted in (keys[:4], keys, [], ["url:none"]):
