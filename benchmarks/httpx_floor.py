@@ -1,6 +1,7 @@
 """The least a one-shot round can cost on the design's fixed dependencies: a process that
 imports httpx and SQLAlchemy and sends the same requests as ``watcher run --once`` (conditional
-when it holds validators), keeping the validators in a JSON file and parsing nothing.
+when it holds validators) over the same client stack (httpx on aiohttp's transport, as issue 18
+decided), keeping the validators in a JSON file and parsing nothing.
 
     python benchmarks/httpx_floor.py STATE.json URLS.txt
 
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import httpx
 import sqlalchemy  # noqa: F401  (importing it is part of every round of a tool built on it)
+from httpx_aiohttp import HttpxAiohttpClient
 
 CONCURRENCY = 4  # as feed-watcher's benchmark config
 
@@ -23,7 +25,8 @@ CONCURRENCY = 4  # as feed-watcher's benchmark config
 async def main(state_path: Path, urls: list[str]) -> None:
     state = json.loads(state_path.read_text()) if state_path.exists() else {}
     limit = asyncio.Semaphore(CONCURRENCY)
-    async with httpx.AsyncClient(limits=httpx.Limits(max_connections=CONCURRENCY)) as client:
+    limits = httpx.Limits(max_connections=CONCURRENCY)
+    async with HttpxAiohttpClient(limits=limits) as client:
 
         async def get(url: str) -> None:
             etag, modified = state.get(url, (None, None))

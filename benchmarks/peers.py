@@ -13,7 +13,8 @@ their own venvs under ``benchmarks/.work/venvs`` on first use:
 - rss2email (``r2e run``, mail handed to ``/bin/true`` as its sendmail);
 - feed2exec (``feed2exec fetch --parallel``, the ``null`` output);
 - and, as a floor rather than a peer, ``benchmarks/httpx_floor.py``: the same requests from a
-  process that imports httpx and SQLAlchemy (fixed by the design) and parses nothing. No tool
+  process that imports httpx and SQLAlchemy (fixed by the design), over the same client stack
+  (httpx on aiohttp's transport), and parses nothing. No tool
   built on them can make a round cheaper, so ``peer / floor`` is the best speed-up possible.
 
 CPU is user+system of the whole process tree (this script makes itself a child subreaper, so
@@ -248,7 +249,7 @@ def floor_setup(workdir: Path, urls: list[str]) -> Tool:
     return Tool([sys.executable, str(script), str(workdir / "floor.json"), str(listed)], None)
 
 
-FLOOR = "floor: httpx + SQLAlchemy, requests only"
+FLOOR = "floor: httpx on aiohttp + SQLAlchemy, requests only"
 TOOLS: dict[str, Setup] = {
     "feed-watcher": watcher_setup,
     "reader (8 workers)": reader_setup,
