@@ -29,6 +29,13 @@ _HARMLESS = frozenset(
      "georss_point", "georss_line", "georss_polygon", "georss_box",
      "dc_publisher", "dc_rights", "dc_language"}
 )  # fmt: skip
+# What feedparser's entry holds for the fields read here (watcher.parsing.document): an
+# element of one of these names, which feedparser would store as it stands, would replace it.
+_ENTRY_KEYS = frozenset(
+    {"title", "title_detail", "summary", "summary_detail", "content", "link", "links", "id",
+     "guidislink", "published", "published_parsed", "updated", "updated_parsed", "author",
+     "author_detail", "authors", "tags"}
+)  # fmt: skip
 # feedparser's own prefix for each namespace it knows (it ignores the document's prefix).
 _KNOWN_PREFIX = {uri.lower(): prefix for uri, prefix in _FeedParserMixin.namespaces.items()}
 # Keys feedparser would store an unknown element under that alias a field read here.
@@ -38,28 +45,41 @@ _XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
 
 def ignored_by_feedparser(element: etree._Element, allowing: frozenset[str] = frozenset()) -> bool:
     """Whether feedparser keeps nothing of ``element`` (and its descendants) in an entry's
-    title, link, id, dates, summary, content, author or tags: each is in a namespace, and
-    feedparser either has no handler for it (it stores the text under ``prefix_name``, a key
-    of its own) or has one known to be harmless. A name without a namespace may be one
-    feedparser reads (``<id>``, ``<summary>``…): not ignored. ``allowing``: more names
-    (``media_title``) the caller reads itself."""
+    title, link, id, dates, summary, content, author or tags: feedparser either has no
+    handler for it (it stores the text under the element's name, ``prefix_name`` in a
+    namespace, a key of its own) or has one known to be harmless. A name feedparser reads
+    (``<id>``, ``<summary>``…) has a handler, or is an alias of a key read here, or is that
+    key itself (``<summary_detail>`` would overwrite it): not ignored. ``allowing``: more
+    names (``media_title``) the caller reads itself."""
     for node in element.iter():
         tag = node.tag
         if not isinstance(tag, str):
             continue  # a comment or processing instruction
-        if not tag.startswith("{"):
+        name = _feedparser_name(node, tag)
+        if name is None:
             return False
-        uri, local = tag[1:].split("}", 1)
-        prefix = _KNOWN_PREFIX.get(uri.lower(), node.prefix)
-        if not prefix:
-            return False  # a default namespace feedparser does not know: read as unprefixed
-        name = f"{prefix.lower()}_{local.lower()}"
         handled = hasattr(_FeedParserMixin, f"_start_{name}") or hasattr(
             _FeedParserMixin, f"_end_{name}"
         )
-        if (handled and name not in _HARMLESS and name not in allowing) or name in _TAKEN_KEYS:
+        if handled and name not in _HARMLESS and name not in allowing:
+            return False
+        if name in _TAKEN_KEYS or name in _ENTRY_KEYS:
             return False
     return True
+
+
+def _feedparser_name(node: etree._Element, tag: str) -> str | None:
+    """The name feedparser gives an element: ``prefix_name`` with its own prefix for the
+    namespace, the bare name without one (no namespace, or Atom's and RSS's, which it reads
+    as unprefixed); None for a default namespace it does not know (read as unprefixed too,
+    but under which name depends on the document's declarations)."""
+    if not tag.startswith("{"):
+        return tag.lower()
+    uri, local = tag[1:].split("}", 1)
+    prefix = _KNOWN_PREFIX.get(uri.lower(), node.prefix)
+    if prefix is None:
+        return None
+    return f"{prefix.lower()}_{local.lower()}" if prefix else local.lower()
 
 
 def shown(tag: str) -> str:
