@@ -5,16 +5,17 @@ floor under both.
 
     python benchmarks/daemon_round.py CONFIG
 
-Opens the app as ``watcher run`` does, runs one round over every feed to warm up (imports,
-connections, caches), then measures a second one; then sends the same conditional GETs from
-each bare loop at the same concurrency, a warm-up round and a measured one each. Prints CPU and
-wall seconds: the daemon, httpx + aiohttp, httpx + httpcore, aiohttp. The feeds should already
-have been read once, so that every one answers 304.
+Opens the app as ``watcher run`` does and reads every feed once (so that each answers 304
+after), then runs a round of each — the daemon's cycle, and the same conditional GETs from each
+bare loop at the same concurrency — to warm up (imports, connections, caches), then five
+measured rounds of each, the four in turn. Prints the medians of CPU and wall seconds: the
+daemon, httpx + aiohttp, httpx + httpcore, aiohttp.
 """
 
 from __future__ import annotations
 
 import asyncio
+import statistics
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -29,63 +30,81 @@ from watcher.core.redact import Redactor
 Get = Callable[[str, str], Awaitable[int]]
 
 
-async def _measure(
-    urls: list[str], tags: dict[str, str], limit: int, get: Get
-) -> tuple[float, float]:
-    """A warm-up round, then CPU and wall seconds of a second one."""
+Round = Callable[[], Awaitable[object]]
+ROUNDS = 5  # measured rounds of each, in turn: one round alone swung by half on a shared machine
+
+
+def _loop(urls: list[str], tags: dict[str, str], limit: int, get: Get) -> Round:
+    """One round of the bare loop ``get``: every URL, ``limit`` at a time."""
     slots = asyncio.Semaphore(limit)
 
     async def one(url: str) -> int:
         async with slots:
             return await get(url, tags.get(url, ""))
 
-    await asyncio.gather(*(one(url) for url in urls))
-    cpu, wall = time.process_time(), time.perf_counter()
-    await asyncio.gather(*(one(url) for url in urls))
-    return time.process_time() - cpu, time.perf_counter() - wall
+    async def round_() -> object:
+        return await asyncio.gather(*(one(url) for url in urls))
+
+    return round_
 
 
-async def _httpx(
-    client: httpx.AsyncClient, urls: list[str], tags: dict[str, str], limit: int
-) -> tuple[float, float]:
+def _over_httpx(client: httpx.AsyncClient) -> Get:
     async def get(url: str, tag: str) -> int:
         response = await client.get(url, headers={"If-None-Match": tag})
         return response.status_code
 
-    async with client:
-        return await _measure(urls, tags, limit, get)
+    return get
 
 
-async def _aiohttp(urls: list[str], tags: dict[str, str], limit: int) -> tuple[float, float]:
-    connector = aiohttp.TCPConnector(limit=limit)
-    async with aiohttp.ClientSession(connector=connector) as session:
+def _over_aiohttp(session: aiohttp.ClientSession) -> Get:
+    async def get(url: str, tag: str) -> int:
+        async with session.get(url, headers={"If-None-Match": tag}) as response:
+            await response.read()
+            return response.status
 
-        async def get(url: str, tag: str) -> int:
-            async with session.get(url, headers={"If-None-Match": tag}) as response:
-                await response.read()
-                return response.status
-
-        return await _measure(urls, tags, limit, get)
+    return get
 
 
-async def rounds(config_path: str) -> list[float]:
+async def _timed(round_: Round) -> tuple[float, float]:
+    cpu, wall = time.process_time(), time.perf_counter()
+    await round_()
+    return time.process_time() - cpu, time.perf_counter() - wall
+
+
+async def rounds(config_path: str, count: int = ROUNDS) -> list[float]:
+    """Medians of ``count`` rounds of each (after one to warm up), the four in turn: CPU and
+    wall seconds of the daemon, httpx + aiohttp, httpx + httpcore and aiohttp."""
     redactor = Redactor()
     app = open_app(load(config_path, redactor), redactor)
-    async with app.fetcher() as fetcher:
-        service = app.service(fetcher)
-        await service.run_cycle(app.config.feeds)
-        cpu, wall = time.process_time(), time.perf_counter()
-        await service.run_cycle(app.config.feeds)
-        ours = [time.process_time() - cpu, time.perf_counter() - wall]
     urls = [feed.url for feed in app.config.feeds]
-    validators = app.store.feeds.validators(urls)
-    tags = {url: v.etag or "" for url, v in validators.items()}
     limit = app.config.concurrency
     limits = httpx.Limits(max_connections=limit)
-    over_aiohttp = await _httpx(HttpxAiohttpClient(limits=limits), urls, tags, limit)
-    over_httpcore = await _httpx(httpx.AsyncClient(limits=limits), urls, tags, limit)
-    bare = await _aiohttp(urls, tags, limit)
-    return [*ours, *over_aiohttp, *over_httpcore, *bare]
+    async with (
+        app.fetcher() as fetcher,
+        HttpxAiohttpClient(limits=limits) as over_aiohttp,
+        httpx.AsyncClient(limits=limits) as over_httpcore,
+        aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=limit)) as session,
+    ):
+        service = app.service(fetcher)
+        await service.run_cycle(app.config.feeds)  # every feed read once: each answers 304
+        validators = app.store.feeds.validators(urls)
+        tags = {url: v.etag or "" for url, v in validators.items()}
+        contenders: list[Round] = [
+            lambda: service.run_cycle(app.config.feeds),
+            _loop(urls, tags, limit, _over_httpx(over_aiohttp)),
+            _loop(urls, tags, limit, _over_httpx(over_httpcore)),
+            _loop(urls, tags, limit, _over_aiohttp(session)),
+        ]
+        for round_ in contenders:  # warm-up: imports, connections, caches
+            await round_()
+        measured: list[list[tuple[float, float]]] = [[] for _ in contenders]
+        for _ in range(count):
+            for figures, round_ in zip(measured, contenders, strict=True):
+                figures.append(await _timed(round_))
+    app.close()
+    return [
+        statistics.median(figure[i] for figure in figures) for figures in measured for i in (0, 1)
+    ]
 
 
 if __name__ == "__main__":
