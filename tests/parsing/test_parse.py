@@ -150,3 +150,27 @@ def test_entity_expansion_is_defused() -> None:
     feed = parse_feed("https://f.example/rss", body)
     assert len(feed.entries[0].title) < len(body)
     assert feed.warning is not None and "undefined entity" in feed.warning
+
+
+def test_elements_named_like_feedparsers_own_keys_are_read_not_failed() -> None:
+    """feedparser stores an element it has no handler for under the element's name, over what
+    its handlers stored there: ``<summary_detail>`` leaves a string where a mapping was,
+    ``<published_parsed>`` a string where a time was, ``<ttl unit="m">`` a dict. Such a
+    document (a charset that sends it to feedparser) is read with those values absent; it
+    once failed whole with "'str' object has no attribute 'get'"."""
+    body = (
+        b'<?xml version="1.0" encoding="iso-8859-1"?><rss version="2.0"><channel>'
+        b'<title>T</title><ttl unit="m">5</ttl>'
+        b"<item><title>a</title><description>d</description>"
+        b"<summary_detail>x</summary_detail><title_detail>y</title_detail></item>"
+        b"<item><title>b</title><link>https://news.example/b</link>"
+        b"<published_parsed>zz</published_parsed><category>tariffs</category>"
+        b"<author_detail>w</author_detail></item>"
+        b"</channel></rss>"
+    )
+    parsed = parse_feed("https://news.example/feed", body, "application/rss+xml")
+    first, second = parsed.entries
+    assert (parsed.title, parsed.hint) == ("T", None)
+    assert (first.title, first.summary) == ("a", "d")
+    assert (second.title, second.link, second.published) == ("b", "https://news.example/b", None)
+    assert second.tags == ("tariffs",)

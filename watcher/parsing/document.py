@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping, Sequence
+from datetime import datetime
+from time import struct_time
 from typing import Any
 
 import feedparser
@@ -81,7 +83,9 @@ def parse_with_feedparser(
         entries=entries,
         warning=f"malformed feed: {problem}" if problem else None,
         hint=feed_hint(
-            feed.get("ttl"), feed.get("sy_updateperiod"), feed.get("sy_updatefrequency")
+            _string(feed.get("ttl")),
+            _string(feed.get("sy_updateperiod")),
+            _string(feed.get("sy_updatefrequency")),
         ),
     )
 
@@ -96,28 +100,34 @@ def _bozo_reason(parsed: Any) -> str | None:
     return str(exc) or type(exc).__name__
 
 
+# feedparser stores an element it has no handler for under the element's own name, whatever
+# that is: a feed's <summary_detail>, <published_parsed> or <ttl unit="m"> replaces what its
+# handlers put there with a string or a dict. Each value is taken only in the form the
+# handlers give it; anything else counts as absent, so that such a feed is read, not failed.
+
+
 def _entry(raw: dict[str, Any], tracking: Sequence[str]) -> Entry:
     # dict.get: feedparser's own get() maps a missing "updated" to "published", noisily.
     return normalised_entry(
         _text(raw, "title"),
         _text(raw, "summary"),
-        "\n".join(_detail_text(part) for part in raw.get("content") or ()).strip(),
-        raw.get("link"),
-        raw.get("id"),
-        feed_time(dict.get(raw, "published_parsed")),
-        feed_time(dict.get(raw, "updated_parsed")),
-        raw.get("author") or "",
-        [tag["term"] for tag in raw.get("tags") or () if tag.get("term")],
+        "\n".join(_detail_text(part) for part in _list(raw.get("content"))).strip(),
+        _string(raw.get("link")),
+        _string(raw.get("id")),
+        _time(dict.get(raw, "published_parsed")),
+        _time(dict.get(raw, "updated_parsed")),
+        _string(raw.get("author")) or "",
+        [term for tag in _list(raw.get("tags")) if (term := _string(tag.get("term")))],
         tracking,
     )
 
 
 def _text(container: Mapping[str, Any], name: str) -> str:
     detail = container.get(f"{name}_detail")
-    if detail is not None:
+    if isinstance(detail, Mapping):
         return _detail_text(detail)
-    value = container.get(name)
-    if not isinstance(value, str):
+    value = _string(container.get(name))
+    if value is None:
         return ""
     # No detail: feedparser copied it from elsewhere (an Atom summary from xhtml content);
     # plain_to_text reduces any markup in it.
@@ -125,7 +135,20 @@ def _text(container: Mapping[str, Any], name: str) -> str:
 
 
 def _detail_text(detail: Mapping[str, Any]) -> str:
-    value = detail.get("value") or ""
+    value = _string(detail.get("value")) or ""
     if detail.get("type") in _HTML_TYPES:
         return html_to_text(value)
     return plain_to_text(value)
+
+
+def _string(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _list(value: object) -> list[Mapping[str, Any]]:
+    """The mappings of a list (content parts, tags)."""
+    return [part for part in value if isinstance(part, Mapping)] if isinstance(value, list) else []
+
+
+def _time(value: object) -> datetime | None:
+    return feed_time(value) if isinstance(value, struct_time) else None
