@@ -53,9 +53,9 @@ def test_real_feeds_read_alike(path: Path) -> None:
 def test_the_fast_path_takes_most_plain_feeds() -> None:
     """Not a vacuous comparison: a good share of the corpus goes the fast way."""
     taken = [path.name for path in CORPUS if both(path.read_bytes())]
-    assert len(taken) >= 66, taken  # 32, then 47: ignored elements, xml:base, RSS 1.0; then
+    assert len(taken) >= 67, taken  # 32, then 47: ignored elements, xml:base, RSS 1.0; then
     # summaries in any order with the content, repeated authors and titles, markup and XHTML,
-    # Media RSS titles (64); unknown elements without a namespace
+    # Media RSS titles (64); unknown elements without a namespace, itunes:keywords
     assert {"feedrs__rss_2.0_ch9.xml", "business-atom.xml", "rssparser__narro.rss"} <= set(taken)
     assert "world-rss2.xml" in taken
 
@@ -181,6 +181,10 @@ def rss_documents(draw: st.DrawFn) -> bytes:
             _text_or_markup(draw, "itunes:summary"),
             *(_element(draw(_AUTHORS), name, False) for name in draw(st.lists(_TEXT, max_size=2))),
             *(_element("category", term, False) for term in draw(st.lists(_TEXT, max_size=3))),
+            *(
+                _element("itunes:keywords", f"{words},{more}", draw(st.booleans()))
+                for words, more in draw(st.lists(st.tuples(_TEXT, _TEXT), max_size=2))
+            ),
             *draw(st.lists(st.sampled_from(_IGNORED), max_size=3)),
             *draw(st.lists(_MEDIA_TITLES, max_size=2)),
         ]
@@ -404,7 +408,7 @@ def test_the_feeds_own_summaries_carry_into_its_first_item() -> None:
     ("element", "reason"),
     [
         (f"<m:category xmlns:m='{MEDIA}'>politics</m:category>", "mrss/ category"),
-        (f"<i:keywords xmlns:i='{ITUNES}'>a, b</i:keywords>", "keywords"),
+        (f"<i:category xmlns:i='{ITUNES}' text='News'/>", "category"),
         ("<x:story xmlns:x='urn:x'><title>inner</title></x:story>", "urn:x story"),
         ("<post-id xmlns='urn:x'>1</post-id>", "urn:x post-id"),
         ("<extra><title>inner</title></extra>", "extra"),
@@ -414,7 +418,7 @@ def test_the_feeds_own_summaries_carry_into_its_first_item() -> None:
         ("<x:description xmlns:x='urn:x' xmlns:dc='http://purl.org/dc/elements/1.1/'>"
          "<dc:subject>tag</dc:subject></x:description>", "urn:x description"),
     ],
-    ids=["media-category", "itunes-keywords", "plain-title-inside", "default-ns",
+    ids=["media-category", "itunes-category", "plain-title-inside", "default-ns",
          "title-inside-unprefixed", "a-key-read-here", "a-date-read-here", "a-date-alias",
          "dc-inside"],
 )  # fmt: skip
@@ -461,3 +465,17 @@ def test_parse_feed_takes_the_fast_path_and_still_strips_a_doctype() -> None:
     )
     parsed = parse_feed(URL, body, "application/rss+xml")
     assert [entry.link for entry in parsed.entries] == ["https://news.example/1"]
+
+
+def test_itunes_keywords_are_tags_as_feedparser_makes_them() -> None:
+    """Each comma-separated keyword a tag, in document order among the categories, empty
+    ones dropped; keywords with an attribute (which feedparser never reads) are declined."""
+    keywords = f"<i:keywords xmlns:i='{ITUNES}'>tariffs, China ,, TikTok</i:keywords>"
+    body = RSS_ITEM.format(f"<title>a</title><category>trade</category>{keywords}").encode()
+    parsed = both(body)
+    assert parsed, declined(URL, body)
+    assert_same(*parsed)
+    assert parsed[0].entries[0].tags == ("trade", "tariffs", "China", "TikTok")
+    with_attribute = keywords.replace("<i:keywords ", "<i:keywords lang='en' ")
+    body = RSS_ITEM.format(f"<title>a</title>{with_attribute}").encode()
+    assert declined(URL, body) == "itunes:keywords with attributes or children"

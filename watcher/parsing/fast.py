@@ -55,7 +55,7 @@ _RSS_ITEM = frozenset(
     {"title", f"{DC}title", "link", "guid", "pubDate", "description", "author", "category",
      "comments", "enclosure", "source", f"{CONTENT}encoded", f"{DC}creator", f"{DC}date",
      f"{DCTERMS}modified", f"{ATOM}updated",
-     f"{ITUNES}author", f"{ITUNES}summary",
+     f"{ITUNES}author", f"{ITUNES}summary", f"{ITUNES}keywords",
      "{http://purl.org/rss/1.0/modules/slash/}comments",
      "{http://wellformedweb.org/CommentAPI/}commentRss",
      "{http://rssnamespace.org/feedburner/ext/1.0}origLink"}
@@ -238,6 +238,8 @@ def _rss_item(item: etree._Element, url: str, tracking: Sequence[str], has_conte
             author = stripped(child)  # the last of them, in feedparser
         elif tag == "category":
             _category(tags, child)
+        elif tag == f"{ITUNES}keywords":
+            _keywords(tags, child)
     if guid_is_link and guid and link is None:
         link = guid
     terms = [tag[0] for tag in tags if tag[0]]
@@ -371,6 +373,17 @@ def _category(tags: list[_Tag], element: etree._Element) -> None:
         tags[-1][0] = value
     else:
         _add_tag(tags, [value, None, None])
+
+
+def _keywords(tags: list[_Tag], element: etree._Element) -> None:
+    """feedparser's itunes:keywords: each of its comma-separated terms a tag in iTunes'
+    scheme. With attributes feedparser never reads the text (it keeps them instead, then
+    fails to split nothing), and with child elements the text would be their markup."""
+    if element.attrib or len(element):
+        raise Unsupported("itunes:keywords with attributes or children")
+    for term in stripped(element).split(","):
+        if term.strip():
+            _add_tag(tags, [term.strip(), "http://www.itunes.com/", None])
 
 
 def _add_tag(tags: list[_Tag], tag: _Tag) -> None:
