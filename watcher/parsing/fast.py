@@ -33,6 +33,7 @@ from watcher.parsing.bodies import Bodies, Reader, body, content_flag, xhtml_bod
 from watcher.parsing.markup import html_to_text, plain_to_text
 from watcher.parsing.names import ATOM, CONTENT, DC, DCTERMS, ITUNES, MEDIA, RDF, RSS1, SY
 from watcher.parsing.normalise import normalised_entry
+from watcher.parsing.tags import Tag, category, keywords, terms
 from watcher.parsing.treatment import (
     Unsupported,
     base_of,
@@ -185,7 +186,7 @@ def _rss_item(item: etree._Element, url: str, tracking: Sequence[str], has_conte
     link = guid = None
     guid_is_link = False
     published = updated = None
-    tags: list[_Tag] = []
+    tags: list[Tag] = []
     if item.get("href") is not None or item.get("lastmod") is not None:
         raise Unsupported("an item with CDF attributes")  # feedparser reads them as fields
     about = item.get(f"{RDF}about")
@@ -237,14 +238,13 @@ def _rss_item(item: etree._Element, url: str, tracking: Sequence[str], has_conte
         elif tag in ("author", f"{DC}creator", f"{ITUNES}author"):
             author = stripped(child)  # the last of them, in feedparser
         elif tag == "category":
-            _category(tags, child)
+            category(tags, child)
         elif tag == f"{ITUNES}keywords":
-            _keywords(tags, child)
+            keywords(tags, child)
     if guid_is_link and guid and link is None:
         link = guid
-    terms = [tag[0] for tag in tags if tag[0]]
     return normalised_entry(
-        title, *bodies.texts(), link, guid, published, updated, author, terms, tracking
+        title, *bodies.texts(), link, guid, published, updated, author, terms(tags), tracking
     )
 
 
@@ -300,7 +300,7 @@ def _atom_entry(
     title = author = ""
     link = guid = None
     published = updated = None
-    tags: list[_Tag] = []
+    tags: list[Tag] = []
     for child in entry:
         tag = child.tag
         if not isinstance(tag, str):
@@ -349,46 +349,12 @@ def _atom_entry(
             _once(seen, name)
             author = _atom_author(child)
         elif name == "category":
-            _category(tags, child)
+            category(tags, child)
     if guid and link is None:
         link = guid  # an Atom id stands for the link when there is none, in feedparser
-    terms = [tag[0] for tag in tags if tag[0]]
     return normalised_entry(
-        title, *bodies.texts(), link, guid, published, updated, author, terms, tracking
+        title, *bodies.texts(), link, guid, published, updated, author, terms(tags), tracking
     )
-
-
-_Tag = list[str | None]  # term, scheme, label
-
-
-def _category(tags: list[_Tag], element: etree._Element) -> None:
-    """feedparser's two steps for a category, each with its own de-duplication: the
-    attributes, then the text, which names the last tag if that has no term yet."""
-    scheme = element.get("scheme", element.get("domain"))
-    _add_tag(tags, [element.get("term"), scheme, element.get("label")])
-    value = stripped(element)
-    if not value:
-        return
-    if tags and not tags[-1][0]:
-        tags[-1][0] = value
-    else:
-        _add_tag(tags, [value, None, None])
-
-
-def _keywords(tags: list[_Tag], element: etree._Element) -> None:
-    """feedparser's itunes:keywords: each of its comma-separated terms a tag in iTunes'
-    scheme. With attributes feedparser never reads the text (it keeps them instead, then
-    fails to split nothing), and with child elements the text would be their markup."""
-    if element.attrib or len(element):
-        raise Unsupported("itunes:keywords with attributes or children")
-    for term in stripped(element).split(","):
-        if term.strip():
-            _add_tag(tags, [term.strip(), "http://www.itunes.com/", None])
-
-
-def _add_tag(tags: list[_Tag], tag: _Tag) -> None:
-    if any(tag) and tag not in tags:
-        tags.append(tag)
 
 
 def _atom_author(element: etree._Element) -> str:

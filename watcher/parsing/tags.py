@@ -1,0 +1,45 @@
+"""An entry's tags as feedparser makes them: from categories (attributes, then text) and
+from a podcast's keywords, each added once, in document order."""
+
+from __future__ import annotations
+
+from lxml import etree
+
+from watcher.parsing.treatment import Unsupported, stripped
+
+Tag = list[str | None]  # term, scheme, label
+
+
+def category(tags: list[Tag], element: etree._Element) -> None:
+    """feedparser's two steps for a category, each with its own de-duplication: the
+    attributes, then the text, which names the last tag if that has no term yet."""
+    scheme = element.get("scheme", element.get("domain"))
+    _add(tags, [element.get("term"), scheme, element.get("label")])
+    value = stripped(element)
+    if not value:
+        return
+    if tags and not tags[-1][0]:
+        tags[-1][0] = value
+    else:
+        _add(tags, [value, None, None])
+
+
+def keywords(tags: list[Tag], element: etree._Element) -> None:
+    """feedparser's itunes:keywords: each of its comma-separated terms a tag in iTunes'
+    scheme. With attributes feedparser never reads the text (it keeps them instead, then
+    fails to split nothing), and with child elements the text would be their markup."""
+    if element.attrib or len(element):
+        raise Unsupported("itunes:keywords with attributes or children")
+    for term in stripped(element).split(","):
+        if term.strip():
+            _add(tags, [term.strip(), "http://www.itunes.com/", None])
+
+
+def terms(tags: list[Tag]) -> list[str]:
+    """The terms of the tags that have one."""
+    return [tag[0] for tag in tags if tag[0]]
+
+
+def _add(tags: list[Tag], tag: Tag) -> None:
+    if any(tag) and tag not in tags:
+        tags.append(tag)
