@@ -8,6 +8,8 @@ from pathlib import Path
 
 import feedparser
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from watcher.core import text as reference
 from watcher.parsing.markup import html_to_text, plain_to_text
@@ -112,3 +114,23 @@ def test_plain_text_with_escaped_markup_is_reduced_on_lxml_too() -> None:
     """Text declared plain that carries escaped tags is unescaped once and reduced."""
     value = "&lt;p&gt;Tariffs &amp;amp; chips&lt;/p&gt;&lt;script&gt;x&lt;/script&gt;"
     assert plain_to_text(value) == reference.plain_to_text(value) == "Tariffs & chips"
+
+
+def _tidy_by_pattern(value: str) -> str:
+    """tidy as it was written first, with the regular expressions alone."""
+    value = reference._SPACES.sub(" ", reference.strip_controls(value))
+    if "\n" not in value:
+        return value.strip()
+    return "\n".join(line for line in (part.strip() for part in value.split("\n")) if line)
+
+
+@given(st.text(alphabet=st.sampled_from([*map(chr, range(128)), "\xa0", "\x85", "é"]), max_size=40))
+@settings(max_examples=500, deadline=None)
+def test_tidy_gives_the_patterns_text(value: str) -> None:
+    """tidy folds ASCII text with str.split instead of its patterns: the same text whatever
+    the controls, tabs, carriage returns, runs of spaces and blank lines (hypothesis)."""
+    assert reference.tidy(value) == _tidy_by_pattern(value)
+    every_ascii = "".join(map(chr, range(128)))
+    assert reference.tidy(f" a{every_ascii}\n\n b \t") == _tidy_by_pattern(
+        f" a{every_ascii}\n\n b \t"
+    )
