@@ -79,7 +79,9 @@ def plain_to_text(value: str, reduce: Callable[[str], str] = html_to_text) -> st
 
 
 # The ASCII characters _CONTROL removes, for str.translate.
-_ASCII_CONTROLS = str.maketrans("", "", "".join(map(chr, (*range(9), *range(11, 32), 127))))
+_ASCII_CONTROLS = str.maketrans(
+    "", "", "".join(c for c in map(chr, range(128)) if _CONTROL.match(c))
+)
 
 
 def tidy(value: str) -> str:

@@ -29,17 +29,15 @@ _HARMLESS = frozenset(
      "georss_point", "georss_line", "georss_polygon", "georss_box",
      "dc_publisher", "dc_rights", "dc_language"}
 )  # fmt: skip
-# What feedparser's entry holds for the fields read here (watcher.parsing.document): an
-# element of one of these names, which feedparser would store as it stands, would replace it.
-_ENTRY_KEYS = frozenset(
-    {"title", "title_detail", "summary", "summary_detail", "content", "link", "links", "id",
-     "guidislink", "published", "published_parsed", "updated", "updated_parsed", "author",
-     "author_detail", "authors", "tags"}
-)  # fmt: skip
 # feedparser's own prefix for each namespace it knows (it ignores the document's prefix).
 _KNOWN_PREFIX = {uri.lower(): prefix for uri, prefix in _FeedParserMixin.namespaces.items()}
-# Keys feedparser would store an unknown element under that alias a field read here.
-_TAKEN_KEYS = frozenset(FeedParserDict.keymap)
+# Names an unknown element must not have: feedparser would store it as it stands over a key
+# read here (watcher.parsing.document), directly or through an alias of its keymap.
+_TAKEN_KEYS = frozenset(FeedParserDict.keymap) | {
+    "title", "title_detail", "summary", "summary_detail", "content", "link", "links", "id",
+    "guidislink", "published", "published_parsed", "updated", "updated_parsed", "author",
+    "author_detail", "authors", "tags",
+}  # fmt: skip
 _XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
 
 
@@ -63,7 +61,7 @@ def ignored_by_feedparser(element: etree._Element, allowing: frozenset[str] = fr
         )
         if handled and name not in _HARMLESS and name not in allowing:
             return False
-        if name in _TAKEN_KEYS or name in _ENTRY_KEYS:
+        if name in _TAKEN_KEYS:
             return False
     return True
 

@@ -37,8 +37,6 @@ from watcher.core.model import (
 
 # What a fetch's triage asks of the store, for every feed that changed: built once (building
 # a statement cost more than running it).
-
-
 _FEED_ID = select(feeds.c.id).where(feeds.c.url == bindparam("url"))
 
 

@@ -58,9 +58,7 @@ def without_possessives(folded: str) -> str:
 
 # ASCII characters that are not part of a word (not matched by WORD) to spaces, for
 # str.translate: on ASCII text, translating and splitting in C costs two thirds of WORD.findall.
-_ASCII_SPACING = str.maketrans(
-    {chr(c): " " for c in range(128) if not (chr(c).isalnum() or chr(c) == "_")}
-)
+_ASCII_SPACING = str.maketrans({c: " " for c in map(chr, range(128)) if not WORD.match(c)})
 
 
 def word_set(folded: str) -> set[str]:
