@@ -196,6 +196,51 @@ def test_redirects_are_followed_but_bounded(feed_server: FeedServer) -> None:
         fetch(feed_server.url("/loop"))
 
 
+def test_a_cookie_set_on_a_redirect_is_sent_on_and_kept(feed_server: FeedServer) -> None:
+    """A consent wall: the feed answers only with the cookie its redirect set; later fetches
+    of the same client send it, across answers that set no cookie (a 304 among them), and a
+    later Set-Cookie replaces it."""
+
+    def feed(request: BaseHTTPRequestHandler) -> None:
+        cookie = request.headers.get("Cookie", "")
+        if "consent=" not in cookie:
+            request.send_response(302)
+            request.send_header("Location", "/wall")
+        elif request.headers.get("If-None-Match") == '"v1"':
+            request.send_response(304)
+        else:
+            request.send_response(200)
+            request.send_header("ETag", '"v1"')
+            if cookie == "consent=yes":
+                request.send_header("Set-Cookie", "consent=again; Path=/")
+        request.send_header("Content-Length", "0")
+        request.end_headers()
+
+    def wall(request: BaseHTTPRequestHandler) -> None:
+        request.send_response(302)
+        request.send_header("Set-Cookie", "consent=yes; Path=/")
+        request.send_header("Location", "/feed")
+        request.send_header("Content-Length", "0")
+        request.end_headers()
+
+    feed_server.serve("/feed", b"", handler=feed)
+    feed_server.serve("/wall", b"", handler=wall)
+
+    async def go() -> list[FetchResult]:
+        async with HttpFetcher(5, 1 << 20) as fetcher:
+            url = feed_server.url("/feed")
+            first = await fetcher.fetch(url, None)
+            quiet = await fetcher.fetch(url, Validators('"v1"', None))
+            again = await fetcher.fetch(url, None)
+            return [first, quiet, again]
+
+    first, quiet, again = asyncio.run(go())
+    assert first.status == 200 and quiet.status == 304 and again.status == 200
+    sent = [r.headers.get("cookie") for r in feed_server.requests]
+    assert [r.path for r in feed_server.requests] == ["/feed", "/wall", "/feed", "/feed", "/feed"]
+    assert sent == [None, None, "consent=yes", "consent=again", "consent=again"]
+
+
 @pytest.mark.parametrize(
     ("first", "second", "moved"), [(301, 308, True), (301, 302, False), (307, 301, False)]
 )

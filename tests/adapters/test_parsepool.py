@@ -4,6 +4,7 @@ limited in memory; one that overruns or dies costs only its own job."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import resource
 import signal
@@ -19,6 +20,10 @@ from watcher.core.matching.matcher import Matcher
 
 def pid_and_limit() -> tuple[int, int]:
     return os.getpid(), resource.getrlimit(resource.RLIMIT_AS)[0]
+
+
+def collector() -> tuple[bool, int]:
+    return gc.isenabled(), gc.get_freeze_count()
 
 
 def chatty(value: str) -> str:
@@ -68,6 +73,21 @@ def test_a_job_runs_in_a_child_limited_in_memory_and_answers_through_any_printin
     assert pid != os.getpid()
     assert limit == 768 * 1024**2
     assert said == "kept"
+
+
+def test_a_parser_process_freezes_what_it_imported_and_collects_the_rest() -> None:
+    """Its libraries' objects are set aside from the cyclic collector, which is on for the
+    jobs."""
+    parsers = pool()
+
+    async def run() -> tuple[bool, int]:
+        try:
+            return await parsers.run(collector)
+        finally:
+            parsers.close()
+
+    enabled, frozen = asyncio.run(run())
+    assert enabled and frozen > 10_000
 
 
 def test_the_jobs_own_exception_comes_back_and_the_process_stays() -> None:

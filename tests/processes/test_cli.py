@@ -3,6 +3,7 @@ every command and option."""
 
 from __future__ import annotations
 
+import gc
 import re
 import subprocess
 import sys
@@ -14,16 +15,20 @@ import pytest
 from click.testing import Result
 
 from tests.conftest import write_config
-from watcher.cli import cli
+from watcher.cli import cli, main
 
 CLI_DOC = (Path(__file__).parents[2] / "docs" / "cli.md").read_text(encoding="utf-8")
 Cli = Callable[..., Result]
 
 
 def walk(group: click.Group, prefix: str = "") -> dict[str, click.Command]:
-    """Every command by its full name ("rules test"), groups included."""
+    """Every command by its full name ("rules test"), groups included, as the group lists and
+    loads them (the top level's are imported by name)."""
     found: dict[str, click.Command] = {}
-    for name, command in group.commands.items():
+    context = click.Context(group)
+    for name in group.list_commands(context):
+        command = group.get_command(context, name)
+        assert command is not None, name
         found[prefix + name] = command
         if isinstance(command, click.Group):
             found.update(walk(command, f"{prefix}{name} "))
@@ -124,6 +129,43 @@ def test_module_entry_point() -> None:
         [sys.executable, "-m", "watcher", "--version"], capture_output=True, text=True, check=True
     )
     assert result.stdout.startswith("feed-watcher, version ")
+
+
+def test_a_command_is_imported_only_when_it_runs() -> None:
+    """``watcher run`` imports neither the other commands nor what only they use."""
+    code = (
+        "import sys; sys.argv = ['watcher', 'run', '--help']\n"
+        "from watcher.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith('watcher.cli.')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.splitlines()[-1] == "['watcher.cli.common', 'watcher.cli.run']"
+
+
+def test_what_a_command_imports_is_frozen_out_of_the_collector(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The entry point keeps the cyclic collector off while a command is imported, then sets
+    what exists aside (frozen) and turns it back on before the command runs."""
+    config = write_config(tmp_path / "w.toml", [])
+    seen: list[tuple[bool, int]] = []
+    monkeypatch.setattr("sys.argv", ["watcher", "check-config", "--config", str(config)])
+
+    def echo(*args: object, **options: object) -> None:
+        seen.append((gc.isenabled(), gc.get_freeze_count()))
+
+    monkeypatch.setattr("watcher.cli.check_config.click.echo", echo)
+    try:
+        with pytest.raises(SystemExit) as ended:
+            main()
+    finally:
+        gc.unfreeze()
+        gc.enable()
+    assert ended.value.code == 0
+    assert seen and all(enabled and frozen > 10_000 for enabled, frozen in seen)
 
 
 def test_bad_query_in_config_points_at_the_column(tmp_path: Path, run_cli: Cli) -> None:

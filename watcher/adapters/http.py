@@ -169,6 +169,22 @@ def _at_home(url: httpx.URL, home: tuple[str, str, int | None]) -> bool:
     return (scheme, host, port) == home or (upgraded and host == home[1])
 
 
+class _Cookies(httpx.Cookies):
+    """A client's cookies, which read a response only when it sets one: httpx hands every
+    response to the standard library's jar through two adapter objects, a tenth of the CPU of
+    a 304, and the jar takes nothing from a response but its Set-Cookie and Set-Cookie2."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        if "set-cookie" in response.headers or "set-cookie2" in response.headers:
+            super().extract_cookies(response)
+
+
+def _with_cookies(client: httpx.AsyncClient) -> httpx.AsyncClient:
+    # httpx's own attribute behind ``client.cookies``, whose setter would wrap ours in its own.
+    client._cookies = _Cookies(client.cookies)
+    return client
+
+
 class _Client(HttpxAiohttpClient):
     """httpx over ``_Transport``, for direct connections and for proxies alike (httpx mounts
     one transport per proxy)."""
@@ -237,7 +253,7 @@ class HttpFetcher:
         # aiohttp's.
         client = httpx.AsyncClient if self._transport is not None else _Client
         direct = {f"all://{host}": self._transport or _Transport() for host in self._no_proxy}
-        return client(
+        made = client(
             headers={
                 "User-Agent": USER_AGENT,
                 "Accept": ACCEPT,
@@ -253,6 +269,7 @@ class HttpFetcher:
             proxy=proxy,
             mounts=direct or None,
         )
+        return _with_cookies(made)
 
     async def __aenter__(self) -> HttpFetcher:
         return self

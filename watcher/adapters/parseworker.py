@@ -4,6 +4,7 @@ output, each a length-prefixed pickle, until its input ends."""
 
 from __future__ import annotations
 
+import gc
 import importlib
 import os
 import pickle
@@ -52,11 +53,16 @@ def main() -> None:
     # Limited before the imports: rensa's allocator (mimalloc) reserves 1 GiB of address space
     # when it loads, unless a limit is in force, when it reserves what fits.
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    # What the imports make lives as long as the process: not walked by the cyclic collector
+    # while they run, then set aside for good (as the watcher does with its own).
+    gc.disable()
     for module in PRELOAD:
         importlib.import_module(module)
     from watcher.core.analysis import install_matcher  # rensa too: under the limit
 
     install_matcher(matcher)
+    gc.freeze()
+    gc.enable()
     while True:
         try:
             function, args = receive(jobs)

@@ -1,12 +1,13 @@
 """Statements every part of the store shares: the dialect's INSERT that knows ON CONFLICT, many
-new rows in one statement, look-ups by a list of values, and lists cut into bounded batches."""
+new rows in one statement, look-ups by a list of values, a group's values as one list, and
+lists cut into bounded batches."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Boolean, Column, Connection, Table, any_, bindparam
+from sqlalchemy import JSON, Boolean, Column, Connection, Table, any_, bindparam
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -56,6 +57,33 @@ def _any_of_array(element: Among, compiler: SQLCompiler, **kw: Any) -> str:
 
     values = bindparam(element.name, type_=postgresql.ARRAY(element.column.type))
     return compiler.process(element.column == any_(values), **kw)
+
+
+class ListOf(ColumnElement[Any]):
+    """The values of ``column`` over a group's rows as one list (none: an empty list):
+    ``json_group_array`` on SQLite, ``json_agg`` on PostgreSQL. A look-up gets a row a thing
+    with its many values in it, not a row a value: each row fetched from SQLite hands the GIL
+    back and waits to take it again from the event loop's thread."""
+
+    inherit_cache = True
+    type = JSON()
+    _traverse_internals: _TraverseInternalsType = [  # noqa: RUF012 (SQLAlchemy's own form)
+        ("column", InternalTraversal.dp_clauseelement),
+    ]
+
+    def __init__(self, column: Column[Any]) -> None:
+        self.column = column
+
+
+@compiles(ListOf)
+def _json_group_array(element: ListOf, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"json_group_array({compiler.process(element.column, **kw)})"
+
+
+@compiles(ListOf, "postgresql")
+def _json_agg(element: ListOf, compiler: SQLCompiler, **kw: Any) -> str:
+    # json_agg over no rows is NULL, json_group_array's is [].
+    return f"coalesce(json_agg({compiler.process(element.column, **kw)}), '[]'::json)"
 
 
 def insert_new_rows(
