@@ -1,5 +1,6 @@
 """SQLite's band rows as one B-tree (migration 0017) against the table before it (0016: rowids,
-the primary key's index and a (band, seen_at) index), side by side in one run.
+the primary key's index and a (band, seen_at) index), and written in band order, side by side in
+one run.
 
     python benchmarks/bands.py --entries 20000 --repeat 3
 
@@ -47,8 +48,11 @@ def _layout(path: Path, revision: str | None) -> None:
     engine.dispose()
 
 
-def one_run(path: Path, entries: int, seed: int) -> tuple[float, float, float, float, int]:
-    """(insert CPU, insert wall, look-up CPU, look-up wall, file bytes)."""
+def one_run(
+    path: Path, entries: int, seed: int, in_order: bool
+) -> tuple[float, float, float, float, int]:
+    """(insert CPU, insert wall, look-up CPU, look-up wall, file bytes); ``in_order``: each
+    transaction's rows in band order, as ``record_stories`` now writes them."""
     rng = random.Random(seed)
     start = datetime(2026, 12, 1, tzinfo=UTC)
     engine = connect(f"sqlite:///{path}")
@@ -62,6 +66,8 @@ def one_run(path: Path, entries: int, seed: int) -> tuple[float, float, float, f
             for _ in range(8)
         ]
         batches_of_bands.append([row["band"] for row in rows])
+        if in_order:
+            rows.sort(key=lambda row: (row["band"], row["story_id"]))
         cpu, wall = time.process_time(), time.perf_counter()
         with engine.begin() as conn:
             insert_new_rows(conn, story_bands, [story_bands.c.band, story_bands.c.story_id], rows)
@@ -83,14 +89,18 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    layouts = {"0016: rowid table, two band indexes": "0016", "0017: one B-tree": None}
+    layouts = {  # name: (revision, rows in band order)
+        "0016: rowid table, two band indexes": ("0016", False),
+        "0017: one B-tree": (None, False),
+        "0017, each transaction's rows in band order": (None, True),
+    }
     figures: dict[str, list[tuple[float, float, float, float, int]]] = {k: [] for k in layouts}
     with tempfile.TemporaryDirectory() as scratch:
         for run in range(args.repeat):
-            for number, (name, revision) in enumerate(layouts.items()):  # in turn
+            for number, (name, (revision, in_order)) in enumerate(layouts.items()):  # in turn
                 path = Path(scratch) / f"{run}-{number}.db"
                 _layout(path, revision)
-                figures[name].append(one_run(path, args.entries, seed=run))
+                figures[name].append(one_run(path, args.entries, run, in_order))
     print(f"{args.entries} entries, {8 * args.entries} band rows, {BATCH} entries a transaction;")
     print(f"medians of {args.repeat} runs, the layouts in turn\n")
     heads = ("layout", "insert CPU (s)", "insert wall (s)", "look-up CPU (s)", "look-up wall (s)")

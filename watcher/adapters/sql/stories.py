@@ -202,11 +202,16 @@ def record_stories(
     )
     returning = [story_keys.c.key] if conn.dialect.name == "postgresql" else []
     inserted = insert_new_rows(conn, story_keys, [story_keys.c.key], keys, returning)
-    bands = [
-        {"band": band, "story_id": story, "entry_id": entry_id, "seen_at": now}
-        for entry_id, story, item in stored
-        for band in item.bands
-    ]
+    # In band order too: each row goes into the band B-tree next to the one before it, not at
+    # a random page (inserting a round's band rows took 0.7 times as long, benchmarks/bands.py).
+    bands = sorted(
+        (
+            {"band": band, "story_id": story, "entry_id": entry_id, "seen_at": now}
+            for entry_id, story, item in stored
+            for band in item.bands
+        ),
+        key=lambda row: (row["band"], row["story_id"]),
+    )
     insert_new_rows(conn, story_bands, [story_bands.c.band, story_bands.c.story_id], bands)
     return frozenset(row.key for row in inserted)
 
