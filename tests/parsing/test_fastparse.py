@@ -42,12 +42,37 @@ def assert_same(fast: ParsedFeed, slow: ParsedFeed) -> None:
         assert ours == theirs
 
 
+# As servers label feeds: RFC 3023's types, text/xml with and without a charset (us-ascii
+# then, by the RFC), and a type that is not XML's.
+SERVED_AS = ("application/xml", "text/xml; charset=utf-8", "text/xml", "text/html; charset=UTF-8")
+
+
+@pytest.mark.parametrize("content_type", SERVED_AS)
 @pytest.mark.parametrize("path", CORPUS, ids=lambda path: path.name)
-def test_real_feeds_read_alike(path: Path) -> None:
-    """Every real-world feed the fast path takes gives the same entries as feedparser."""
-    parsed = both(path.read_bytes())
+def test_real_feeds_read_alike(path: Path, content_type: str) -> None:
+    """Every real-world feed the fast path takes gives the same entries as feedparser, under
+    each content type a server gives it."""
+    parsed = both(path.read_bytes(), content_type)
     if parsed:
         assert_same(*parsed)
+
+
+def test_text_types_are_taken_where_feedparser_reads_utf8() -> None:
+    """A text/* type with a UTF-8 charset, or without one for an ASCII document or one that
+    declares UTF-8 first thing, is read as lxml reads it: taken."""
+    ascii_only = RSS_ITEM.format("<title>a</title>").encode()
+    accented = RSS_ITEM.format("<title>café</title>").encode()
+    undeclared = accented.replace(b'<?xml version="1.0" encoding="utf-8"?>', b"")
+    for body, content_type in [
+        (accented, "text/xml; charset=utf-8"),
+        (accented, "text/html; charset=UTF-8"),
+        (ascii_only, "text/xml"),
+        (accented, "text/xml"),
+        (undeclared.replace(b"caf\xc3\xa9", b"cafe"), "text/plain"),
+    ]:
+        fast, slow = both(body, content_type)
+        assert_same(fast, slow)
+    assert fast_parse(URL, undeclared, "text/xml") is None  # chardet's guess, if installed
 
 
 def test_the_fast_path_takes_most_plain_feeds() -> None:
@@ -305,7 +330,8 @@ RSS_ITEM = (
         (RSS_ITEM.format("<title>a <div>bold</div></title>"), None),  # a div: dropped
         (RSS_ITEM.format("<title>a</title><pubDate>x</pubDate><pubDate>y</pubDate>"), None),
         (RSS_ITEM.format("<title>a</title"), None),  # not well-formed
-        (RSS_ITEM.format("<title>a</title>"), "text/xml"),  # RFC 3023: us-ascii unless told
+        # RFC 3023: us-ascii unless told, then (no declaration) whatever chardet guesses
+        (RSS_ITEM.format("<title>é</title>").split("?>", 1)[1], "text/xml"),
         (RSS_ITEM.format("<title>a</title>"), "application/xml; charset=iso-8859-1"),
         (RSS_ITEM.format("<title>a</title>").replace("utf-8", "iso-8859-1"), None),
         (b'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"/>', None),
@@ -438,7 +464,8 @@ def test_declined_names_each_reason() -> None:
     """The reasons the benchmark counts."""
     item = RSS_ITEM.format("<title>a</title>")
     assert declined(URL, item.encode()) is None
-    assert declined(URL, item.encode(), "text/xml") == "charset"
+    accented = RSS_ITEM.format("<title>é</title>").split("?>", 1)[1].encode()
+    assert declined(URL, accented, "text/xml") == "charset"
     assert declined(URL, item[:-3].encode()) == "not well-formed"
     rdf = b'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"/>'
     assert declined(URL, rdf) == "not one RSS 1.0 channel"

@@ -86,7 +86,10 @@ def shown(tag: str) -> str:
 
 
 def charset_agrees(body: bytes, content_type: str | None) -> bool:
-    """feedparser lets an HTTP charset override the document's; lxml reads only the latter."""
+    """Whether feedparser decodes ``body`` as UTF-8, as lxml does: it lets an HTTP charset
+    override the document's, and by RFC 3023 gives a ``text/*`` type without one us-ascii,
+    falling back on failure to the encoding the document declares (then to chardet, when
+    installed, whose guess lxml would not make)."""
     declared = _DECLARED.match(body[:200])
     encoding = declared.group(1).decode("ascii").lower() if declared else "utf-8"
     if encoding not in ("utf-8", "utf8"):
@@ -95,11 +98,14 @@ def charset_agrees(body: bytes, content_type: str | None) -> bool:
         return False
     if content_type is None:
         return True
-    media = content_type.split(";")[0].strip().lower()
-    if media.startswith("text/"):
-        return False  # RFC 3023 gives text/* a charset of its own; feedparser follows it
     charset = _CHARSET.search(content_type)
-    return charset is None or charset.group(1).lower() in ("utf-8", "utf8")
+    if charset is not None:
+        return charset.group(1).lower() in ("utf-8", "utf8")
+    media = content_type.split(";")[0].strip().lower()
+    # us-ascii reads an ASCII document as UTF-8 does; any other falls back to its declaration
+    # (which feedparser finds only at the very start).
+    declares = declared is not None and body.startswith(b"<?xml")
+    return not media.startswith("text/") or body.isascii() or declares
 
 
 _REFERENCE_LIKE = re.compile("&([A-Za-z0-9_]+);")
