@@ -57,6 +57,16 @@ def test_real_feeds_read_alike(path: Path, content_type: str) -> None:
         assert_same(*parsed)
 
 
+def test_a_utf8_byte_order_mark_is_read_past() -> None:
+    """UTF-8's byte order mark before the declaration: both parsers drop it (taken, alike);
+    UTF-16's is left to feedparser."""
+    body = RSS_ITEM.format("<title>café</title>").encode()
+    for content_type in (None, "application/rss+xml", "text/xml"):
+        assert_same(*both(b"\xef\xbb\xbf" + body, content_type))
+    utf16 = RSS_ITEM.format("<title>café</title>").replace("utf-8", "utf-16").encode("utf-16")
+    assert declined(URL, utf16) == "charset"
+
+
 def test_text_types_are_taken_where_feedparser_reads_utf8() -> None:
     """A text/* type with a UTF-8 charset, or without one for an ASCII document or one that
     declares UTF-8 first thing, is read as lxml reads it: taken."""
@@ -78,9 +88,10 @@ def test_text_types_are_taken_where_feedparser_reads_utf8() -> None:
 def test_the_fast_path_takes_most_plain_feeds() -> None:
     """Not a vacuous comparison: a good share of the corpus goes the fast way."""
     taken = [path.name for path in CORPUS if both(path.read_bytes())]
-    assert len(taken) >= 67, taken  # 32, then 47: ignored elements, xml:base, RSS 1.0; then
+    assert len(taken) >= 68, taken  # 32, then 47: ignored elements, xml:base, RSS 1.0; then
     # summaries in any order with the content, repeated authors and titles, markup and XHTML,
-    # Media RSS titles (64); unknown elements without a namespace, itunes:keywords
+    # Media RSS titles (64); unknown elements without a namespace, itunes:keywords (67); a
+    # UTF-8 byte order mark
     assert {"feedrs__rss_2.0_ch9.xml", "business-atom.xml", "rssparser__narro.rss"} <= set(taken)
     assert "world-rss2.xml" in taken
 

@@ -90,11 +90,12 @@ def charset_agrees(body: bytes, content_type: str | None) -> bool:
     override the document's, and by RFC 3023 gives a ``text/*`` type without one us-ascii,
     falling back on failure to the encoding the document declares (then to chardet, when
     installed, whose guess lxml would not make)."""
+    body = body.removeprefix(b"\xef\xbb\xbf")  # UTF-8's byte order mark: both drop it
     declared = _DECLARED.match(body[:200])
     encoding = declared.group(1).decode("ascii").lower() if declared else "utf-8"
     if encoding not in ("utf-8", "utf8"):
         return False
-    if body.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
+    if body.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 or UTF-32
         return False
     if content_type is None:
         return True
