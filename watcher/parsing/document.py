@@ -23,6 +23,7 @@ from watcher.core.xmlsafe import strip_doctype
 from watcher.parsing.fast import fast_parse
 from watcher.parsing.markup import html_to_text, plain_to_text
 from watcher.parsing.normalise import feed_time, normalised_entry
+from watcher.parsing.treatment import feedparser_headers
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 _JSON_TYPES = ("application/feed+json", "application/json")
@@ -58,12 +59,9 @@ def parse_with_feedparser(
     url: str, body: bytes, content_type: str | None, tracking: Sequence[str]
 ) -> ParsedFeed:
     """The parser of record, for every document the fast path declines."""
-    headers = {"content-location": url}
-    if content_type:
-        headers["content-type"] = content_type
     parsed = feedparser.parse(
         io.BytesIO(body),
-        response_headers=headers,
+        response_headers=feedparser_headers(url, content_type),
         sanitize_html=False,  # we reduce everything to plain text and escape on output
         resolve_relative_uris=False,  # only entry links matter, and feedparser resolves those
     )

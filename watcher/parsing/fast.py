@@ -6,10 +6,12 @@ feedparser is the parser of record: its many rules (which element fills which fi
 order, what counts as HTML) are what users' feeds have been tested against for twenty years.
 So this path takes only documents made of elements whose feedparser treatment it reproduces,
 and returns None for anything else — an item element feedparser reads in ways not reproduced
-here, markup from another vocabulary inside a text element, a charset the HTTP header and
-the document disagree on, a document that is not well-formed — and the caller hands those to
-feedparser (``declined`` says why). Elements feedparser keeps nothing of in the fields read
-here (a podcast's duration, a comment count, an unknown vocabulary) are skipped, links are
+here, markup from another vocabulary inside a text element, a document that is not
+well-formed — and the caller hands those to feedparser (``declined`` says why). A document is
+decoded as feedparser decodes it: its bytes as they are when it is UTF-8 by every rule, else
+through feedparser's own decoding (another encoding, an HTTP charset over the document's).
+Elements feedparser keeps nothing of in the fields read here (a podcast's duration, a comment
+count, an unknown vocabulary) are skipped, links are
 resolved against ``xml:base`` as feedparser resolves them, and summaries, content and markup
 are put together as feedparser puts them together (``watcher.parsing.bodies``).
 ``tests/parsing/test_fastparse.py`` checks both paths give the same entries over a corpus of
@@ -36,6 +38,7 @@ from watcher.parsing.normalise import normalised_entry
 from watcher.parsing.tags import Tag, category, keywords, terms
 from watcher.parsing.treatment import (
     Unsupported,
+    as_feedparser_decodes,
     base_of,
     charset_agrees,
     date,
@@ -94,12 +97,9 @@ def declined(url: str, body: bytes, content_type: str | None = None) -> str | No
 def _read(
     url: str, body: bytes, content_type: str | None, tracking: Sequence[str]
 ) -> ParsedFeed | str:
-    if not charset_agrees(body, content_type):
-        return "charset"
-    try:
-        root = etree.fromstring(body, _PARSER)
-    except etree.XMLSyntaxError:
-        return "not well-formed"
+    root = _root(url, body, content_type)
+    if isinstance(root, str):
+        return root
     try:
         if root.tag == "rss" and root.get("version") == "2.0":
             return _rss(root, url, tracking)
@@ -110,6 +110,31 @@ def _read(
     except Unsupported as exc:
         return str(exc)
     return "not RSS 2.0, RSS 1.0 or Atom 1.0"
+
+
+def _root(url: str, body: bytes, content_type: str | None) -> etree._Element | str:
+    """The document's root element, its bytes decoded as feedparser decodes them; else why
+    not."""
+    if charset_agrees(body, content_type):
+        try:
+            return etree.fromstring(body, _PARSER)
+        except etree.XMLSyntaxError:
+            if _is_utf8(body):
+                return "not well-formed"
+    # Another encoding, an HTTP charset over the document's, or bytes that are not the UTF-8
+    # they claim to be: decoded by feedparser's own function, then read.
+    try:
+        return etree.fromstring(as_feedparser_decodes(url, body, content_type), _PARSER)
+    except etree.XMLSyntaxError:
+        return "not well-formed"
+
+
+def _is_utf8(body: bytes) -> bool:
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _once(seen: set[str], tag: str) -> None:

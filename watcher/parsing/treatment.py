@@ -10,6 +10,7 @@ from datetime import datetime
 from urllib.parse import urljoin
 
 from feedparser.datetimes import _parse_date
+from feedparser.encodings import convert_to_utf8
 from feedparser.html import _cp1252
 from feedparser.mixin import _FeedParserMixin
 from feedparser.urls import make_safe_absolute_uri
@@ -107,6 +108,22 @@ def charset_agrees(body: bytes, content_type: str | None) -> bool:
     # (which feedparser finds only at the very start).
     declares = declared is not None and body.startswith(b"<?xml")
     return not media.startswith("text/") or body.isascii() or declares
+
+
+def feedparser_headers(url: str, content_type: str | None) -> dict[str, str]:
+    """The response headers feedparser is given for a document: its location and type."""
+    headers = {"content-location": url}
+    if content_type:
+        headers["content-type"] = content_type
+    return headers
+
+
+def as_feedparser_decodes(url: str, body: bytes, content_type: str | None) -> bytes:
+    """``body`` in UTF-8 as feedparser decodes it (by its own function, given what it is
+    given), its XML declaration saying so: for the documents whose bytes lxml would read
+    otherwise (``charset_agrees``). feedparser's last resort, ISO-8859-2, decodes any bytes."""
+    data: bytes = convert_to_utf8(feedparser_headers(url, content_type), body, {})
+    return data
 
 
 _REFERENCE_LIKE = re.compile("&([A-Za-z0-9_]+);")
