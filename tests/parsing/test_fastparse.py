@@ -138,10 +138,11 @@ def test_text_types_are_taken_where_feedparser_reads_utf8() -> None:
 def test_the_fast_path_takes_most_plain_feeds() -> None:
     """Not a vacuous comparison: a good share of the corpus goes the fast way."""
     taken = [path.name for path in CORPUS if both(path.read_bytes())]
-    assert len(taken) >= 70, taken  # 32, then 47: ignored elements, xml:base, RSS 1.0; then
+    assert len(taken) >= 72, taken  # 32, then 47: ignored elements, xml:base, RSS 1.0; then
     # summaries in any order with the content, repeated authors and titles, markup and XHTML,
     # Media RSS titles (64); unknown elements without a namespace, itunes:keywords (67); a
-    # UTF-8 byte order mark, other encodings decoded as feedparser decodes them
+    # UTF-8 byte order mark, other encodings decoded as feedparser decodes them (70); Media
+    # RSS descriptions and typed titles
     assert {"feedrs__rss_2.0_ch9.xml", "business-atom.xml", "rssparser__narro.rss"} <= set(taken)
     assert "world-rss2.xml" in taken
 
@@ -233,13 +234,27 @@ def _text_or_markup(draw: st.DrawFn, tag: str) -> str:
 
 
 _TITLES = st.sampled_from(["title", "dc:title"])
-# A Media RSS title sets the entry's title unless one is kept, and keeps none itself.
+# A Media RSS title sets the entry's title unless one is kept, and keeps none itself; a
+# description is read as the item's description (a summary, or content after one), each with
+# the type it is given, if any; credits are kept aside.
 _MEDIA_TITLES = st.sampled_from(
     ["<media:title>Media title</media:title>", "<media:title></media:title>",
+     '<media:title type="html">Typed &lt;i&gt;html&lt;/i&gt;</media:title>',
+     '<media:title type="plain">Typed &lt;i&gt;plain&lt;/i&gt;</media:title>',
      "<media:group><media:title>Grouped &amp; <b>bold</b></media:title>"
      '<media:thumbnail url="https://news.example/t.jpg"/></media:group>',
      '<media:content url="https://news.example/v.mp4"><media:title>In content</media:title>'
-     "</media:content>"]
+     "</media:content>",
+     "<media:description>A caption &amp; &lt;b&gt;more&lt;/b&gt;</media:description>",
+     '<media:description type="plain">Plain &lt;b&gt;x&lt;/b&gt;\nline</media:description>',
+     '<media:description type="html">Html &lt;b&gt;x&lt;/b&gt;</media:description>',
+     '<media:description type="text">Text &lt;b&gt;x&lt;/b&gt;</media:description>',
+     "<media:credit>Photo: A. Person</media:credit>",
+     '<media:content url="https://news.example/p.jpg" medium="image"><media:credit>P</media:credit>'
+     "<media:description>In content</media:description></media:content>",
+     "<media:group><media:title>G</media:title><media:description>Gd <b>b</b>"
+     "</media:description><media:community><media:statistics views=\"3\"/></media:community>"
+     "</media:group>"]
 )  # fmt: skip
 # The feed's own summaries and content, which set a flag feedparser keeps into the first item.
 _FEED_LEVEL = st.lists(
@@ -387,7 +402,7 @@ RSS_ITEM = (
 @pytest.mark.parametrize(
     ("body", "content_type"),
     [
-        (RSS_ITEM.format(f"<m:title xmlns:m='{MEDIA}' type='html'>b</m:title>"), None),
+        (RSS_ITEM.replace("<item>", f"<m:title xmlns:m='{MEDIA}'>M</m:title><item>"), None),
         (RSS_ITEM.format("<title>a <div>bold</div></title>"), None),  # a div: dropped
         (RSS_ITEM.format("<title>a</title><pubDate>x</pubDate><pubDate>y</pubDate>"), None),
         (RSS_ITEM.format("<title>a</title"), None),  # not well-formed

@@ -15,7 +15,7 @@ from feedparser.mixin import _FeedParserMixin
 from lxml import etree
 
 from watcher.parsing.markup import plain_to_text
-from watcher.parsing.names import ATOM, CONTENT, ITUNES, RSS1
+from watcher.parsing.names import ATOM, CONTENT, ITUNES, MEDIA, RSS1
 from watcher.parsing.treatment import Unsupported, known_prefix, repaired, stripped
 
 Reader = Callable[[str], str]
@@ -23,7 +23,7 @@ _QUOTE = {'"': "&quot;"}  # feedparser's escaping of attribute values
 
 # What feedparser reads as a summary (_start_summary), as a description, as content.
 _SUMMARY_LIKE = frozenset({"summary", f"{ATOM}summary", f"{ITUNES}summary"})
-_DESCRIPTION_LIKE = frozenset({"description", f"{RSS1}description"})
+_DESCRIPTION_LIKE = frozenset({"description", f"{RSS1}description", f"{MEDIA}description"})
 _CONTENT_LIKE = frozenset({"content", f"{ATOM}content", f"{CONTENT}encoded"})
 _ITEMS = frozenset({"item", f"{RSS1}item", f"{ATOM}entry"})
 
@@ -34,17 +34,26 @@ def content_flag(feed: etree._Element) -> bool:
     the first entry read its summaries as if its content had come first."""
     summary = has_content = False
     for element in feed:
-        tag = element.tag
-        if tag in _ITEMS:
+        if element.tag in _ITEMS:
             break
-        if tag in _CONTENT_LIKE:
-            has_content = True
-        elif tag in _SUMMARY_LIKE or tag in _DESCRIPTION_LIKE:
-            if summary and not has_content:
+        for tag in _body_tags(element):
+            if tag in _CONTENT_LIKE:
                 has_content = True
-            elif tag in _SUMMARY_LIKE:
-                summary = True  # a feed's description is its subtitle, not its summary
+            elif tag in _SUMMARY_LIKE or tag in _DESCRIPTION_LIKE:
+                if summary and not has_content:
+                    has_content = True
+                elif tag in _SUMMARY_LIKE:
+                    summary = True  # a feed's description is its subtitle, not its summary
     return has_content
+
+
+def _body_tags(element: etree._Element) -> list[str]:
+    """The tags of a feed's child that feedparser reads as a summary, description or content:
+    its own, or those of the media:description elements inside a Media RSS element."""
+    tag = element.tag
+    if isinstance(tag, str) and tag.startswith(MEDIA):
+        return [f"{MEDIA}description" for _ in element.iter(f"{MEDIA}description")]
+    return [tag] if isinstance(tag, str) else []
 
 
 class Bodies:

@@ -71,9 +71,12 @@ _ATOM_ENTRY = frozenset(
 )  # fmt: skip
 _HTML = ("html", "text/html")
 # Media RSS elements feedparser reads nothing of but a title (media:title sets the entry's
-# title unless one is kept already, and keeps none itself).
-_MEDIA = frozenset(f"{MEDIA}{name}" for name in ("title", "group", "content", "thumbnail"))
-_READ_HERE = frozenset({"media_title"})  # among them, what this module reads itself
+# title unless one is kept already, and keeps none itself) and a description (read as an
+# item's description: a summary, or content after one).
+_MEDIA = frozenset(
+    f"{MEDIA}{name}" for name in ("title", "description", "group", "content", "thumbnail")
+)
+_READ_HERE = frozenset({"media_title", "media_description"})  # what this module reads itself
 _PAGE_TYPES = ("text/html", "application/xhtml+xml")
 
 
@@ -221,10 +224,12 @@ def _rss_item(item: etree._Element, url: str, tracking: Sequence[str], has_conte
         tag = _rss_name(child.tag)
         if not isinstance(tag, str):
             continue  # a comment or processing instruction
-        for node in _media_titles(child):  # a title, unless one is already kept
-            value, marked = body(node)
-            if "title" not in seen:
-                title = html_to_text(value) if marked else _plain_or_html(value)
+        for node in _media_texts(child):
+            if node.tag == f"{MEDIA}description":
+                _media_description(bodies, node, guess=True)
+            elif "title" not in seen:  # a title, unless one is already kept
+                value, marked = body(node)
+                title = _typed(node, marked, "text/plain", guess=True)(value)
         if tag in _MEDIA:
             continue
         if tag not in _RSS_ITEM:
@@ -288,17 +293,34 @@ def _atom(root: etree._Element, url: str, tracking: Sequence[str]) -> ParsedFeed
     return ParsedFeed(title=one_line(title), entries=tuple(entries), hint=_hint(root))
 
 
-def _media_titles(element: etree._Element) -> list[etree._Element]:
-    """The media:title elements of a Media RSS element (itself among them), in order; every
-    other part must be one feedparser keeps nothing of."""
+def _media_texts(element: etree._Element) -> list[etree._Element]:
+    """The media:title and media:description elements of a Media RSS element (itself among
+    them), in order; every other part must be one feedparser keeps nothing of."""
     if element.tag not in _MEDIA:
         return []
     if not ignored_by_feedparser(element, allowing=_READ_HERE):
         raise Unsupported("media with children feedparser reads")
-    titles = list(element.iter(f"{MEDIA}title"))
-    if any(node.get("type") is not None for node in titles):
-        raise Unsupported("a media:title with a type")
-    return titles
+    return list(element.iter(f"{MEDIA}title", f"{MEDIA}description"))
+
+
+def _media_description(bodies: Bodies, node: etree._Element, guess: bool) -> None:
+    """feedparser reads a media:description as a description: a summary, of type text/html
+    unless its ``type`` says otherwise, or content (text/plain unless…) after a summary."""
+    value, marked = body(node)
+    bodies.summary(
+        value, _typed(node, marked, "text/html", guess), _typed(node, marked, "text/plain", guess)
+    )
+
+
+def _typed(node: etree._Element, marked: bool, default: str, guess: bool) -> Reader:
+    """How feedparser reduces a text element it reads as ``default`` unless the element's
+    ``type`` says otherwise: as HTML, or as plain text — which outside Atom (``guess``) is
+    read as HTML when it looks like HTML. Markup inside it makes it XHTML."""
+    given = node.get("type")
+    kind = _FeedParserMixin.map_content_type(default if given is None else given)
+    if marked or kind in _PAGE_TYPES:
+        return html_to_text
+    return _plain_or_html if guess and kind == "text/plain" else plain_to_text
 
 
 def _atom_text(element: etree._Element) -> str:
@@ -330,10 +352,12 @@ def _atom_entry(
         tag = child.tag
         if not isinstance(tag, str):
             continue
-        for node in _media_titles(child):
-            value, marked = body(node)
-            if "kept title" not in seen:
-                title = html_to_text(value) if marked else plain_to_text(value)
+        for node in _media_texts(child):
+            if node.tag == f"{MEDIA}description":
+                _media_description(bodies, node, guess=False)
+            elif "kept title" not in seen:
+                value, marked = body(node)
+                title = _typed(node, marked, "text/plain", guess=False)(value)
         if tag in _MEDIA:
             continue
         if tag not in _ATOM_ENTRY:
