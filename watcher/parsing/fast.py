@@ -24,7 +24,6 @@ from collections.abc import Sequence
 from datetime import timedelta
 from urllib.parse import urljoin
 
-from feedparser.mixin import _FeedParserMixin
 from lxml import etree
 
 from watcher.core.identity import TRACKING_PARAMS
@@ -33,6 +32,7 @@ from watcher.core.schedule import feed_hint
 from watcher.core.text import one_line
 from watcher.parsing.bodies import Bodies, Reader, body, content_flag, xhtml_body
 from watcher.parsing.markup import html_to_text, plain_to_text
+from watcher.parsing.media import MEDIA_ELEMENTS, media_description, media_texts, typed
 from watcher.parsing.names import ATOM, CONTENT, DC, DCTERMS, ITUNES, MEDIA, RDF, RSS1, SY
 from watcher.parsing.normalise import normalised_entry
 from watcher.parsing.tags import Tag, category, keywords, terms
@@ -43,6 +43,7 @@ from watcher.parsing.treatment import (
     charset_agrees,
     date,
     ignored_by_feedparser,
+    plain_or_html,
     resolved,
     rss_link,
     shown,
@@ -50,7 +51,6 @@ from watcher.parsing.treatment import (
     text,
 )
 
-_looks_like_html = _FeedParserMixin.looks_like_html
 _PARSER = etree.XMLParser(
     resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, recover=False
 )
@@ -70,13 +70,6 @@ _ATOM_ENTRY = frozenset(
                  "author", "category")
 )  # fmt: skip
 _HTML = ("html", "text/html")
-# Media RSS elements feedparser reads nothing of but a title (media:title sets the entry's
-# title unless one is kept already, and keeps none itself) and a description (read as an
-# item's description: a summary, or content after one).
-_MEDIA = frozenset(
-    f"{MEDIA}{name}" for name in ("title", "description", "group", "content", "thumbnail")
-)
-_READ_HERE = frozenset({"media_title", "media_description"})  # what this module reads itself
 _PAGE_TYPES = ("text/html", "application/xhtml+xml")
 
 
@@ -174,7 +167,7 @@ def _channel(
     for child in channel:
         tag = _rss_name(child.tag)
         if tag == "title":
-            title = _plain_or_html(stripped(child))
+            title = plain_or_html(stripped(child))
         elif _may_name_the_feed(tag):
             raise Unsupported("a feed title from another vocabulary")
     found = [child for child in items if _rss_name(child.tag) == "item"]
@@ -202,11 +195,6 @@ def _may_name_the_feed(tag: object) -> bool:
     return isinstance(tag, str) and tag.startswith("{") and tag.endswith("}title")
 
 
-def _plain_or_html(value: str) -> str:
-    """An RSS element that is nominally plain text, reduced as feedparser's type guess says."""
-    return html_to_text(value) if _looks_like_html(value) else plain_to_text(value)
-
-
 def _rss_item(item: etree._Element, url: str, tracking: Sequence[str], has_content: bool) -> Entry:
     seen: set[str] = set()
     bodies = Bodies(has_content)
@@ -224,13 +212,13 @@ def _rss_item(item: etree._Element, url: str, tracking: Sequence[str], has_conte
         tag = _rss_name(child.tag)
         if not isinstance(tag, str):
             continue  # a comment or processing instruction
-        for node in _media_texts(child):
+        for node in media_texts(child):
             if node.tag == f"{MEDIA}description":
-                _media_description(bodies, node, guess=True)
+                media_description(bodies, node, guess=True)
             elif "title" not in seen:  # a title, unless one is already kept
                 value, marked = body(node)
-                title = _typed(node, marked, "text/plain", guess=True)(value)
-        if tag in _MEDIA:
+                title = typed(node, marked, "text/plain", guess=True)(value)
+        if tag in MEDIA_ELEMENTS:
             continue
         if tag not in _RSS_ITEM:
             if ignored_by_feedparser(child):
@@ -239,7 +227,7 @@ def _rss_item(item: etree._Element, url: str, tracking: Sequence[str], has_conte
         if tag in ("title", f"{DC}title"):
             value, marked = body(child)
             if "title" not in seen:  # feedparser keeps the first title that is not empty
-                title = html_to_text(value) if marked else _plain_or_html(value)
+                title = html_to_text(value) if marked else plain_or_html(value)
                 if value:
                     seen.add("title")
         elif tag == "link":
@@ -256,7 +244,7 @@ def _rss_item(item: etree._Element, url: str, tracking: Sequence[str], has_conte
             published = date(stripped(child))
         elif tag in ("description", f"{ITUNES}summary"):
             value, marked = body(child)
-            as_content = html_to_text if marked else _plain_or_html
+            as_content = html_to_text if marked else plain_or_html
             as_summary = html_to_text if tag == "description" else as_content
             bodies.summary(value, as_summary, as_content)
         elif tag == f"{CONTENT}encoded":
@@ -293,36 +281,6 @@ def _atom(root: etree._Element, url: str, tracking: Sequence[str]) -> ParsedFeed
     return ParsedFeed(title=one_line(title), entries=tuple(entries), hint=_hint(root))
 
 
-def _media_texts(element: etree._Element) -> list[etree._Element]:
-    """The media:title and media:description elements of a Media RSS element (itself among
-    them), in order; every other part must be one feedparser keeps nothing of."""
-    if element.tag not in _MEDIA:
-        return []
-    if not ignored_by_feedparser(element, allowing=_READ_HERE):
-        raise Unsupported("media with children feedparser reads")
-    return list(element.iter(f"{MEDIA}title", f"{MEDIA}description"))
-
-
-def _media_description(bodies: Bodies, node: etree._Element, guess: bool) -> None:
-    """feedparser reads a media:description as a description: a summary, of type text/html
-    unless its ``type`` says otherwise, or content (text/plain unless…) after a summary."""
-    value, marked = body(node)
-    bodies.summary(
-        value, _typed(node, marked, "text/html", guess), _typed(node, marked, "text/plain", guess)
-    )
-
-
-def _typed(node: etree._Element, marked: bool, default: str, guess: bool) -> Reader:
-    """How feedparser reduces a text element it reads as ``default`` unless the element's
-    ``type`` says otherwise: as HTML, or as plain text — which outside Atom (``guess``) is
-    read as HTML when it looks like HTML. Markup inside it makes it XHTML."""
-    given = node.get("type")
-    kind = _FeedParserMixin.map_content_type(default if given is None else given)
-    if marked or kind in _PAGE_TYPES:
-        return html_to_text
-    return _plain_or_html if guess and kind == "text/plain" else plain_to_text
-
-
 def _atom_text(element: etree._Element) -> str:
     value, reader = _atom_body(element)
     return reader(value)
@@ -352,13 +310,13 @@ def _atom_entry(
         tag = child.tag
         if not isinstance(tag, str):
             continue
-        for node in _media_texts(child):
+        for node in media_texts(child):
             if node.tag == f"{MEDIA}description":
-                _media_description(bodies, node, guess=False)
+                media_description(bodies, node, guess=False)
             elif "kept title" not in seen:
                 value, marked = body(node)
-                title = _typed(node, marked, "text/plain", guess=False)(value)
-        if tag in _MEDIA:
+                title = typed(node, marked, "text/plain", guess=False)(value)
+        if tag in MEDIA_ELEMENTS:
             continue
         if tag not in _ATOM_ENTRY:
             if ignored_by_feedparser(child):

@@ -17,6 +17,7 @@ from feedparser.urls import make_safe_absolute_uri
 from feedparser.util import FeedParserDict
 from lxml import etree
 
+from watcher.parsing.markup import html_to_text, plain_to_text
 from watcher.parsing.normalise import feed_time
 
 _DECLARED = re.compile(rb"""^\s*<\?xml[^>]*encoding=["']([A-Za-z0-9._-]+)["']""")
@@ -84,6 +85,11 @@ def _feedparser_name(node: etree._Element, tag: str) -> str | None:
 def shown(tag: str) -> str:
     """``{uri}name`` as ``uri name``, short enough to count by."""
     return tag[1:].replace("}", " ") if tag.startswith("{") else tag
+
+
+def plain_or_html(value: str) -> str:
+    """An RSS element that is nominally plain text, reduced as feedparser's type guess says."""
+    return html_to_text(value) if _FeedParserMixin.looks_like_html(value) else plain_to_text(value)
 
 
 def charset_agrees(body: bytes, content_type: str | None) -> bool:

@@ -1,0 +1,53 @@
+"""Media RSS as feedparser reads it: of its elements, nothing but titles and descriptions.
+
+A media:title sets the entry's title unless one is kept already, and keeps none itself; a
+media:description is read as an item's description (a summary, or content after one); each
+by its ``type``. Every other Media RSS element (content, thumbnails, credits, groups) leaves
+nothing in the fields read here."""
+
+from __future__ import annotations
+
+from feedparser.mixin import _FeedParserMixin
+from lxml import etree
+
+from watcher.parsing.bodies import Bodies, Reader, body
+from watcher.parsing.markup import html_to_text, plain_to_text
+from watcher.parsing.names import MEDIA
+from watcher.parsing.treatment import Unsupported, ignored_by_feedparser, plain_or_html
+
+# The Media RSS elements an entry may hold, and what of them is read here.
+MEDIA_ELEMENTS = frozenset(
+    f"{MEDIA}{name}" for name in ("title", "description", "group", "content", "thumbnail")
+)
+_READ_HERE = frozenset({"media_title", "media_description"})
+_HTML_TYPES = ("text/html", "application/xhtml+xml")  # feedparser's
+
+
+def media_texts(element: etree._Element) -> list[etree._Element]:
+    """The media:title and media:description elements of a Media RSS element (itself among
+    them), in order; every other part must be one feedparser keeps nothing of."""
+    if element.tag not in MEDIA_ELEMENTS:
+        return []
+    if not ignored_by_feedparser(element, allowing=_READ_HERE):
+        raise Unsupported("media with children feedparser reads")
+    return list(element.iter(f"{MEDIA}title", f"{MEDIA}description"))
+
+
+def media_description(bodies: Bodies, node: etree._Element, guess: bool) -> None:
+    """feedparser reads a media:description as a description: a summary, of type text/html
+    unless its ``type`` says otherwise, or content (text/plain unless…) after a summary."""
+    value, marked = body(node)
+    bodies.summary(
+        value, typed(node, marked, "text/html", guess), typed(node, marked, "text/plain", guess)
+    )
+
+
+def typed(node: etree._Element, marked: bool, default: str, guess: bool) -> Reader:
+    """How feedparser reduces a text element it reads as ``default`` unless the element's
+    ``type`` says otherwise: as HTML, or as plain text — which outside Atom (``guess``) is
+    read as HTML when it looks like HTML. Markup inside it makes it XHTML."""
+    given = node.get("type")
+    kind = _FeedParserMixin.map_content_type(default if given is None else given)
+    if marked or kind in _HTML_TYPES:
+        return html_to_text
+    return plain_or_html if guess and kind == "text/plain" else plain_to_text
