@@ -138,11 +138,11 @@ def test_text_types_are_taken_where_feedparser_reads_utf8() -> None:
 def test_the_fast_path_takes_most_plain_feeds() -> None:
     """Not a vacuous comparison: a good share of the corpus goes the fast way."""
     taken = [path.name for path in CORPUS if both(path.read_bytes())]
-    assert len(taken) >= 72, taken  # 32, then 47: ignored elements, xml:base, RSS 1.0; then
+    assert len(taken) >= 75, taken  # 32, then 47: ignored elements, xml:base, RSS 1.0; then
     # summaries in any order with the content, repeated authors and titles, markup and XHTML,
     # Media RSS titles (64); unknown elements without a namespace, itunes:keywords (67); a
     # UTF-8 byte order mark, other encodings decoded as feedparser decodes them (70); Media
-    # RSS descriptions and typed titles
+    # RSS descriptions and typed titles (72); images and sources in items
     assert {"feedrs__rss_2.0_ch9.xml", "business-atom.xml", "rssparser__narro.rss"} <= set(taken)
     assert "world-rss2.xml" in taken
 
@@ -256,6 +256,16 @@ _MEDIA_TITLES = st.sampled_from(
      "</media:description><media:community><media:statistics views=\"3\"/></media:community>"
      "</media:group>"]
 )  # fmt: skip
+# An item's image (feedparser then forgets which title it kept; the image's title is one,
+# a level down) and its source (forgets too).
+_ITEM_IMAGES = st.sampled_from(
+    ["<image>https://news.example/i.jpg</image>",
+     "<image><url>https://news.example/i.jpg</url><title>Image title</title>"
+     "<link>https://news.example/img</link><width>90</width></image>",
+     "<image><url>u</url><title></title></image>",
+     "<image><title>Image &lt;b&gt;html&lt;/b&gt;</title></image>",
+     '<source url="https://wire.example/rss">The Wire</source>']
+)  # fmt: skip
 # The feed's own summaries and content, which set a flag feedparser keeps into the first item.
 _FEED_LEVEL = st.lists(
     st.sampled_from(
@@ -288,6 +298,7 @@ def rss_documents(draw: st.DrawFn) -> bytes:
             ),
             *draw(st.lists(st.sampled_from(_IGNORED), max_size=3)),
             *draw(st.lists(_MEDIA_TITLES, max_size=2)),
+            *draw(st.lists(_ITEM_IMAGES, max_size=2)),
         ]
         order = draw(st.permutations(parts))
         items.append(f"<item{draw(_BASES)}>" + "".join(order) + "</item>")

@@ -36,6 +36,7 @@ from watcher.parsing.media import MEDIA_ELEMENTS, media_description, media_texts
 from watcher.parsing.names import ATOM, CONTENT, DC, DCTERMS, ITUNES, MEDIA, RDF, RSS1, SY
 from watcher.parsing.normalise import normalised_entry
 from watcher.parsing.tags import Tag, category, keywords, terms
+from watcher.parsing.titles import Titles, depth_in, image_titles
 from watcher.parsing.treatment import (
     Unsupported,
     as_feedparser_decodes,
@@ -198,7 +199,8 @@ def _may_name_the_feed(tag: object) -> bool:
 def _rss_item(item: etree._Element, url: str, tracking: Sequence[str], has_content: bool) -> Entry:
     seen: set[str] = set()
     bodies = Bodies(has_content)
-    title = author = ""
+    titles = Titles()
+    author = ""
     link = guid = None
     guid_is_link = False
     published = updated = None
@@ -215,21 +217,25 @@ def _rss_item(item: etree._Element, url: str, tracking: Sequence[str], has_conte
         for node in media_texts(child):
             if node.tag == f"{MEDIA}description":
                 media_description(bodies, node, guess=True)
-            elif "title" not in seen:  # a title, unless one is already kept
+            else:
                 value, marked = body(node)
-                title = typed(node, marked, "text/plain", guess=True)(value)
+                reader = typed(node, marked, "text/plain", guess=True)
+                titles.offer(value, reader, depth_in(node, child), keeps=False)
         if tag in MEDIA_ELEMENTS:
+            continue
+        if tag == "image":
+            titles.forget()
+            for node in image_titles(child):
+                _rss_title(titles, node, depth=1)
             continue
         if tag not in _RSS_ITEM:
             if ignored_by_feedparser(child):
                 continue
             raise Unsupported(f"an element feedparser reads: {shown(tag)}")
         if tag in ("title", f"{DC}title"):
-            value, marked = body(child)
-            if "title" not in seen:  # feedparser keeps the first title that is not empty
-                title = html_to_text(value) if marked else plain_or_html(value)
-                if value:
-                    seen.add("title")
+            _rss_title(titles, child)
+        elif tag == "source":
+            titles.forget()
         elif tag == "link":
             _once(seen, tag)
             link = rss_link(base_of(child, url), stripped(child))
@@ -262,8 +268,13 @@ def _rss_item(item: etree._Element, url: str, tracking: Sequence[str], has_conte
     if guid_is_link and guid and link is None:
         link = guid
     return normalised_entry(
-        title, *bodies.texts(), link, guid, published, updated, author, terms(tags), tracking
+        titles.value, *bodies.texts(), link, guid, published, updated, author, terms(tags), tracking
     )
+
+
+def _rss_title(titles: Titles, node: etree._Element, depth: int = 0) -> None:
+    value, marked = body(node)
+    titles.offer(value, html_to_text if marked else plain_or_html, depth)
 
 
 def _atom(root: etree._Element, url: str, tracking: Sequence[str]) -> ParsedFeed:
@@ -302,7 +313,8 @@ def _atom_entry(
 ) -> Entry:
     seen: set[str] = set()
     bodies = Bodies(has_content)
-    title = author = ""
+    titles = Titles()
+    author = ""
     link = guid = None
     published = updated = None
     tags: list[Tag] = []
@@ -313,9 +325,10 @@ def _atom_entry(
         for node in media_texts(child):
             if node.tag == f"{MEDIA}description":
                 media_description(bodies, node, guess=False)
-            elif "kept title" not in seen:
+            else:
                 value, marked = body(node)
-                title = typed(node, marked, "text/plain", guess=False)(value)
+                reader = typed(node, marked, "text/plain", guess=False)
+                titles.offer(value, reader, depth_in(node, child), keeps=False)
         if tag in MEDIA_ELEMENTS:
             continue
         if tag not in _ATOM_ENTRY:
@@ -325,10 +338,7 @@ def _atom_entry(
         name = tag[len(ATOM) :]
         if name == "title":
             _once(seen, name)
-            value, reader = _atom_body(child)
-            title = reader(value)
-            if value:  # feedparser keeps the first title that is not empty
-                seen.add("kept title")
+            titles.offer(*_atom_body(child))
         elif name == "link":
             if child.get("rel", "alternate") == "alternate":
                 if link is not None or child.get("type", "text/html") not in _PAGE_TYPES:
@@ -360,7 +370,7 @@ def _atom_entry(
     if guid and link is None:
         link = guid  # an Atom id stands for the link when there is none, in feedparser
     return normalised_entry(
-        title, *bodies.texts(), link, guid, published, updated, author, terms(tags), tracking
+        titles.value, *bodies.texts(), link, guid, published, updated, author, terms(tags), tracking
     )
 
 

@@ -1,0 +1,64 @@
+"""An entry's title as feedparser keeps it.
+
+feedparser keeps the first title that is not empty (its ``title_depth``): a later title as
+deep in the entry as that one, or deeper, is ignored; a shallower one replaces it. It forgets
+which it kept when an ``image`` or a ``source`` element starts (so the next title replaces it);
+a media:title is taken only while none as shallow is kept, and keeps none itself. An item's
+image may hold a title of its own, one level down."""
+
+from __future__ import annotations
+
+from lxml import etree
+
+from watcher.parsing.bodies import Reader
+from watcher.parsing.treatment import Unsupported, ignored_by_feedparser
+
+# An item image's parts that feedparser keeps on the image, not the entry.
+_IMAGE_PARTS = frozenset({"url", "link", "width", "height"})
+
+
+class Titles:
+    """The title so far, as each title-like element of an entry is offered in turn, with its
+    depth below the entry's own elements (0: one of them)."""
+
+    def __init__(self) -> None:
+        self.value = ""
+        self._kept: int | None = None  # the depth of the title kept
+
+    def offer(self, value: str, reader: Reader, depth: int = 0, keeps: bool = True) -> None:
+        if self._kept is not None and self._kept <= depth:
+            return
+        self.value = reader(value)
+        if keeps and value:
+            self._kept = depth
+
+    def forget(self) -> None:
+        self._kept = None
+
+
+def image_titles(image: etree._Element) -> list[etree._Element]:
+    """The titles of an item's image. Unsupported when it holds anything else feedparser
+    reads, or an element without a namespace that is not an image's (feedparser then stops
+    reading the rest as the image's)."""
+    titles = []
+    for child in image:
+        tag = child.tag
+        if not isinstance(tag, str) or tag in _IMAGE_PARTS:
+            continue
+        if tag == "title":
+            titles.append(child)
+        elif tag.startswith("{") and ignored_by_feedparser(child):
+            continue
+        else:
+            raise Unsupported(f"an item image with {tag}")
+    return titles
+
+
+def depth_in(node: etree._Element, top: etree._Element) -> int:
+    """How far ``node`` is below ``top``, one of the entry's own elements (0: itself)."""
+    if node is top:
+        return 0
+    for depth, ancestor in enumerate(node.iterancestors(), 1):
+        if ancestor is top:
+            return depth
+    raise ValueError("the node is not below top")
