@@ -11,9 +11,10 @@ well-formed — and the caller hands those to feedparser (``declined`` says why)
 decoded as feedparser decodes it: its bytes as they are when it is UTF-8 by every rule, else
 through feedparser's own decoding (another encoding, an HTTP charset over the document's).
 Elements feedparser keeps nothing of in the fields read here (a podcast's duration, a comment
-count, an unknown vocabulary) are skipped, links are
-resolved against ``xml:base`` as feedparser resolves them, and summaries, content and markup
-are put together as feedparser puts them together (``watcher.parsing.bodies``).
+count, an unknown vocabulary) are skipped, links are resolved against ``xml:base`` as
+feedparser resolves them, summaries, content and markup are put together as feedparser puts
+them together (``watcher.parsing.bodies``), and titles kept as it keeps them
+(``watcher.parsing.titles``).
 ``tests/parsing/test_fastparse.py`` checks both paths give the same entries over a corpus of
 real-world feeds and generated documents.
 """
@@ -32,11 +33,11 @@ from watcher.core.schedule import feed_hint
 from watcher.core.text import one_line
 from watcher.parsing.bodies import Bodies, Reader, body, content_flag, xhtml_body
 from watcher.parsing.markup import html_to_text, plain_to_text
-from watcher.parsing.media import MEDIA_ELEMENTS, media_description, media_texts, typed
-from watcher.parsing.names import ATOM, CONTENT, DC, DCTERMS, ITUNES, MEDIA, RDF, RSS1, SY
+from watcher.parsing.media import read_media
+from watcher.parsing.names import ATOM, CONTENT, DC, DCTERMS, ITUNES, RDF, RSS1, SY
 from watcher.parsing.normalise import normalised_entry
 from watcher.parsing.tags import Tag, category, keywords, terms
-from watcher.parsing.titles import Titles, depth_in, image_titles
+from watcher.parsing.titles import Titles, image_titles
 from watcher.parsing.treatment import (
     Unsupported,
     as_feedparser_decodes,
@@ -214,14 +215,7 @@ def _rss_item(item: etree._Element, url: str, tracking: Sequence[str], has_conte
         tag = _rss_name(child.tag)
         if not isinstance(tag, str):
             continue  # a comment or processing instruction
-        for node in media_texts(child):
-            if node.tag == f"{MEDIA}description":
-                media_description(bodies, node, guess=True)
-            else:
-                value, marked = body(node)
-                reader = typed(node, marked, "text/plain", guess=True)
-                titles.offer(value, reader, depth_in(node, child), keeps=False)
-        if tag in MEDIA_ELEMENTS:
+        if read_media(child, bodies, titles, guess=True):
             continue
         if tag == "image":
             titles.forget()
@@ -322,14 +316,7 @@ def _atom_entry(
         tag = child.tag
         if not isinstance(tag, str):
             continue
-        for node in media_texts(child):
-            if node.tag == f"{MEDIA}description":
-                media_description(bodies, node, guess=False)
-            else:
-                value, marked = body(node)
-                reader = typed(node, marked, "text/plain", guess=False)
-                titles.offer(value, reader, depth_in(node, child), keeps=False)
-        if tag in MEDIA_ELEMENTS:
+        if read_media(child, bodies, titles, guess=False):
             continue
         if tag not in _ATOM_ENTRY:
             if ignored_by_feedparser(child):

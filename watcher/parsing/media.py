@@ -13,6 +13,7 @@ from lxml import etree
 from watcher.parsing.bodies import Bodies, Reader, body
 from watcher.parsing.markup import html_to_text, plain_to_text
 from watcher.parsing.names import MEDIA
+from watcher.parsing.titles import Titles, depth_in
 from watcher.parsing.treatment import Unsupported, ignored_by_feedparser, plain_or_html
 
 # The Media RSS elements an entry may hold, and what of them is read here.
@@ -23,23 +24,26 @@ _READ_HERE = frozenset({"media_title", "media_description"})
 _HTML_TYPES = ("text/html", "application/xhtml+xml")  # feedparser's
 
 
-def media_texts(element: etree._Element) -> list[etree._Element]:
-    """The media:title and media:description elements of a Media RSS element (itself among
-    them), in order; every other part must be one feedparser keeps nothing of."""
+def read_media(element: etree._Element, bodies: Bodies, titles: Titles, guess: bool) -> bool:
+    """Whether ``element`` (one of an entry's) is a Media RSS element; if so, its titles and
+    descriptions, in order, are read into ``titles`` and ``bodies``. ``guess``: plain text
+    that looks like HTML is read as HTML (not in Atom). Unsupported when it holds anything
+    else feedparser reads."""
     if element.tag not in MEDIA_ELEMENTS:
-        return []
+        return False
     if not ignored_by_feedparser(element, allowing=_READ_HERE):
         raise Unsupported("media with children feedparser reads")
-    return list(element.iter(f"{MEDIA}title", f"{MEDIA}description"))
-
-
-def media_description(bodies: Bodies, node: etree._Element, guess: bool) -> None:
-    """feedparser reads a media:description as a description: a summary, of type text/html
-    unless its ``type`` says otherwise, or content (text/plain unless…) after a summary."""
-    value, marked = body(node)
-    bodies.summary(
-        value, typed(node, marked, "text/html", guess), typed(node, marked, "text/plain", guess)
-    )
+    for node in element.iter(f"{MEDIA}title", f"{MEDIA}description"):
+        value, marked = body(node)
+        if node.tag == f"{MEDIA}description":
+            # Read as a description: a summary of type text/html unless its type says
+            # otherwise, or content (text/plain unless…) after a summary.
+            as_summary = typed(node, marked, "text/html", guess)
+            bodies.summary(value, as_summary, typed(node, marked, "text/plain", guess))
+        else:
+            reader = typed(node, marked, "text/plain", guess)
+            titles.offer(value, reader, depth_in(node, element), keeps=False)
+    return True
 
 
 def typed(node: etree._Element, marked: bool, default: str, guess: bool) -> Reader:
