@@ -417,10 +417,12 @@ RSS_ITEM = (
         (RSS_ITEM.format("<title>a <div>bold</div></title>"), None),  # a div: dropped
         (RSS_ITEM.format("<title>a</title><pubDate>x</pubDate><pubDate>y</pubDate>"), None),
         (RSS_ITEM.format("<title>a</title"), None),  # not well-formed
+        # markup in an item's image: feedparser then reads the rest of it as the item's
+        (RSS_ITEM.format("<image><url>u<b>x</b></url><link>l</link></image>"), None),
         (b'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"/>', None),
     ],
     ids=[
-        "other-title", "markup", "twice", "broken", "rss1",
+        "other-title", "markup", "twice", "broken", "image-markup", "rss1",
     ],
 )  # fmt: skip
 def test_what_the_fast_path_declines(body: str | bytes, content_type: str | None) -> None:

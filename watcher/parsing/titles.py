@@ -43,14 +43,15 @@ def image_titles(image: etree._Element) -> list[etree._Element]:
     titles = []
     for child in image:
         tag = child.tag
-        if not isinstance(tag, str) or tag in _IMAGE_PARTS:
+        if not isinstance(tag, str):
             continue
-        if tag == "title":
-            titles.append(child)
-        elif tag.startswith("{") and ignored_by_feedparser(child):
-            continue
-        else:
+        if tag.startswith("{"):
+            if not ignored_by_feedparser(child):
+                raise Unsupported(f"an item image with {tag}")
+        elif tag not in (*_IMAGE_PARTS, "title") or len(child):  # markup inside counts too
             raise Unsupported(f"an item image with {tag}")
+        elif tag == "title":
+            titles.append(child)
     return titles
 
 
