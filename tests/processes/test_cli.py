@@ -132,7 +132,7 @@ def test_module_entry_point() -> None:
 
 
 def test_a_command_is_imported_only_when_it_runs() -> None:
-    """``watcher run`` imports neither the other commands nor what only they use."""
+    """``watcher run`` imports no other command's module."""
     code = (
         "import sys; sys.argv = ['watcher', 'run', '--help']\n"
         "from watcher.cli import main\n"
