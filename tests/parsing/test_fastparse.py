@@ -138,11 +138,11 @@ def test_text_types_are_taken_where_feedparser_reads_utf8() -> None:
 def test_the_fast_path_takes_most_plain_feeds() -> None:
     """Not a vacuous comparison: a good share of the corpus goes the fast way."""
     taken = [path.name for path in CORPUS if both(path.read_bytes())]
-    assert len(taken) >= 75, taken  # 32, then 47: ignored elements, xml:base, RSS 1.0; then
+    assert len(taken) >= 79, taken  # 32, then 47: ignored elements, xml:base, RSS 1.0; then
     # summaries in any order with the content, repeated authors and titles, markup and XHTML,
     # Media RSS titles (64); unknown elements without a namespace, itunes:keywords (67); a
     # UTF-8 byte order mark, other encodings decoded as feedparser decodes them (70); Media
-    # RSS descriptions and typed titles (72); images and sources in items
+    # RSS descriptions and typed titles (72); images and sources in items (75); RSS 0.9x
     assert {"feedrs__rss_2.0_ch9.xml", "business-atom.xml", "rssparser__narro.rss"} <= set(taken)
     assert "world-rss2.xml" in taken
 
@@ -303,9 +303,11 @@ def rss_documents(draw: st.DrawFn) -> bytes:
         order = draw(st.permutations(parts))
         items.append(f"<item{draw(_BASES)}>" + "".join(order) + "</item>")
     title = _element("title", draw(_TEXT), draw(st.booleans()))
+    # Every version feedparser reads as RSS, and none.
+    version = draw(st.sampled_from(['version="2.0"', 'version="0.91"', 'version="0.92"', ""]))
     return (
         (
-            f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0" {_NAMESPACES}><channel>'
+            f'<?xml version="1.0" encoding="utf-8"?><rss {version} {_NAMESPACES}><channel>'
             f"{title}<link>https://news.example/</link>{''.join(draw(_FEED_LEVEL))}"
             f"{''.join(items)}</channel></rss>"
         )
@@ -551,7 +553,7 @@ def test_declined_names_each_reason() -> None:
     assert declined(URL, item[:-3].encode()) == "not well-formed"
     rdf = b'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"/>'
     assert declined(URL, rdf) == "not one RSS 1.0 channel"
-    assert declined(URL, b"<html><body/></html>") == "not RSS 2.0, RSS 1.0 or Atom 1.0"
+    assert declined(URL, b"<html><body/></html>") == "not RSS, RSS 1.0 or Atom 1.0"
     assert declined(URL, RSS_ITEM.format("<guid>a <b>b</b></guid>").encode()) == (
         "markup in a text element"
     )
