@@ -130,6 +130,10 @@ def test_tidy_gives_the_patterns_text(value: str) -> None:
     """tidy folds ASCII text with str.split instead of its patterns: the same text whatever
     the controls, tabs, carriage returns, runs of spaces and blank lines (hypothesis)."""
     assert reference.tidy(value) == _tidy_by_pattern(value)
+
+
+def test_tidy_gives_the_patterns_text_for_every_ascii_character() -> None:
+    """The same, once, with every ASCII character in one text."""
     every_ascii = "".join(map(chr, range(128)))
     assert reference.tidy(f" a{every_ascii}\n\n b \t") == _tidy_by_pattern(
         f" a{every_ascii}\n\n b \t"

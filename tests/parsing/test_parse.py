@@ -156,7 +156,7 @@ def test_elements_named_like_feedparsers_own_keys_are_read_not_failed() -> None:
     """feedparser stores an element it has no handler for under the element's name, over what
     its handlers stored there: ``<summary_detail>`` leaves a string where a mapping was,
     ``<published_parsed>`` a string where a time was, ``<ttl unit="m">`` a dict. Such a
-    document (a charset that sends it to feedparser) is read with those values absent; it
+    document (those elements send it to feedparser) is read with those values absent; it
     once failed whole with "'str' object has no attribute 'get'"."""
     body = (
         b'<?xml version="1.0" encoding="iso-8859-1"?><rss version="2.0"><channel>'

@@ -23,9 +23,8 @@ from watcher.core.xmlsafe import strip_doctype
 from watcher.parsing.fast import fast_parse
 from watcher.parsing.markup import html_to_text, plain_to_text
 from watcher.parsing.normalise import feed_time, normalised_entry
-from watcher.parsing.treatment import feedparser_headers
+from watcher.parsing.treatment import HTML_TYPES, feedparser_headers
 
-_HTML_TYPES = ("text/html", "application/xhtml+xml")
 _JSON_TYPES = ("application/feed+json", "application/json")
 
 
@@ -68,7 +67,7 @@ def parse_with_feedparser(
     problem = _bozo_reason(parsed)
     if not parsed.entries:
         if not parsed.get("version"):
-            looks_html = content_type and content_type.split(";")[0].strip() in _HTML_TYPES
+            looks_html = content_type and content_type.split(";")[0].strip() in HTML_TYPES
             what = "an HTML page" if looks_html else "not an RSS, Atom or JSON feed"
             raise ParseError(url, f"{what}" + (f" ({problem})" if problem else ""))
         if problem:
@@ -134,7 +133,7 @@ def _text(container: Mapping[str, Any], name: str) -> str:
 
 def _detail_text(detail: Mapping[str, Any]) -> str:
     value = _string(detail.get("value")) or ""
-    if detail.get("type") in _HTML_TYPES:
+    if detail.get("type") in HTML_TYPES:
         return html_to_text(value)
     return plain_to_text(value)
 

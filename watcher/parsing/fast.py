@@ -39,6 +39,7 @@ from watcher.parsing.normalise import normalised_entry
 from watcher.parsing.tags import Tag, category, keywords, terms
 from watcher.parsing.titles import Titles, image_titles
 from watcher.parsing.treatment import (
+    HTML_TYPES,
     Unsupported,
     as_feedparser_decodes,
     base_of,
@@ -72,7 +73,6 @@ _ATOM_ENTRY = frozenset(
                  "author", "category")
 )  # fmt: skip
 _HTML = ("html", "text/html")
-_PAGE_TYPES = ("text/html", "application/xhtml+xml")
 
 
 def fast_parse(
@@ -328,7 +328,7 @@ def _atom_entry(
             titles.offer(*_atom_body(child))
         elif name == "link":
             if child.get("rel", "alternate") == "alternate":
-                if link is not None or child.get("type", "text/html") not in _PAGE_TYPES:
+                if link is not None or child.get("type", "text/html") not in HTML_TYPES:
                     raise Unsupported("an alternate link twice or not to a page")
                 link = urljoin(base_of(child, url), (child.get("href") or "").strip())
         elif name == "id":

@@ -14,14 +14,18 @@ from watcher.parsing.bodies import Bodies, Reader, body
 from watcher.parsing.markup import html_to_text, plain_to_text
 from watcher.parsing.names import MEDIA
 from watcher.parsing.titles import Titles, depth_in
-from watcher.parsing.treatment import Unsupported, ignored_by_feedparser, plain_or_html
+from watcher.parsing.treatment import (
+    HTML_TYPES,
+    Unsupported,
+    ignored_by_feedparser,
+    plain_or_html,
+)
 
 # The Media RSS elements an entry may hold, and what of them is read here.
 MEDIA_ELEMENTS = frozenset(
     f"{MEDIA}{name}" for name in ("title", "description", "group", "content", "thumbnail")
 )
 _READ_HERE = frozenset({"media_title", "media_description"})
-_HTML_TYPES = ("text/html", "application/xhtml+xml")  # feedparser's
 
 
 def read_media(element: etree._Element, bodies: Bodies, titles: Titles, guess: bool) -> bool:
@@ -52,6 +56,6 @@ def typed(node: etree._Element, marked: bool, default: str, guess: bool) -> Read
     read as HTML when it looks like HTML. Markup inside it makes it XHTML."""
     given = node.get("type")
     kind = _FeedParserMixin.map_content_type(default if given is None else given)
-    if marked or kind in _HTML_TYPES:
+    if marked or kind in HTML_TYPES:
         return html_to_text
     return plain_or_html if guess and kind == "text/plain" else plain_to_text

@@ -41,6 +41,9 @@ _TAKEN_KEYS = frozenset(FeedParserDict.keymap) | {
     "author_detail", "authors", "tags",
 }  # fmt: skip
 _XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
+# The media types feedparser takes for HTML: of a text element, of a link to a page, of a
+# response. A tuple: whatever a document puts in a type is compared, never hashed.
+HTML_TYPES = tuple(sorted(_FeedParserMixin.html_types))
 
 
 def ignored_by_feedparser(element: etree._Element, allowing: frozenset[str] = frozenset()) -> bool:

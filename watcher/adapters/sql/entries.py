@@ -44,8 +44,14 @@ _KNOWN = select(
     entries.c.content_hash,
     entries.c.revision,
     entries.c.pruned_at,
-    select(ListOf(entry_keys.c.key)).where(entry_keys.c.entry_id == entries.c.id).scalar_subquery(),
-    select(ListOf(matches.c.rule)).where(matches.c.entry_id == entries.c.id).scalar_subquery(),
+    select(ListOf(entry_keys.c.key))
+    .where(entry_keys.c.entry_id == entries.c.id)
+    .scalar_subquery()
+    .label("key_list"),
+    select(ListOf(matches.c.rule))
+    .where(matches.c.entry_id == entries.c.id)
+    .scalar_subquery()
+    .label("rule_list"),
 ).where(
     entries.c.id.in_(
         select(entry_keys.c.entry_id)
@@ -67,9 +73,9 @@ class SqlEntries:
         with self.db.writing() as conn:
             for batch in batches(wanted):
                 for row in conn.execute(_KNOWN, {"url": url, "keys": list(batch)}).all():
-                    found[row[0]] = KnownEntry(
-                        row[0], frozenset(row[4]), row[1], row[2], row[3] is not None,
-                        frozenset(row[5]),
+                    found[row.id] = KnownEntry(
+                        row.id, frozenset(row.key_list), row.content_hash, row.revision,
+                        row.pruned_at is not None, frozenset(row.rule_list),
                     )  # fmt: skip
         # The keys of an entry are all its feed's ((feed, key) is unique): an incoming entry
         # is the stored entry named by its first key that names one.
