@@ -138,11 +138,12 @@ def test_text_types_are_taken_where_feedparser_reads_utf8() -> None:
 def test_the_fast_path_takes_most_plain_feeds() -> None:
     """Not a vacuous comparison: a good share of the corpus goes the fast way."""
     taken = [path.name for path in CORPUS if both(path.read_bytes())]
-    assert len(taken) >= 79, taken  # 32, then 47: ignored elements, xml:base, RSS 1.0; then
+    assert len(taken) >= 81, taken  # 32, then 47: ignored elements, xml:base, RSS 1.0; then
     # summaries in any order with the content, repeated authors and titles, markup and XHTML,
     # Media RSS titles (64); unknown elements without a namespace, itunes:keywords (67); a
     # UTF-8 byte order mark, other encodings decoded as feedparser decodes them (70); Media
     # RSS descriptions and typed titles (72); images and sources in items (75); RSS 0.9x
+    # and RSS without a version (79); Atom sources, contributors and rights (81)
     assert {"feedrs__rss_2.0_ch9.xml", "business-atom.xml", "rssparser__narro.rss"} <= set(taken)
     assert "world-rss2.xml" in taken
 
@@ -266,6 +267,25 @@ _ITEM_IMAGES = st.sampled_from(
      "<image><title>Image &lt;b&gt;html&lt;/b&gt;</title></image>",
      '<source url="https://wire.example/rss">The Wire</source>']
 )  # fmt: skip
+# Atom contributors, which feedparser keeps apart from the author (an unknown child is kept
+# under its own name); a source's parts, kept in the source (its title counts for the entry's,
+# a level down; a summary in it would change the entry's own, so it is declined).
+_CONTRIBUTORS = st.sampled_from(
+    ["<contributor><name>C. Writer</name></contributor>",
+     "<contributor><name>C</name><email>c@news.example</email><uri>/c</uri></contributor>",
+     "<contributor><email>only@news.example</email><nick>n</nick></contributor>",
+     "<contributor></contributor>"]
+)  # fmt: skip
+_SOURCE_PARTS = st.sampled_from(
+    ["<id>tag:wire.example,2025:feed</id>", "<updated>2025-09-15T08:00:00Z</updated>",
+     '<link href="https://wire.example/"/>', '<link rel="self" href="/feed.atom"/>',
+     "<author><name>Wire desk</name><email>desk@wire.example</email></author>",
+     "<contributor><name>Wire</name></contributor>", '<category term="wire"/>',
+     "<subtitle>All the news</subtitle>", "<rights>(c) Wire</rights>",
+     "<generator>gen</generator>", "<icon>/i.png</icon>", "<logo>/l.png</logo>",
+     "<title></title>", '<title type="html">Second &lt;b&gt;title&lt;/b&gt;</title>',
+     "<summary>a source's summary</summary>", "<nick>n</nick>"]
+)  # fmt: skip
 # The feed's own summaries and content, which set a flag feedparser keeps into the first item.
 _FEED_LEVEL = st.lists(
     st.sampled_from(
@@ -281,7 +301,12 @@ def rss_documents(draw: st.DrawFn) -> bytes:
     items = []
     for _ in range(draw(st.integers(0, 3))):
         guid = draw(st.sampled_from([None, "g1", "https://news.example/g2", "/g3"]))
-        permalink = draw(st.sampled_from(["", ' isPermaLink="false"', ' isPermaLink="true"']))
+        permalink = draw(  # feedparser reads attributes' names in any case
+            st.sampled_from(
+                ["", ' isPermaLink="false"', ' isPermaLink="true"', ' ispermalink="false"',
+                 ' isPermaLink="true" ISPERMALINK="false"', ' isPermaLink="False"']
+            )
+        )  # fmt: skip
         parts = [
             *(_text_or_markup(draw, draw(_TITLES)) for _ in range(draw(st.integers(0, 2)))),
             _element("link", draw(_LINKS), False).replace("<link>", f"<link{draw(_BASES)}>"),
@@ -384,6 +409,12 @@ def atom_documents(draw: st.DrawFn) -> bytes:
             parts.append(f"<category term={quoteattr(term)}/>")
         parts += draw(st.lists(_MEDIA_TITLES, max_size=2))
         parts += draw(st.lists(st.sampled_from(_UNPREFIXED), max_size=2))  # Atom's namespace
+        parts += draw(st.lists(_CONTRIBUTORS, max_size=2))
+        if draw(st.booleans()):
+            parts.append(text("rights", draw(_TEXT)))
+        if draw(st.booleans()):
+            source = [text("title", draw(_TEXT)), *draw(st.lists(_SOURCE_PARTS, max_size=4))]
+            parts.append(f"<source{draw(_BASES)}>{''.join(draw(st.permutations(source)))}</source>")
         entries.append(
             f"<entry{draw(_BASES)}>" + "".join(draw(st.permutations(parts))) + "</entry>"
         )
@@ -454,6 +485,75 @@ def test_links_resolve_against_xml_base_as_feedparser_resolves_them() -> None:
         "https://cdn.example/top/c.html",
         "https://cdn.example/news/d.html",
     ]
+
+
+@pytest.mark.parametrize(
+    ("parts", "title"),
+    [
+        ("<title>Own</title><source><title>Wire</title></source>", "Own"),
+        ("<title>Own</title><source><title>Wire</title></source>"
+         "<media:title>Media</media:title>", "Media"),
+        ("<title>Own</title><source/><media:title>Media</media:title>", "Media"),
+        ("<title>Own</title><media:title>Media</media:title>", "Own"),
+        ("<source><title>Wire</title></source>", ""),
+    ],
+    ids=["kept", "media-after-source", "media-after-empty-source", "no-source",
+         "only-the-sources"],
+)  # fmt: skip
+def test_an_atom_source_makes_feedparser_forget_the_title_it_kept(parts: str, title: str) -> None:
+    """An Atom entry's source and contributors are taken, not declined; a source's title is
+    the source's, and after a source a media title replaces the entry's, as in feedparser."""
+    body = (
+        '<feed xmlns="http://www.w3.org/2005/Atom" xmlns:media="http://search.yahoo.com/mrss/">'
+        f"<title>F</title><entry><id>urn:x:1</id>{parts}"
+        "<contributor><name>C</name></contributor></entry></feed>"
+    ).encode()
+    parsed = both(body)
+    assert parsed, declined(URL, body)
+    assert_same(*parsed)
+    assert parsed[0].entries[0].title == title
+
+
+def _rss(item: str) -> bytes:
+    return RSS_ITEM.format(item).encode()
+
+
+def _atom(entry: str) -> bytes:
+    return (
+        f'<feed xmlns="http://www.w3.org/2005/Atom" xmlns:media="{MEDIA}"><title>F</title>'
+        f"<entry><id>urn:x:1</id>{entry}</entry></feed>"
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "value"),
+    [
+        (_rss('<guid ispermalink="false">https://a.example/x</guid>'), "link", None),
+        (_rss('<guid isPermaLink="true" ispermalink="false">https://a.example/x</guid>'),
+         "link", None),
+        (_rss('<guid ispermalink="false" isPermaLink="true">https://a.example/x</guid>'),
+         "link", "https://a.example/x"),
+        (_atom('<link REL="Alternate" TYPE="TEXT/HTML" HREF="https://a.example/l"/>'),
+         "link", "https://a.example/l"),
+        (_atom('<category Term="t" Scheme="s"/>'), "tags", ("t",)),
+        (_rss('<category Domain="d">x</category>'), "tags", ("x",)),
+        (_atom('<title TYPE="HTML">a &lt;b&gt;b&lt;/b&gt;</title>'), "title", "a b"),
+        (_atom('<summary type="XHTML"><div xmlns="http://www.w3.org/1999/xhtml">a <b>b</b>'
+               "</div></summary>"), "summary", "a b"),
+    ],
+    ids=["ispermalink", "last-of-two", "last-of-two-reversed", "link-upper", "term-upper",
+         "domain-upper", "type-upper", "type-value-upper"],
+)  # fmt: skip
+def test_attributes_are_read_in_any_case_as_feedparser_reads_them(
+    body: bytes, field: str, value: object
+) -> None:
+    """feedparser reads an attribute's name in any case (the last of two that differ only in
+    case) and a ``type`` or ``rel`` value in any case; so does the fast path. A lower-case
+    ``ispermalink="false"`` had made the guid the entry's link."""
+    parsed = both(body)
+    assert parsed, declined(URL, body)
+    assert_same(*parsed)
+    assert getattr(parsed[0].entries[0], field) == value
 
 
 def test_elements_feedparser_keeps_nothing_of_are_skipped_not_declined() -> None:

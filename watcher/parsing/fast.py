@@ -36,12 +36,14 @@ from watcher.parsing.markup import html_to_text, plain_to_text
 from watcher.parsing.media import read_media
 from watcher.parsing.names import ATOM, CONTENT, DC, DCTERMS, ITUNES, RDF, RSS1, SY
 from watcher.parsing.normalise import normalised_entry
+from watcher.parsing.people import atom_author, skip_contributor, skip_source
 from watcher.parsing.tags import Tag, category, keywords, terms
 from watcher.parsing.titles import Titles, image_titles
 from watcher.parsing.treatment import (
     HTML_TYPES,
     Unsupported,
     as_feedparser_decodes,
+    attribute,
     base_of,
     charset_agrees,
     date,
@@ -70,7 +72,7 @@ _RSS_ITEM = frozenset(
 _ATOM_ENTRY = frozenset(
     f"{ATOM}{name}"
     for name in ("title", "link", "id", "published", "updated", "summary", "content",
-                 "author", "category")
+                 "author", "contributor", "source", "category", "rights")
 )  # fmt: skip
 _HTML = ("html", "text/html")
 
@@ -206,7 +208,7 @@ def _rss_item(item: etree._Element, url: str, tracking: Sequence[str], has_conte
     guid_is_link = False
     published = updated = None
     tags: list[Tag] = []
-    if item.get("href") is not None or item.get("lastmod") is not None:
+    if attribute(item, "href") is not None or attribute(item, "lastmod") is not None:
         raise Unsupported("an item with CDF attributes")  # feedparser reads them as fields
     about = item.get(f"{RDF}about")
     if about:  # RSS 1.0: feedparser takes rdf:about, as it stands, for the id
@@ -235,7 +237,7 @@ def _rss_item(item: etree._Element, url: str, tracking: Sequence[str], has_conte
             link = rss_link(base_of(child, url), stripped(child))
         elif tag == "guid":
             _once(seen, tag)
-            guid_is_link = child.get("isPermaLink", "true") == "true"
+            guid_is_link = attribute(child, "ispermalink", "true") == "true"
             guid = stripped(child)
             if guid and guid_is_link:  # feedparser resolves a permalink guid like a link
                 guid = resolved(base_of(child, url), guid)
@@ -293,7 +295,7 @@ def _atom_text(element: etree._Element) -> str:
 
 def _atom_body(element: etree._Element) -> tuple[str, Reader]:
     """An Atom text element's value, and how it becomes text (by its type)."""
-    kind = element.get("type", "text")
+    kind = attribute(element, "type", "text")
     if kind in ("xhtml", "application/xhtml+xml"):
         return xhtml_body(element), html_to_text
     if kind not in (*_HTML, "text", "text/plain"):
@@ -327,10 +329,10 @@ def _atom_entry(
             _once(seen, name)
             titles.offer(*_atom_body(child))
         elif name == "link":
-            if child.get("rel", "alternate") == "alternate":
-                if link is not None or child.get("type", "text/html") not in HTML_TYPES:
+            if attribute(child, "rel", "alternate") == "alternate":
+                if link is not None or attribute(child, "type", "text/html") not in HTML_TYPES:
                     raise Unsupported("an alternate link twice or not to a page")
-                link = urljoin(base_of(child, url), (child.get("href") or "").strip())
+                link = urljoin(base_of(child, url), (attribute(child, "href") or "").strip())
         elif name == "id":
             _once(seen, name)
             guid = stripped(child)
@@ -345,13 +347,19 @@ def _atom_entry(
             value, reader = _atom_body(child)
             bodies.summary(value, reader, reader)
         elif name == "content":
-            if child.get("src"):
+            if attribute(child, "src"):
                 raise Unsupported("out-of-line content")
             _once(seen, "content")
             bodies.content(*_atom_body(child))
         elif name == "author":
             _once(seen, name)
-            author = _atom_author(child)
+            author = atom_author(child)
+        elif name == "rights":
+            _atom_body(child)  # kept apart by feedparser; read to see it is read alike
+        elif name == "contributor":
+            skip_contributor(child)
+        elif name == "source":
+            skip_source(child, titles)
         elif name == "category":
             category(tags, child)
     if guid and link is None:
@@ -359,18 +367,3 @@ def _atom_entry(
     return normalised_entry(
         titles.value, *bodies.texts(), link, guid, published, updated, author, terms(tags), tracking
     )
-
-
-def _atom_author(element: etree._Element) -> str:
-    name = email = ""
-    for part in element:
-        # feedparser does not expect text here, so it leaves these as they stand.
-        if part.tag == f"{ATOM}name":
-            name = text(part).strip()
-        elif part.tag == f"{ATOM}email":
-            email = text(part).strip()
-        elif part.tag != f"{ATOM}uri" and not ignored_by_feedparser(part):
-            raise Unsupported("an author with other children")
-    if name and email:
-        return f"{name} ({email})"
-    return name or email

@@ -17,6 +17,7 @@ from watcher.parsing.titles import Titles, depth_in
 from watcher.parsing.treatment import (
     HTML_TYPES,
     Unsupported,
+    attribute,
     ignored_by_feedparser,
     plain_or_html,
 )
@@ -54,7 +55,7 @@ def typed(node: etree._Element, marked: bool, default: str, guess: bool) -> Read
     """How feedparser reduces a text element it reads as ``default`` unless the element's
     ``type`` says otherwise: as HTML, or as plain text — which outside Atom (``guess``) is
     read as HTML when it looks like HTML. Markup inside it makes it XHTML."""
-    given = node.get("type")
+    given = attribute(node, "type")
     kind = _FeedParserMixin.map_content_type(default if given is None else given)
     if marked or kind in HTML_TYPES:
         return html_to_text

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from lxml import etree
 
-from watcher.parsing.treatment import Unsupported, stripped
+from watcher.parsing.treatment import Unsupported, attribute, stripped
 
 Tag = list[str | None]  # term, scheme, label
 
@@ -13,8 +13,8 @@ Tag = list[str | None]  # term, scheme, label
 def category(tags: list[Tag], element: etree._Element) -> None:
     """feedparser's two steps for a category, each with its own de-duplication: the
     attributes, then the text, which names the last tag if that has no term yet."""
-    scheme = element.get("scheme", element.get("domain"))
-    _add(tags, [element.get("term"), scheme, element.get("label")])
+    scheme = attribute(element, "scheme", attribute(element, "domain"))
+    _add(tags, [attribute(element, "term"), scheme, attribute(element, "label")])
     value = stripped(element)
     if not value:
         return

@@ -35,6 +35,11 @@ class Titles:
     def forget(self) -> None:
         self._kept = None
 
+    def hold(self, depth: int) -> None:
+        """A title kept outside the entry's fields (a source's), ``depth`` down: it bars
+        later titles as deep, as one kept there would."""
+        self._kept = depth
+
 
 def image_titles(image: etree._Element) -> list[etree._Element]:
     """The titles of an item's image. Unsupported when it holds anything else feedparser

@@ -144,6 +144,18 @@ def rss_link(url: str, value: str) -> str:
     return _REFERENCE_LIKE.sub(r"&\g<1>", resolved(url, value).replace("&amp;", "&"))
 
 
+def attribute(element: etree._Element, name: str, default: str | None = None) -> str | None:
+    """An attribute as feedparser reads it: named in any case (``isPermaLink``,
+    ``ispermalink``: the last of them), and the value of ``rel`` or ``type`` in lower case."""
+    value = None
+    for key, given in element.items():  # an element's attributes, in document order
+        if key.lower() == name:
+            value = str(given)
+    if value is None:
+        return default
+    return value.lower() if name in ("rel", "type") else value
+
+
 def base_of(element: etree._Element, url: str) -> str:
     """The URI feedparser resolves an element's references against: the document's, then
     each ``xml:base`` (or plain ``base``) on the way down to it, made safe as feedparser makes
@@ -151,7 +163,7 @@ def base_of(element: etree._Element, url: str) -> str:
     base = url
     for node in [*reversed(list(element.iterancestors())), element]:
         # feedparser also joins the base with itself where no element sets one: a no-op.
-        given = node.get(_XML_BASE, node.get("base"))
+        given = node.get(_XML_BASE, attribute(node, "base"))
         if given:
             base = make_safe_absolute_uri(base, given) or base
     return base
