@@ -138,12 +138,13 @@ def test_text_types_are_taken_where_feedparser_reads_utf8() -> None:
 def test_the_fast_path_takes_most_plain_feeds() -> None:
     """Not a vacuous comparison: a good share of the corpus goes the fast way."""
     taken = [path.name for path in CORPUS if both(path.read_bytes())]
-    assert len(taken) >= 81, taken  # 32, then 47: ignored elements, xml:base, RSS 1.0; then
+    assert len(taken) >= 82, taken  # 32, then 47: ignored elements, xml:base, RSS 1.0; then
     # summaries in any order with the content, repeated authors and titles, markup and XHTML,
     # Media RSS titles (64); unknown elements without a namespace, itunes:keywords (67); a
     # UTF-8 byte order mark, other encodings decoded as feedparser decodes them (70); Media
     # RSS descriptions and typed titles (72); images and sources in items (75); RSS 0.9x
-    # and RSS without a version (79); Atom sources, contributors and rights (81)
+    # and RSS without a version (79); Atom sources, contributors and rights (81); RSS in
+    # UserLand's namespace (82)
     assert {"feedrs__rss_2.0_ch9.xml", "business-atom.xml", "rssparser__narro.rss"} <= set(taken)
     assert "world-rss2.xml" in taken
 
@@ -330,6 +331,8 @@ def rss_documents(draw: st.DrawFn) -> bytes:
     title = _element("title", draw(_TEXT), draw(st.booleans()))
     # Every version feedparser reads as RSS, and none.
     version = draw(st.sampled_from(['version="2.0"', 'version="0.91"', 'version="0.92"', ""]))
+    # UserLand's namespaces, which feedparser reads as none.
+    version += draw(st.sampled_from(["", f' xmlns="{USERLAND}2"', f' xmlns="{USERLAND}"']))
     return (
         (
             f'<?xml version="1.0" encoding="utf-8"?><rss {version} {_NAMESPACES}><channel>'
@@ -436,6 +439,7 @@ def test_generated_feeds_read_alike(body: bytes) -> None:
 
 
 MEDIA = "http://search.yahoo.com/mrss/"
+USERLAND = "http://backend.userland.com/rss"
 ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 RSS_ITEM = (
     '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>T</title>'
@@ -554,6 +558,23 @@ def test_attributes_are_read_in_any_case_as_feedparser_reads_them(
     assert parsed, declined(URL, body)
     assert_same(*parsed)
     assert getattr(parsed[0].entries[0], field) == value
+
+
+def test_rss_in_userlands_namespace_is_read_as_rss_whatever_its_prefix() -> None:
+    """feedparser reads every element in a UserLand namespace (``…/rss2`` too) as RSS
+    without a namespace, prefixed or not; the fast path takes such a document and reads it
+    alike."""
+    body = (
+        f'<u:rss xmlns:u="{USERLAND}2" version="2.0"><u:channel><u:title>Wire</u:title>'
+        "<u:item><u:title>Talks</u:title><u:link>https://news.example/a</u:link>"
+        f'<description xmlns="{USERLAND}2">In Madrid</description></u:item>'
+        "</u:channel></u:rss>"
+    ).encode()
+    parsed = both(body)
+    assert parsed, declined(URL, body)
+    assert_same(*parsed)
+    entry = parsed[0].entries[0]
+    assert (parsed[0].title, entry.title, entry.summary) == ("Wire", "Talks", "In Madrid")
 
 
 def test_elements_feedparser_keeps_nothing_of_are_skipped_not_declined() -> None:

@@ -34,7 +34,7 @@ from watcher.core.text import one_line
 from watcher.parsing.bodies import Bodies, Reader, body, content_flag, xhtml_body
 from watcher.parsing.markup import html_to_text, plain_to_text
 from watcher.parsing.media import read_media
-from watcher.parsing.names import ATOM, CONTENT, DC, DCTERMS, ITUNES, RDF, RSS1, SY
+from watcher.parsing.names import ATOM, CONTENT, DC, DCTERMS, ITUNES, RDF, RSS1, SY, USERLAND
 from watcher.parsing.normalise import normalised_entry
 from watcher.parsing.people import atom_author, skip_contributor, skip_source
 from watcher.parsing.tags import Tag, category, keywords, terms
@@ -100,6 +100,8 @@ def _read(
     root = _root(url, body, content_type)
     if isinstance(root, str):
         return root
+    if USERLAND in root.tag.lower():
+        _userland_as_plain(root)
     try:
         if root.tag == "rss":  # any version: feedparser reads 0.91 to 2.0 alike
             return _rss(root, url, tracking)
@@ -127,6 +129,15 @@ def _root(url: str, body: bytes, content_type: str | None) -> etree._Element | s
         return etree.fromstring(as_feedparser_decodes(url, body, content_type), _PARSER)
     except etree.XMLSyntaxError:
         return "not well-formed"
+
+
+def _userland_as_plain(root: etree._Element) -> None:
+    """RSS in one of UserLand's namespaces (``…/rss2``): feedparser reads every element in
+    any of them as RSS without a namespace, whatever its prefix; so, renamed, does this."""
+    for node in root.iter():
+        tag = node.tag
+        if isinstance(tag, str) and USERLAND in tag.partition("}")[0].lower():
+            node.tag = tag.partition("}")[2]
 
 
 def _is_utf8(body: bytes) -> bool:

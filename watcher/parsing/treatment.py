@@ -18,6 +18,7 @@ from feedparser.util import FeedParserDict
 from lxml import etree
 
 from watcher.parsing.markup import html_to_text, plain_to_text
+from watcher.parsing.names import USERLAND
 from watcher.parsing.normalise import feed_time
 
 _DECLARED = re.compile(rb"""^\s*<\?xml[^>]*encoding=["']([A-Za-z0-9._-]+)["']""")
@@ -79,7 +80,7 @@ def _feedparser_name(node: etree._Element, tag: str) -> str | None:
     if not tag.startswith("{"):
         return tag.lower()
     uri, local = tag[1:].split("}", 1)
-    prefix = _KNOWN_PREFIX.get(uri.lower(), node.prefix)
+    prefix = "" if USERLAND in uri.lower() else _KNOWN_PREFIX.get(uri.lower(), node.prefix)
     if prefix is None:
         return None
     return f"{prefix.lower()}_{local.lower()}" if prefix else local.lower()
