@@ -138,13 +138,13 @@ def test_text_types_are_taken_where_feedparser_reads_utf8() -> None:
 def test_the_fast_path_takes_most_plain_feeds() -> None:
     """Not a vacuous comparison: a good share of the corpus goes the fast way."""
     taken = [path.name for path in CORPUS if both(path.read_bytes())]
-    assert len(taken) >= 82, taken  # 32, then 47: ignored elements, xml:base, RSS 1.0; then
+    assert len(taken) >= 84, taken  # 32, then 47: ignored elements, xml:base, RSS 1.0; then
     # summaries in any order with the content, repeated authors and titles, markup and XHTML,
     # Media RSS titles (64); unknown elements without a namespace, itunes:keywords (67); a
     # UTF-8 byte order mark, other encodings decoded as feedparser decodes them (70); Media
     # RSS descriptions and typed titles (72); images and sources in items (75); RSS 0.9x
     # and RSS without a version (79); Atom sources, contributors and rights (81); RSS in
-    # UserLand's namespace (82)
+    # UserLand's namespace (82); wrapped categories and other names of dates (84)
     assert {"feedrs__rss_2.0_ch9.xml", "business-atom.xml", "rssparser__narro.rss"} <= set(taken)
     assert "world-rss2.xml" in taken
 
@@ -312,12 +312,20 @@ def rss_documents(draw: st.DrawFn) -> bytes:
             *(_text_or_markup(draw, draw(_TITLES)) for _ in range(draw(st.integers(0, 2)))),
             _element("link", draw(_LINKS), False).replace("<link>", f"<link{draw(_BASES)}>"),
             f"<guid{permalink}>{escape(guid)}</guid>" if guid is not None else "",
-            _element("pubDate", draw(_DATES), False),
+            _element(draw(st.sampled_from(["pubDate", "issued"])), draw(_DATES), False),
+            # feedparser's names for an updated date
+            _element(draw(st.sampled_from(["modified", "lastBuildDate"])), draw(_DATES), False),
             _text_or_markup(draw, "description"),
             _text_or_markup(draw, "content:encoded"),
             _text_or_markup(draw, "itunes:summary"),
             *(_element(draw(_AUTHORS), name, False) for name in draw(st.lists(_TEXT, max_size=2))),
             *(_element("category", term, False) for term in draw(st.lists(_TEXT, max_size=3))),
+            # categories in a wrapper, which feedparser reads as if bare
+            "<categories> "
+            + "".join(_element("category", t, False) for t in draw(st.lists(_TEXT, max_size=2)))
+            + "</categories>"
+            if draw(st.booleans())
+            else "",
             *(
                 _element("itunes:keywords", f"{words},{more}", draw(st.booleans()))
                 for words, more in draw(st.lists(st.tuples(_TEXT, _TEXT), max_size=2))
@@ -647,7 +655,7 @@ def test_the_feeds_own_summaries_carry_into_its_first_item() -> None:
         ("<extra><title>inner</title></extra>", "extra"),
         ("<summary_detail>replaced</summary_detail>", "summary_detail"),
         ("<published_parsed>replaced</published_parsed>", "published_parsed"),
-        ("<modified>2025-09-16T08:00:00Z</modified>", "modified"),
+        ("<issued_parsed>2025-09-16T08:00:00Z</issued_parsed>", "issued_parsed"),
         ("<x:description xmlns:x='urn:x' xmlns:dc='http://purl.org/dc/elements/1.1/'>"
          "<dc:subject>tag</dc:subject></x:description>", "urn:x description"),
     ],
@@ -658,7 +666,7 @@ def test_the_feeds_own_summaries_carry_into_its_first_item() -> None:
 def test_an_element_feedparser_reads_declines_with_the_reason(element: str, reason: str) -> None:
     """An element (or a descendant) that feedparser turns into a title, author, tag or
     summary, that it would store over a key read here (``<summary_detail>``) or under an
-    alias of one (``<modified>``), or that is in a default namespace it does not know, is
+    alias of one (``<issued_parsed>``), or that is in a default namespace it does not know, is
     declined, and ``declined`` says which."""
     body = RSS_ITEM.format(f"<title>a</title>{element}").encode()
     assert fast_parse(URL, body) is None

@@ -37,7 +37,7 @@ from watcher.parsing.media import read_media
 from watcher.parsing.names import ATOM, CONTENT, DC, DCTERMS, ITUNES, RDF, RSS1, SY, USERLAND
 from watcher.parsing.normalise import normalised_entry
 from watcher.parsing.people import atom_author, skip_contributor, skip_source
-from watcher.parsing.tags import Tag, category, keywords, terms
+from watcher.parsing.tags import Tag, categories, category, keywords, terms
 from watcher.parsing.titles import Titles, image_titles
 from watcher.parsing.treatment import (
     HTML_TYPES,
@@ -61,7 +61,8 @@ _PARSER = etree.XMLParser(
 )
 # Item elements whose treatment by feedparser this module reproduces (read or safely ignored).
 _RSS_ITEM = frozenset(
-    {"title", f"{DC}title", "link", "guid", "pubDate", "description", "author", "category",
+    {"title", f"{DC}title", "link", "guid", "pubDate", "issued", "description", "author",
+     "category", "categories", "modified", "lastBuildDate",
      "comments", "enclosure", "source", f"{CONTENT}encoded", f"{DC}creator", f"{DC}date",
      f"{DCTERMS}modified", f"{ATOM}updated",
      f"{ITUNES}author", f"{ITUNES}summary", f"{ITUNES}keywords",
@@ -69,6 +70,7 @@ _RSS_ITEM = frozenset(
      "{http://wellformedweb.org/CommentAPI/}commentRss",
      "{http://rssnamespace.org/feedburner/ext/1.0}origLink"}
 )  # fmt: skip
+_UPDATED = ("modified", "lastBuildDate")  # feedparser's other names for an updated date
 _ATOM_ENTRY = frozenset(
     f"{ATOM}{name}"
     for name in ("title", "link", "id", "published", "updated", "summary", "content",
@@ -252,8 +254,8 @@ def _rss_item(item: etree._Element, url: str, tracking: Sequence[str], has_conte
             guid = stripped(child)
             if guid and guid_is_link:  # feedparser resolves a permalink guid like a link
                 guid = resolved(base_of(child, url), guid)
-        elif tag == "pubDate":
-            _once(seen, tag)
+        elif tag in ("pubDate", "issued"):
+            _once(seen, "published")
             published = date(stripped(child))
         elif tag in ("description", f"{ITUNES}summary"):
             value, marked = body(child)
@@ -263,13 +265,15 @@ def _rss_item(item: etree._Element, url: str, tracking: Sequence[str], has_conte
         elif tag == f"{CONTENT}encoded":
             _once(seen, "content")
             bodies.content(body(child)[0], html_to_text)
-        elif tag in (f"{DC}date", f"{DCTERMS}modified", f"{ATOM}updated"):
+        elif tag in (f"{DC}date", f"{DCTERMS}modified", f"{ATOM}updated", *_UPDATED):
             _once(seen, "updated")
             updated = date(stripped(child))
         elif tag in ("author", f"{DC}creator", f"{ITUNES}author"):
             author = stripped(child)  # the last of them, in feedparser
         elif tag == "category":
             category(tags, child)
+        elif tag == "categories":
+            categories(tags, child)
         elif tag == f"{ITUNES}keywords":
             keywords(tags, child)
     if guid_is_link and guid and link is None:

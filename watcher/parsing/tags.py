@@ -24,6 +24,17 @@ def category(tags: list[Tag], element: etree._Element) -> None:
         _add(tags, [value, None, None])
 
 
+def categories(tags: list[Tag], element: etree._Element) -> None:
+    """A wrapper of categories (``<categories><category>…``): feedparser reads each inside
+    as a category, and keeps the wrapper's own text apart (under ``categories``)."""
+    for child in element:
+        if not isinstance(child.tag, str):
+            continue
+        if child.tag != "category":
+            raise Unsupported(f"categories with {child.tag}")
+        category(tags, child)
+
+
 def keywords(tags: list[Tag], element: etree._Element) -> None:
     """feedparser's itunes:keywords: each of its comma-separated terms a tag in iTunes'
     scheme. With attributes feedparser never reads the text (it keeps them instead, then
