@@ -14,9 +14,9 @@ from xml.sax.saxutils import escape
 from feedparser.mixin import _FeedParserMixin
 from lxml import etree
 
-from watcher.parsing.markup import plain_to_text
+from watcher.parsing.markup import html_to_text, plain_to_text
 from watcher.parsing.names import ATOM, CONTENT, ITUNES, MEDIA, RSS1
-from watcher.parsing.treatment import Unsupported, known_prefix, repaired, stripped
+from watcher.parsing.treatment import Unsupported, attribute, known_prefix, repaired, stripped
 
 Reader = Callable[[str], str]
 _QUOTE = {'"': "&quot;"}  # feedparser's escaping of attribute values
@@ -163,3 +163,17 @@ def _name(element: etree._Element, escaped: bool) -> str:
     if name == "div" and not escaped:
         raise Unsupported("a div in markup")  # dropped, with its end tag, in html and text
     return name
+
+
+_HTML = ("html", "text/html")  # an Atom text element's types for HTML
+
+
+def atom_body(element: etree._Element) -> tuple[str, Reader]:
+    """An Atom text element's value, and how it becomes text (by its type)."""
+    kind = attribute(element, "type", "text")
+    if kind in ("xhtml", "application/xhtml+xml"):
+        return xhtml_body(element), html_to_text
+    if kind not in (*_HTML, "text", "text/plain"):
+        raise Unsupported(f"{kind} text")
+    value, marked = body(element)
+    return value, html_to_text if marked or kind in _HTML else plain_to_text

@@ -31,8 +31,8 @@ from watcher.core.identity import TRACKING_PARAMS
 from watcher.core.model import Entry, ParsedFeed
 from watcher.core.schedule import feed_hint
 from watcher.core.text import one_line
-from watcher.parsing.bodies import Bodies, Reader, body, content_flag, xhtml_body
-from watcher.parsing.markup import html_to_text, plain_to_text
+from watcher.parsing.bodies import Bodies, atom_body, body, content_flag
+from watcher.parsing.markup import html_to_text
 from watcher.parsing.media import read_media
 from watcher.parsing.names import ATOM, CONTENT, DC, DCTERMS, ITUNES, RDF, RSS1, SY, USERLAND
 from watcher.parsing.normalise import normalised_entry
@@ -76,7 +76,6 @@ _ATOM_ENTRY = frozenset(
     for name in ("title", "link", "id", "published", "updated", "summary", "content",
                  "author", "contributor", "source", "category", "rights")
 )  # fmt: skip
-_HTML = ("html", "text/html")
 
 
 def fast_parse(
@@ -304,19 +303,8 @@ def _atom(root: etree._Element, url: str, tracking: Sequence[str]) -> ParsedFeed
 
 
 def _atom_text(element: etree._Element) -> str:
-    value, reader = _atom_body(element)
+    value, reader = atom_body(element)
     return reader(value)
-
-
-def _atom_body(element: etree._Element) -> tuple[str, Reader]:
-    """An Atom text element's value, and how it becomes text (by its type)."""
-    kind = attribute(element, "type", "text")
-    if kind in ("xhtml", "application/xhtml+xml"):
-        return xhtml_body(element), html_to_text
-    if kind not in (*_HTML, "text", "text/plain"):
-        raise Unsupported(f"{kind} text")
-    value, marked = body(element)
-    return value, html_to_text if marked or kind in _HTML else plain_to_text
 
 
 def _atom_entry(
@@ -342,7 +330,7 @@ def _atom_entry(
         name = tag[len(ATOM) :]
         if name == "title":
             _once(seen, name)
-            titles.offer(*_atom_body(child))
+            titles.offer(*atom_body(child))
         elif name == "link":
             if attribute(child, "rel", "alternate") == "alternate":
                 if link is not None or attribute(child, "type", "text/html") not in HTML_TYPES:
@@ -359,18 +347,18 @@ def _atom_entry(
             _once(seen, name)
             updated = date(stripped(child))
         elif name == "summary":
-            value, reader = _atom_body(child)
+            value, reader = atom_body(child)
             bodies.summary(value, reader, reader)
         elif name == "content":
             if attribute(child, "src"):
                 raise Unsupported("out-of-line content")
             _once(seen, "content")
-            bodies.content(*_atom_body(child))
+            bodies.content(*atom_body(child))
         elif name == "author":
             _once(seen, name)
             author = atom_author(child)
         elif name == "rights":
-            _atom_body(child)  # kept apart by feedparser; read to see it is read alike
+            atom_body(child)  # kept apart by feedparser; read to see it is read alike
         elif name == "contributor":
             skip_contributor(child)
         elif name == "source":

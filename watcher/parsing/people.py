@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from lxml import etree
 
-from watcher.parsing.bodies import body, xhtml_body
+from watcher.parsing.bodies import atom_body
 from watcher.parsing.names import ATOM
 from watcher.parsing.titles import Titles
-from watcher.parsing.treatment import Unsupported, attribute, ignored_by_feedparser, text
+from watcher.parsing.treatment import Unsupported, ignored_by_feedparser, text
 
 _PERSON = frozenset(f"{ATOM}{name}" for name in ("name", "email", "uri"))
 # A source's parts, each of which feedparser stores in the source, not the entry. Others
@@ -49,7 +49,7 @@ def skip_source(element: etree._Element, titles: Titles) -> None:
         if not isinstance(tag, str) or (tag not in _SOURCE_PARTS and ignored_by_feedparser(part)):
             continue
         if tag in _SOURCE_TEXTS:
-            value = _source_text(part)
+            value = atom_body(part)[0]  # read to see it is read alike; an empty title keeps none
             if tag == f"{ATOM}title" and value:
                 titles.hold(1)
         elif tag in _SOURCE_VALUES:
@@ -63,16 +63,6 @@ def skip_source(element: etree._Element, titles: Titles) -> None:
             _person(part, "a contributor")
         else:
             raise Unsupported(f"a source with {tag}")
-
-
-def _source_text(element: etree._Element) -> str:
-    """A source's text element's value (its emptiness is what counts), if read alike."""
-    kind = attribute(element, "type", "text")
-    if kind in ("xhtml", "application/xhtml+xml"):
-        return xhtml_body(element)
-    if kind not in ("html", "text/html", "text", "text/plain"):
-        raise Unsupported(f"{kind} text")
-    return body(element)[0]
 
 
 def _person(element: etree._Element, what: str) -> tuple[str, str]:
