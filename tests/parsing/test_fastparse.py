@@ -565,6 +565,32 @@ def test_attributes_are_read_in_any_case_as_feedparser_reads_them(
     assert getattr(read.entries[0], field) == value
 
 
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b'<rss version="2.0"><channel><TITLE>Wire</TITLE><item><title>a</title></item>'
+         b"</channel></rss>", "a feed title from another vocabulary"),
+        (b'<rss version="2.0"><channel><title>Wire</title><Item><title>a</title></Item>'
+         b"</channel></rss>", "an element name in another case"),
+        (b'<feed xmlns="http://www.w3.org/2005/Atom"><Title>Wire</Title><entry><id>x</id>'
+         b"</entry></feed>", "a feed title from another vocabulary"),
+        (b'<feed xmlns="http://www.w3.org/2005/Atom"><title>Wire</title><Entry><id>x</id>'
+         b"</Entry></feed>", "an element name in another case"),
+    ],
+    ids=["rss-title", "rss-item", "atom-title", "atom-entry"],
+)  # fmt: skip
+def test_a_feeds_title_or_entries_named_in_another_case_are_declined(
+    body: bytes, reason: str
+) -> None:
+    """feedparser reads element names in any case: a channel's ``<TITLE>`` is the feed's
+    title, an ``<Item>`` an entry. The fast path had taken such a document with no title (or
+    without those entries); it now leaves it to feedparser."""
+    slow = parse_with_feedparser(URL, body, None, TRACKING)
+    assert (slow.title, len(slow.entries)) == ("Wire", 1)
+    assert fast_parse(URL, body, None, TRACKING) is None
+    assert declined(URL, body) == reason
+
+
 def test_rss_in_userlands_namespace_is_read_as_rss_whatever_its_prefix() -> None:
     """feedparser reads every element in a UserLand namespace (``…/rss2`` too) as RSS
     without a namespace, prefixed or not; the fast path takes such a document and reads it

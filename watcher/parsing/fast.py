@@ -187,6 +187,8 @@ def _channel(
         elif _may_name_the_feed(tag):
             raise Unsupported("a feed title from another vocabulary")
     found = [child for child in items if _rss_name(child.tag) == "item"]
+    if any(_in_another_case(_rss_name(child.tag), "item") for child in items):
+        raise Unsupported("an element name in another case")  # feedparser's <item> too
     flag = content_flag(channel)
     entries = [_rss_item(item, url, tracking, flag and n == 0) for n, item in enumerate(found)]
     return ParsedFeed(title=one_line(title), entries=tuple(entries), hint=_hint(channel))
@@ -206,9 +208,15 @@ def _hint(container: etree._Element) -> timedelta | None:
 
 
 def _may_name_the_feed(tag: object) -> bool:
-    """Other vocabularies' titles (dc:title, media:title…) may become the feed's title; the
-    rest of a channel's elements (links, images, languages…) do not concern us."""
-    return isinstance(tag, str) and tag.startswith("{") and tag.endswith("}title")
+    """Other vocabularies' titles (dc:title, media:title…) and a title in another case
+    (feedparser reads element names in lower case) may become the feed's title; the rest of a
+    channel's elements (links, images, languages…) do not concern us."""
+    return isinstance(tag, str) and tag.rpartition("}")[2].lower() == "title"
+
+
+def _in_another_case(tag: object, name: str) -> bool:
+    """``tag`` is ``name`` but for the case of its letters, which feedparser ignores."""
+    return isinstance(tag, str) and tag != name and tag.lower() == name.lower()
 
 
 def _rss_item(item: etree._Element, url: str, tracking: Sequence[str], has_content: bool) -> Entry:
@@ -297,6 +305,8 @@ def _atom(root: etree._Element, url: str, tracking: Sequence[str]) -> ParsedFeed
         elif child.tag == f"{ATOM}entry":
             entries.append(_atom_entry(child, url, tracking, has_content))
             has_content = False
+        elif _in_another_case(child.tag, f"{ATOM}entry"):
+            raise Unsupported("an element name in another case")  # feedparser's <entry> too
         elif _may_name_the_feed(child.tag):
             raise Unsupported("a feed title from another vocabulary")
     return ParsedFeed(title=one_line(title), entries=tuple(entries), hint=_hint(root))
