@@ -70,7 +70,12 @@ _RSS_ITEM = frozenset(
      "{http://wellformedweb.org/CommentAPI/}commentRss",
      "{http://rssnamespace.org/feedburner/ext/1.0}origLink"}
 )  # fmt: skip
-_UPDATED = ("modified", "lastBuildDate")  # feedparser's other names for an updated date
+# An item's dates under each name feedparser reads them by (built once: they are compared
+# for every element of every item).
+_PUBLISHED = frozenset({"pubDate", "issued"})
+_UPDATED = frozenset(
+    {f"{DC}date", f"{DCTERMS}modified", f"{ATOM}updated", "modified", "lastBuildDate"}
+)
 _ATOM_ENTRY = frozenset(
     f"{ATOM}{name}"
     for name in ("title", "link", "id", "published", "updated", "summary", "content",
@@ -186,9 +191,13 @@ def _channel(
             title = plain_or_html(stripped(child))
         elif _may_name_the_feed(tag):
             raise Unsupported("a feed title from another vocabulary")
-    found = [child for child in items if _rss_name(child.tag) == "item"]
-    if any(_in_another_case(_rss_name(child.tag), "item") for child in items):
-        raise Unsupported("an element name in another case")  # feedparser's <item> too
+    found = []
+    for child in items:
+        tag = _rss_name(child.tag)
+        if tag == "item":
+            found.append(child)
+        elif _in_another_case(tag, "item"):
+            raise Unsupported("an element name in another case")  # feedparser's <item> too
     flag = content_flag(channel)
     entries = [_rss_item(item, url, tracking, flag and n == 0) for n, item in enumerate(found)]
     return ParsedFeed(title=one_line(title), entries=tuple(entries), hint=_hint(channel))
@@ -261,7 +270,7 @@ def _rss_item(item: etree._Element, url: str, tracking: Sequence[str], has_conte
             guid = stripped(child)
             if guid and guid_is_link:  # feedparser resolves a permalink guid like a link
                 guid = resolved(base_of(child, url), guid)
-        elif tag in ("pubDate", "issued"):
+        elif tag in _PUBLISHED:
             _once(seen, "published")
             published = date(stripped(child))
         elif tag in ("description", f"{ITUNES}summary"):
@@ -272,7 +281,7 @@ def _rss_item(item: etree._Element, url: str, tracking: Sequence[str], has_conte
         elif tag == f"{CONTENT}encoded":
             _once(seen, "content")
             bodies.content(body(child)[0], html_to_text)
-        elif tag in (f"{DC}date", f"{DCTERMS}modified", f"{ATOM}updated", *_UPDATED):
+        elif tag in _UPDATED:
             _once(seen, "updated")
             updated = date(stripped(child))
         elif tag in ("author", f"{DC}creator", f"{ITUNES}author"):

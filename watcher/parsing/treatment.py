@@ -80,7 +80,7 @@ def _feedparser_name(node: etree._Element, tag: str) -> str | None:
     if not tag.startswith("{"):
         return tag.lower()
     uri, local = tag[1:].split("}", 1)
-    prefix = "" if USERLAND in uri.lower() else _KNOWN_PREFIX.get(uri.lower(), node.prefix)
+    prefix = _prefix_of(uri, node.prefix)
     if prefix is None:
         return None
     return f"{prefix.lower()}_{local.lower()}" if prefix else local.lower()
@@ -211,4 +211,11 @@ def repaired(value: str) -> str:
 
 def known_prefix(uri: str) -> str | None:
     """feedparser's own prefix for a namespace (``""`` for none, RSS 1.0 and Atom's)."""
-    return _KNOWN_PREFIX.get(uri.lower()) if uri else ""
+    return _prefix_of(uri, None) if uri else ""
+
+
+def _prefix_of(uri: str, given: str | None) -> str | None:
+    """feedparser's prefix for ``uri``, else the document's (``given``). Any of UserLand's
+    namespaces (``…/rss2`` too) it reads as none."""
+    uri = uri.lower()
+    return "" if USERLAND in uri else _KNOWN_PREFIX.get(uri, given)
