@@ -11,7 +11,10 @@ from typing import Any
 import pytest
 
 from watcher.core.errors import ParseError
-from watcher.parsing.document import parse_feed
+from watcher.core.xmlsafe import declaration_first, prepared
+from watcher.parsing.document import parse_feed, parse_with_feedparser
+from watcher.parsing.fast import fast_parse
+from watcher.parsing.opml import read_opml
 
 FEEDS = Path(__file__).parents[1] / "fixtures" / "feeds"
 
@@ -174,3 +177,56 @@ def test_elements_named_like_feedparsers_own_keys_are_read_not_failed() -> None:
     assert (first.title, first.summary) == ("a", "d")
     assert (second.title, second.link, second.published) == ("b", "https://news.example/b", None)
     assert second.tags == ("tariffs",)
+
+
+CYRILLIC_RSS = (
+    '<?xml version="1.0" encoding="windows-1251"?><rss version="2.0"><channel>'
+    "<title>Новости</title><item><guid>1</guid><title>Пошлины на чипы</title>"
+    "<description><p>Антидемпинговое расследование</p></description></item></channel></rss>"
+).encode("windows-1251")
+
+
+@pytest.mark.parametrize("space", [b"\n", b"\r\n\r\n", b" \t\n  "])
+def test_white_space_before_the_xml_declaration_is_read_past(space: bytes) -> None:
+    """A blank line before ``<?xml`` (a template's, famously WordPress's) is dropped before
+    either parser reads: the feed is read in its declared encoding, its markup as markup, with
+    no warning, exactly as without it. Left in, expat refuses the document and feedparser's
+    loose fallback ignores the declared encoding: the entries would come out in mojibake."""
+    expected = parse_feed("https://f.example/rss", CYRILLIC_RSS)
+    assert expected.entries[0].title == "Пошлины на чипы"
+    assert expected.entries[0].summary == "Антидемпинговое расследование"
+    assert expected.warning is None
+    assert parse_feed("https://f.example/rss", space + CYRILLIC_RSS) == expected
+    assert fast_parse("https://f.example/rss", prepared(space + CYRILLIC_RSS)) == expected
+
+    left_in = parse_with_feedparser("https://f.example/rss", space + CYRILLIC_RSS, None, ())
+    assert left_in.entries[0].title != "Пошлины на чипы"
+    assert left_in.warning is not None and "not at start" in left_in.warning
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        # A UTF-8 byte order mark stays first.
+        (b"\xef\xbb\xbf\n<?xml version='1.0'?><rss/>", b"\xef\xbb\xbf<?xml version='1.0'?><rss/>"),
+        # Only the white space before the declaration: none elsewhere, nothing without one
+        # (white space may precede a root element or a processing instruction).
+        (b"<?xml version='1.0'?>\n<rss> <?xml x?></rss>", None),
+        (b"\n\n<rss/>", None),
+        (b"\n<?xml-stylesheet href='s.xsl'?><rss/>", None),
+        (b"\n<!-- a comment --><?xml version='1.0'?><rss/>", None),
+    ],
+)
+def test_only_white_space_before_a_declaration_is_dropped(
+    body: bytes, expected: bytes | None
+) -> None:
+    """White space before the declaration goes; a byte order mark, and white space anywhere
+    else (before a root element or a processing instruction, where XML allows it), stay."""
+    assert declaration_first(body) == (body if expected is None else expected)
+
+
+def test_an_opml_file_with_a_blank_first_line_is_read() -> None:
+    """OPML exports have the same blank line (and are read by the same rule)."""
+    opml = b"\n<?xml version='1.0'?><opml version='2.0'><body>"
+    opml += b"<outline type='rss' text='Trade' xmlUrl='https://f.example/rss'/></body></opml>"
+    assert [outline.url for outline in read_opml(opml)] == ["https://f.example/rss"]

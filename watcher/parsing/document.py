@@ -19,7 +19,7 @@ from watcher.core.identity import TRACKING_PARAMS
 from watcher.core.model import Entry, ParsedFeed
 from watcher.core.schedule import feed_hint
 from watcher.core.text import one_line
-from watcher.core.xmlsafe import strip_doctype
+from watcher.core.xmlsafe import prepared
 from watcher.parsing.fast import fast_parse
 from watcher.parsing.markup import html_to_text, plain_to_text
 from watcher.parsing.normalise import feed_time, normalised_entry
@@ -41,7 +41,7 @@ def parse_feed(
         from watcher.parsing.jsonfeed import parse_json_feed  # pydantic, for JSON Feeds only
 
         return parse_json_feed(url, body, tracking)
-    body = strip_doctype(body)
+    body = prepared(body)
     fast = fast_parse(url, body, content_type, tracking)
     if fast is not None:
         return fast

@@ -10,7 +10,7 @@ from email.utils import format_datetime
 
 from lxml import etree
 
-from watcher.core.xmlsafe import literal_entities, strip_doctype
+from watcher.core.xmlsafe import literal_entities, prepared
 
 _SCHEMES = ("http://", "https://", "file://")
 
@@ -40,7 +40,7 @@ def read_opml(data: bytes) -> list[Outline]:
         resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
     )
     try:
-        root = etree.fromstring(literal_entities(strip_doctype(data)), parser)
+        root = etree.fromstring(literal_entities(prepared(data)), parser)
     except etree.XMLSyntaxError as exc:
         raise OpmlError(f"not well-formed XML: {exc}") from None
     if root is None or etree.QName(root).localname.lower() != "opml":
