@@ -150,14 +150,15 @@ def test_text_types_are_taken_where_feedparser_reads_utf8() -> None:
 def test_the_fast_path_takes_most_plain_feeds() -> None:
     """Not a vacuous comparison: a good share of the corpus goes the fast way."""
     taken = [path.name for path in CORPUS if both(path.read_bytes())]
-    assert len(taken) >= 91, taken  # 32, then 47: ignored elements, xml:base, RSS 1.0; then
+    assert len(taken) >= 93, taken  # 32, then 47: ignored elements, xml:base, RSS 1.0; then
     # summaries in any order with the content, repeated authors and titles, markup and XHTML,
     # Media RSS titles (64); unknown elements without a namespace, itunes:keywords (67); a
     # UTF-8 byte order mark, other encodings decoded as feedparser decodes them (70); Media
     # RSS descriptions and typed titles (72); images and sources in items (75); RSS 0.9x
     # and RSS without a version (79); Atom sources, contributors and rights (81); RSS in
     # UserLand's namespace (82); wrapped categories and other names of dates (84); white
-    # space before the XML declaration dropped before either parser reads (91)
+    # space before the XML declaration dropped before either parser reads (91); unknown
+    # namespaces named as feedparser names them, a person's parts outside one (93)
     assert {"feedrs__rss_2.0_ch9.xml", "business-atom.xml", "rssparser__narro.rss"} <= set(taken)
     assert "world-rss2.xml" in taken
 
@@ -218,6 +219,27 @@ _IGNORED = [
     *_UNPREFIXED,
     "<atom:updated>2025-09-16T08:00:00Z</atom:updated>",  # last: RSS 1.0 items go without
 ]
+# Elements in namespaces feedparser does not know. It names them by the first prefix bound to
+# the namespace so far in the document, not by their own (none bound: the bare name, which may
+# be one it reads), so the root's declarations below change their names; and the parts of a
+# person, which it ignores outside one and gives a publisher inside ``dc:publisher``.
+_ELSEWHERE = [
+    '<post-id xmlns="com-wordpress:feed-additions:1">7</post-id>',
+    '<title xmlns="urn:other">Not the title</title>',
+    '<link xmlns="urn:other">https://elsewhere.example/</link>',
+    '<o:title xmlns:o="urn:other">o</o:title>',
+    '<media:x xmlns:media="urn:other">m</media:x>',
+    '<gd:lastModifiedBy xmlns:gd="http://schemas.google.com/g/2005"><name>N</name>'
+    "<email>n@news.example</email></gd:lastModifiedBy>",
+    '<s:variant xmlns:s="urn:shop"><uri>https://news.example/v</uri><s:sku/></s:variant>',
+    "<dc:publisher><name>P</name></dc:publisher>",
+    "<name>bare</name>",
+]
+_ROOT_BINDINGS = st.sampled_from(
+    ["", ' xmlns:wpa="com-wordpress:feed-additions:1"', ' xmlns:o="urn:other"',
+     ' xmlns:dcterms="urn:other"', ' xmlns:zz="urn:other" xmlns:o2="urn:other"',
+     ' xmlns:s="urn:shop"']
+)  # fmt: skip
 _NAMESPACES = (
     'xmlns:content="http://purl.org/rss/1.0/modules/content/" '
     'xmlns:dc="http://purl.org/dc/elements/1.1/" '
@@ -344,6 +366,7 @@ def rss_documents(draw: st.DrawFn) -> bytes:
                 for words, more in draw(st.lists(st.tuples(_TEXT, _TEXT), max_size=2))
             ),
             *draw(st.lists(st.sampled_from(_IGNORED), max_size=3)),
+            *draw(st.lists(st.sampled_from(_ELSEWHERE), max_size=2)),
             *draw(st.lists(_MEDIA_TITLES, max_size=2)),
             *draw(st.lists(_ITEM_IMAGES, max_size=2)),
         ]
@@ -356,7 +379,8 @@ def rss_documents(draw: st.DrawFn) -> bytes:
     version += draw(st.sampled_from(["", f' xmlns="{USERLAND}2"', f' xmlns="{USERLAND}"']))
     return (
         (
-            f'<?xml version="1.0" encoding="utf-8"?><rss {version} {_NAMESPACES}><channel>'
+            f'<?xml version="1.0" encoding="utf-8"?><rss {version} {_NAMESPACES}'
+            f"{draw(_ROOT_BINDINGS)}><channel>"
             f"{title}<link>https://news.example/</link>{''.join(draw(_FEED_LEVEL))}"
             f"{''.join(items)}</channel></rss>"
         )
@@ -433,6 +457,7 @@ def atom_documents(draw: st.DrawFn) -> bytes:
             parts.append(f"<category term={quoteattr(term)}/>")
         parts += draw(st.lists(_MEDIA_TITLES, max_size=2))
         parts += draw(st.lists(st.sampled_from(_UNPREFIXED), max_size=2))  # Atom's namespace
+        parts += draw(st.lists(st.sampled_from(_ELSEWHERE), max_size=2))
         parts += draw(st.lists(_CONTRIBUTORS, max_size=2))
         if draw(st.booleans()):
             parts.append(text("rights", draw(_TEXT)))
@@ -443,7 +468,9 @@ def atom_documents(draw: st.DrawFn) -> bytes:
             f"<entry{draw(_BASES)}>" + "".join(draw(st.permutations(parts))) + "</entry>"
         )
     return (
-        '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom" xmlns:media="http://search.yahoo.com/mrss/">'
+        '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom" '
+        f'xmlns:media="http://search.yahoo.com/mrss/" xmlns:dc="http://purl.org/dc/elements/1.1/"'
+        f"{draw(_ROOT_BINDINGS)}>"
         f"<title>{escape(draw(_TEXT))}</title>"
         f"{''.join(draw(st.lists(st.just('<summary>fs</summary>'), max_size=2)))}"
         f"{''.join(entries)}</feed>"
@@ -624,6 +651,61 @@ def test_rss_in_userlands_namespace_is_read_as_rss_whatever_its_prefix() -> None
     assert (read.title, entry.title, entry.summary) == ("Wire", "Talks", "In Madrid")
 
 
+@pytest.mark.parametrize(
+    ("bindings", "taken"),
+    [
+        ("", False),  # title, which feedparser reads: declined
+        (" xmlns:o='urn:x'", True),  # o_title, a key of its own: skipped
+        (" xmlns:dc='urn:x'", False),  # dc_title: Dublin Core's title, though not its namespace
+        (" xmlns:o='http://purl.org/dc/elements/1.1/'", False),  # o is dc; urn:x has none
+    ],
+)
+def test_an_unknown_namespace_is_named_by_the_prefixes_bound_to_it(
+    bindings: str, taken: bool
+) -> None:
+    """feedparser names an element of a namespace it does not know by the first prefix the
+    document has bound to that namespace, not by the element's own: a ``<title
+    xmlns="urn:x">`` is read as a title, unless a prefix is bound to urn:x before it, and then
+    as a title again if that prefix is ``dc``. A WordPress ``<post-id>`` in its own default
+    namespace is skipped (a key of its own)."""
+    item = (
+        "<title>Tariffs</title><post-id xmlns='com-wordpress:feed-additions:1'>7</post-id>"
+        "<title xmlns='urn:x'>Not the title</title>"
+    )
+    body = RSS_ITEM.replace("<rss ", f"<rss{bindings} ").format(item).encode()
+    if taken:
+        assert read_alike(body).entries[0].title == "Tariffs"
+    else:
+        assert declined(URL, body) == "an element feedparser reads: urn:x title"
+
+
+def test_an_unknown_namespace_named_two_ways_in_one_document_is_declined() -> None:
+    """A prefix bound to the namespace between two of its elements names the second one
+    otherwise (``post-id``, then ``p_post-id``): no one name holds, the document is left to
+    feedparser."""
+    post_id = "<post-id xmlns='urn:wp'>7</post-id>"
+    items = f"<title>a</title>{post_id}</item><item><p:x xmlns:p='urn:wp'/>{post_id}"
+    assert declined(URL, RSS_ITEM.format(items).encode()) == (
+        "an element feedparser reads: urn:wp post-id"
+    )
+    assert both(RSS_ITEM.format(f"<title>a</title>{post_id}").encode())
+
+
+def test_the_parts_of_a_person_outside_one_are_skipped() -> None:
+    """A ``<name>``, ``<email>`` or ``<uri>`` outside an author or contributor is kept under
+    a key of its own (Google's ``<gd:lastModifiedBy>``); inside a ``<dc:publisher>`` it
+    makes a publisher, which may touch the author: declined."""
+    who = (
+        "<gd:lastModifiedBy xmlns:gd='urn:gd'><name>N</name><email>n@x</email></gd:lastModifiedBy>"
+    )
+    assert read_alike(_atom(f"<title>Chips</title>{who}")).entries[0].author == ""
+    assert read_alike(_rss(f"<title>Chips</title>{who}<uri>https://news.example/u</uri>"))
+    publisher = (
+        "<dc:publisher xmlns:dc='http://purl.org/dc/elements/1.1/'><name>P</name></dc:publisher>"
+    )
+    assert declined(URL, _rss(f"<title>Chips</title>{publisher}")) is not None
+
+
 def test_elements_feedparser_keeps_nothing_of_are_skipped_not_declined() -> None:
     """An item carrying every element of _IGNORED (podcast, threading, geo, media without
     text children, an unknown vocabulary, atom:updated) is taken, and reads as feedparser
@@ -684,7 +766,7 @@ def test_the_feeds_own_summaries_carry_into_its_first_item() -> None:
         (f"<m:category xmlns:m='{MEDIA}'>politics</m:category>", "mrss/ category"),
         (f"<i:category xmlns:i='{ITUNES}' text='News'/>", "category"),
         ("<x:story xmlns:x='urn:x'><title>inner</title></x:story>", "urn:x story"),
-        ("<post-id xmlns='urn:x'>1</post-id>", "urn:x post-id"),
+        ("<title xmlns='urn:x'>inner</title>", "urn:x title"),
         ("<extra><title>inner</title></extra>", "extra"),
         ("<summary_detail>replaced</summary_detail>", "summary_detail"),
         ("<published_parsed>replaced</published_parsed>", "published_parsed"),
@@ -699,8 +781,9 @@ def test_the_feeds_own_summaries_carry_into_its_first_item() -> None:
 def test_an_element_feedparser_reads_declines_with_the_reason(element: str, reason: str) -> None:
     """An element (or a descendant) that feedparser turns into a title, author, tag or
     summary, that it would store over a key read here (``<summary_detail>``) or under an
-    alias of one (``<issued_parsed>``), or that is in a default namespace it does not know, is
-    declined, and ``declined`` says which."""
+    alias of one (``<issued_parsed>``), or that it reads under such a name because no prefix
+    is bound to its namespace (``<title xmlns='urn:x'>`` is its ``title``), is declined, and
+    ``declined`` says which."""
     body = RSS_ITEM.format(f"<title>a</title>{element}").encode()
     assert fast_parse(URL, body) is None
     why = declined(URL, body)

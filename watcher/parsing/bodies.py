@@ -16,7 +16,8 @@ from lxml import etree
 
 from watcher.parsing.markup import html_to_text, plain_to_text
 from watcher.parsing.names import ATOM, CONTENT, ITUNES, MEDIA, RSS1
-from watcher.parsing.treatment import Unsupported, attribute, known_prefix, repaired, stripped
+from watcher.parsing.prefixes import known_prefix
+from watcher.parsing.treatment import Unsupported, attribute, repaired, stripped
 
 Reader = Callable[[str], str]
 _QUOTE = {'"': "&quot;"}  # feedparser's escaping of attribute values

@@ -37,6 +37,7 @@ from watcher.parsing.media import read_media
 from watcher.parsing.names import ATOM, CONTENT, DC, DCTERMS, ITUNES, RDF, RSS1, SY, USERLAND
 from watcher.parsing.normalise import normalised_entry
 from watcher.parsing.people import atom_author, skip_contributor, skip_source
+from watcher.parsing.prefixes import reading
 from watcher.parsing.tags import Tag, categories, category, keywords, terms
 from watcher.parsing.titles import Titles, image_titles
 from watcher.parsing.treatment import (
@@ -47,7 +48,7 @@ from watcher.parsing.treatment import (
     base_of,
     charset_agrees,
     date,
-    ignored_by_feedparser,
+    ignored_in_an_entry,
     plain_or_html,
     resolved,
     rss_link,
@@ -109,12 +110,13 @@ def _read(
     if USERLAND in root.tag.lower():
         _userland_as_plain(root)
     try:
-        if root.tag == "rss":  # any version: feedparser reads 0.91 to 2.0 alike
-            return _rss(root, url, tracking)
-        if root.tag == f"{ATOM}feed":
-            return _atom(root, url, tracking)
-        if root.tag == f"{RDF}RDF":
-            return _rdf(root, url, tracking)
+        with reading(root):
+            if root.tag == "rss":  # any version: feedparser reads 0.91 to 2.0 alike
+                return _rss(root, url, tracking)
+            if root.tag == f"{ATOM}feed":
+                return _atom(root, url, tracking)
+            if root.tag == f"{RDF}RDF":
+                return _rdf(root, url, tracking)
     except Unsupported as exc:
         return str(exc)
     return "not RSS, RSS 1.0 or Atom 1.0"
@@ -254,7 +256,7 @@ def _rss_item(item: etree._Element, url: str, tracking: Sequence[str], has_conte
                 _rss_title(titles, node, depth=1)
             continue
         if tag not in _RSS_ITEM:
-            if ignored_by_feedparser(child):
+            if ignored_in_an_entry(child):
                 continue
             raise Unsupported(f"an element feedparser reads: {shown(tag)}")
         if tag in ("title", f"{DC}title"):
@@ -343,7 +345,7 @@ def _atom_entry(
         if read_media(child, bodies, titles, guess=False):
             continue
         if tag not in _ATOM_ENTRY:
-            if ignored_by_feedparser(child):
+            if ignored_in_an_entry(child):
                 continue
             raise Unsupported(f"an element feedparser reads: {shown(tag)}")
         name = tag[len(ATOM) :]

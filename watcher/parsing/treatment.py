@@ -18,8 +18,8 @@ from feedparser.util import FeedParserDict
 from lxml import etree
 
 from watcher.parsing.markup import html_to_text, plain_to_text
-from watcher.parsing.names import USERLAND
 from watcher.parsing.normalise import feed_time
+from watcher.parsing.prefixes import prefix_of
 
 _DECLARED = re.compile(rb"""^\s*<\?xml[^>]*encoding=["']([A-Za-z0-9._-]+)["']""")
 _CHARSET = re.compile(r"charset=[\"']?([A-Za-z0-9._-]+)", re.IGNORECASE)
@@ -32,8 +32,6 @@ _HARMLESS = frozenset(
      "georss_point", "georss_line", "georss_polygon", "georss_box",
      "dc_publisher", "dc_rights", "dc_language"}
 )  # fmt: skip
-# feedparser's own prefix for each namespace it knows (it ignores the document's prefix).
-_KNOWN_PREFIX = {uri.lower(): prefix for uri, prefix in _FeedParserMixin.namespaces.items()}
 # Names an unknown element must not have: feedparser would store it as it stands over a key
 # read here (watcher.parsing.document), directly or through an alias of its keymap.
 _TAKEN_KEYS = frozenset(FeedParserDict.keymap) | {
@@ -41,6 +39,9 @@ _TAKEN_KEYS = frozenset(FeedParserDict.keymap) | {
     "guidislink", "published", "published_parsed", "updated", "updated_parsed", "author",
     "author_detail", "authors", "tags",
 }  # fmt: skip
+# The parts of a person: feedparser reads them inside an author, a contributor or a publisher
+# only; anywhere else in an entry it stores them under keys of their own.
+_PERSON_PARTS = frozenset({"name", "email", "uri", "url", "homepage"})
 _XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
 # The media types feedparser takes for HTML: of a text element, of a link to a page, of a
 # response. A tuple: whatever a document puts in a type is compared, never hashed.
@@ -59,7 +60,7 @@ def ignored_by_feedparser(element: etree._Element, allowing: frozenset[str] = fr
         tag = node.tag
         if not isinstance(tag, str):
             continue  # a comment or processing instruction
-        name = _feedparser_name(node, tag)
+        name = _feedparser_name(tag)
         if name is None:
             return False
         handled = hasattr(_FeedParserMixin, f"_start_{name}") or hasattr(
@@ -72,15 +73,31 @@ def ignored_by_feedparser(element: etree._Element, allowing: frozenset[str] = fr
     return True
 
 
-def _feedparser_name(node: etree._Element, tag: str) -> str | None:
-    """The name feedparser gives an element: ``prefix_name`` with its own prefix for the
-    namespace, the bare name without one (no namespace, or Atom's and RSS's, which it reads
-    as unprefixed); None for a default namespace it does not know (read as unprefixed too,
-    but under which name depends on the document's declarations)."""
+def ignored_in_an_entry(element: etree._Element) -> bool:
+    """``ignored_by_feedparser`` for a child of an item or entry, which stands in no person:
+    the parts of one in it are ignored too (Google's ``<gd:lastModifiedBy><name>…</name>``),
+    unless they stand in a ``<dc:publisher>``, which makes them a publisher's."""
+    if not ignored_by_feedparser(element, allowing=_PERSON_PARTS):
+        return False
+    publishers = (node for node in element.iter() if _name_of(node) == "dc_publisher")
+    return not any(
+        _name_of(part) in _PERSON_PARTS for publisher in publishers for part in publisher.iter()
+    )
+
+
+def _name_of(node: etree._Element) -> str | None:
+    return _feedparser_name(node.tag) if isinstance(node.tag, str) else None
+
+
+def _feedparser_name(tag: str) -> str | None:
+    """The name feedparser gives an element: ``prefix_name`` with the prefix it gives the
+    namespace, the bare name without one (no namespace, Atom's and RSS's, which it reads as
+    unprefixed, or an unknown namespace no prefix is bound to); None when that varies
+    within the document (see ``prefixes``)."""
     if not tag.startswith("{"):
         return tag.lower()
     uri, local = tag[1:].split("}", 1)
-    prefix = _prefix_of(uri, node.prefix)
+    prefix = prefix_of(uri)
     if prefix is None:
         return None
     return f"{prefix.lower()}_{local.lower()}" if prefix else local.lower()
@@ -207,15 +224,3 @@ def repaired(value: str) -> str:
     with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
         value = value.encode("iso-8859-1").decode("utf-8")
     return value.translate(_cp1252)
-
-
-def known_prefix(uri: str) -> str | None:
-    """feedparser's own prefix for a namespace (``""`` for none, RSS 1.0 and Atom's)."""
-    return _prefix_of(uri, None) if uri else ""
-
-
-def _prefix_of(uri: str, given: str | None) -> str | None:
-    """feedparser's prefix for ``uri``, else the document's (``given``). Any of UserLand's
-    namespaces (``…/rss2`` too) it reads as none."""
-    uri = uri.lower()
-    return "" if USERLAND in uri else _KNOWN_PREFIX.get(uri, given)
