@@ -322,6 +322,17 @@ _SOURCE_PARTS = st.sampled_from(
      "<title></title>", '<title type="html">Second &lt;b&gt;title&lt;/b&gt;</title>',
      "<summary>a source's summary</summary>", "<nick>n</nick>"]
 )  # fmt: skip
+# More of a feed's titles, and what makes feedparser forget the one it kept (an image, a
+# text input; in RSS 2.0 an item too): the first kept is the feed's, as in an entry.
+_CHANNEL_TITLES = st.lists(
+    st.sampled_from(
+        ["<title>Second</title>", "<title></title>", "<dc:title>Dublin</dc:title>",
+         "<image><title>Image</title><url>https://news.example/i.png</url></image>",
+         "<textInput><title>Search</title><name>q</name></textInput>"]
+    ),
+    max_size=3,
+)  # fmt: skip
+_FEED_TITLES = st.lists(st.sampled_from(["<title>Second</title>", "<title></title>"]), max_size=2)
 # The feed's own summaries and content, which set a flag feedparser keeps into the first item.
 _FEED_LEVEL = st.lists(
     st.sampled_from(
@@ -381,8 +392,9 @@ def rss_documents(draw: st.DrawFn) -> bytes:
         (
             f'<?xml version="1.0" encoding="utf-8"?><rss {version} {_NAMESPACES}'
             f"{draw(_ROOT_BINDINGS)}><channel>"
-            f"{title}<link>https://news.example/</link>{''.join(draw(_FEED_LEVEL))}"
-            f"{''.join(items)}</channel></rss>"
+            f"{title}{''.join(draw(_CHANNEL_TITLES))}<link>https://news.example/</link>"
+            f"{''.join(draw(_FEED_LEVEL))}{''.join(items)}{''.join(draw(_CHANNEL_TITLES))}"
+            "</channel></rss>"
         )
         .replace("<channel>", f"<channel{draw(_BASES)}>", 1)
         .encode()
@@ -471,9 +483,9 @@ def atom_documents(draw: st.DrawFn) -> bytes:
         '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom" '
         f'xmlns:media="http://search.yahoo.com/mrss/" xmlns:dc="http://purl.org/dc/elements/1.1/"'
         f"{draw(_ROOT_BINDINGS)}>"
-        f"<title>{escape(draw(_TEXT))}</title>"
+        f"<title>{escape(draw(_TEXT))}</title>{''.join(draw(_FEED_TITLES))}"
         f"{''.join(draw(st.lists(st.just('<summary>fs</summary>'), max_size=2)))}"
-        f"{''.join(entries)}</feed>"
+        f"{''.join(entries)}{''.join(draw(_FEED_TITLES))}</feed>"
     ).encode()
 
 
@@ -500,6 +512,7 @@ def test_white_space_before_the_declaration_changes_no_reading(body: bytes, spac
 
 
 MEDIA = "http://search.yahoo.com/mrss/"
+ATOM = "http://www.w3.org/2005/Atom"
 USERLAND = "http://backend.userland.com/rss"
 ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 RSS_ITEM = (
@@ -704,6 +717,29 @@ def test_the_parts_of_a_person_outside_one_are_skipped() -> None:
         "<dc:publisher xmlns:dc='http://purl.org/dc/elements/1.1/'><name>P</name></dc:publisher>"
     )
     assert declined(URL, _rss(f"<title>Chips</title>{publisher}")) is not None
+
+
+@pytest.mark.parametrize(
+    ("channel", "title"),
+    [
+        ("<title>First</title><title>Second</title>", "First"),
+        ("<title></title><title>Second</title>", "Second"),
+        ("<title>First</title><dc:title>Dublin</dc:title>", "First"),
+        ("<dc:title>Dublin</dc:title><title>First</title>", "Dublin"),
+        ("<title>First</title><image><title>I</title></image><title>Then</title>", "Then"),
+        ("<title>First</title><textInput><title>S</title></textInput><title>Then</title>", "Then"),
+        ("<title>A</title><item><title>i</title></item><title>B</title><title>N</title>", "B"),
+    ],
+)  # fmt: skip
+def test_a_feeds_first_title_is_kept_as_feedparser_keeps_it(channel: str, title: str) -> None:
+    """The feed's title is the first title of its channel that is not empty (dc:title is one),
+    as an entry's is: a second one is ignored, until an image, a text input or an item makes
+    feedparser forget which it kept. (The fast path once took the last.)"""
+    dublin = "xmlns:dc='http://purl.org/dc/elements/1.1/'"
+    read = read_alike(f"<rss version='2.0' {dublin}><channel>{channel}</channel></rss>".encode())
+    assert read.title == title
+    atom = f"<feed xmlns='{ATOM}'><title>First</title><title>Second</title></feed>"
+    assert read_alike(atom.encode()).title == "First"
 
 
 def test_elements_feedparser_keeps_nothing_of_are_skipped_not_declined() -> None:

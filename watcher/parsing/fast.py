@@ -61,6 +61,9 @@ _PARSER = etree.XMLParser(
     resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, recover=False
 )
 # Item elements whose treatment by feedparser this module reproduces (read or safely ignored).
+# A channel's elements that start titles of their own (feedparser's title_depth is reset by
+# each): the next title of the channel's replaces the one it kept.
+_TITLES_OF_THEIR_OWN = frozenset({"item", "image", "textinput"})
 _RSS_ITEM = frozenset(
     {"title", f"{DC}title", "link", "guid", "pubDate", "issued", "description", "author",
      "category", "categories", "modified", "lastBuildDate",
@@ -186,11 +189,13 @@ def _channel(
     channel: etree._Element, items: etree._Element, url: str, tracking: Sequence[str]
 ) -> ParsedFeed:
     """The feed's title and hint from ``channel``, its entries from the items in ``items``."""
-    title = ""
+    titles = Titles()  # the first title is kept, as an entry's is
     for child in channel:
         tag = _rss_name(child.tag)
-        if tag == "title":
-            title = plain_or_html(stripped(child))
+        if tag in ("title", f"{DC}title"):
+            titles.offer(stripped(child), plain_or_html)
+        elif isinstance(tag, str) and tag.lower() in _TITLES_OF_THEIR_OWN:
+            titles.forget()
         elif _may_name_the_feed(tag):
             raise Unsupported("a feed title from another vocabulary")
     found = []
@@ -202,7 +207,7 @@ def _channel(
             raise Unsupported("an element name in another case")  # feedparser's <item> too
     flag = content_flag(channel)
     entries = [_rss_item(item, url, tracking, flag and n == 0) for n, item in enumerate(found)]
-    return ParsedFeed(title=one_line(title), entries=tuple(entries), hint=_hint(channel))
+    return ParsedFeed(title=one_line(titles.value), entries=tuple(entries), hint=_hint(channel))
 
 
 def _rss_name(tag: object) -> object:
@@ -307,25 +312,21 @@ def _rss_title(titles: Titles, node: etree._Element, depth: int = 0) -> None:
 
 
 def _atom(root: etree._Element, url: str, tracking: Sequence[str]) -> ParsedFeed:
-    title = ""
+    titles = Titles()  # the first title is kept, as an entry's is
     entries = []
     has_content = content_flag(root)
     for child in root:
         if child.tag == f"{ATOM}title":
-            title = _atom_text(child)
+            titles.offer(*atom_body(child))
         elif child.tag == f"{ATOM}entry":
             entries.append(_atom_entry(child, url, tracking, has_content))
             has_content = False
+            titles.forget()
         elif _in_another_case(child.tag, f"{ATOM}entry"):
             raise Unsupported("an element name in another case")  # feedparser's <entry> too
         elif _may_name_the_feed(child.tag):
             raise Unsupported("a feed title from another vocabulary")
-    return ParsedFeed(title=one_line(title), entries=tuple(entries), hint=_hint(root))
-
-
-def _atom_text(element: etree._Element) -> str:
-    value, reader = atom_body(element)
-    return reader(value)
+    return ParsedFeed(title=one_line(titles.value), entries=tuple(entries), hint=_hint(root))
 
 
 def _atom_entry(
