@@ -60,26 +60,24 @@ from watcher.parsing.treatment import (
 _PARSER = etree.XMLParser(
     resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, recover=False
 )
-# Item elements whose treatment by feedparser this module reproduces (read or safely ignored).
 # A channel's elements that start titles of their own (feedparser's title_depth is reset by
 # each): the next title of the channel's replaces the one it kept.
 _TITLES_OF_THEIR_OWN = frozenset({"item", "image", "textinput"})
-_RSS_ITEM = frozenset(
-    {"title", f"{DC}title", "link", "guid", "pubDate", "issued", "description", "author",
-     "category", "categories", "modified", "lastBuildDate",
-     "comments", "enclosure", "source", f"{CONTENT}encoded", f"{DC}creator", f"{DC}date",
-     f"{DCTERMS}modified", f"{ATOM}updated",
+# An item's dates under each name feedparser reads them by (built once: they are compared
+# for every element of every item).
+_PUBLISHED = frozenset({"pubDate", "issued", f"{DCTERMS}issued"})
+_UPDATED = frozenset(
+    {f"{DC}date", f"{DCTERMS}modified", f"{ATOM}updated", "modified", "lastBuildDate"}
+)
+# Item elements whose treatment by feedparser this module reproduces (read or safely ignored).
+_RSS_ITEM = _PUBLISHED | _UPDATED | frozenset(
+    {"title", f"{DC}title", "link", "guid", "description", "author", "category", "categories",
+     "comments", "enclosure", "source", f"{CONTENT}encoded", f"{DC}creator",
      f"{ITUNES}author", f"{ITUNES}summary", f"{ITUNES}keywords",
      "{http://purl.org/rss/1.0/modules/slash/}comments",
      "{http://wellformedweb.org/CommentAPI/}commentRss",
      "{http://rssnamespace.org/feedburner/ext/1.0}origLink"}
 )  # fmt: skip
-# An item's dates under each name feedparser reads them by (built once: they are compared
-# for every element of every item).
-_PUBLISHED = frozenset({"pubDate", "issued"})
-_UPDATED = frozenset(
-    {f"{DC}date", f"{DCTERMS}modified", f"{ATOM}updated", "modified", "lastBuildDate"}
-)
 _ATOM_ENTRY = frozenset(
     f"{ATOM}{name}"
     for name in ("title", "link", "id", "published", "updated", "summary", "content",
