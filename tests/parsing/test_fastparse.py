@@ -150,7 +150,7 @@ def test_text_types_are_taken_where_feedparser_reads_utf8() -> None:
 def test_the_fast_path_takes_most_plain_feeds() -> None:
     """Not a vacuous comparison: a good share of the corpus goes the fast way."""
     taken = [path.name for path in CORPUS if both(path.read_bytes())]
-    assert len(taken) >= 94, taken  # 32, then 47: ignored elements, xml:base, RSS 1.0; then
+    assert len(taken) >= 95, taken  # 32, then 47: ignored elements, xml:base, RSS 1.0; then
     # summaries in any order with the content, repeated authors and titles, markup and XHTML,
     # Media RSS titles (64); unknown elements without a namespace, itunes:keywords (67); a
     # UTF-8 byte order mark, other encodings decoded as feedparser decodes them (70); Media
@@ -159,7 +159,7 @@ def test_the_fast_path_takes_most_plain_feeds() -> None:
     # UserLand's namespace (82); wrapped categories and other names of dates (84); white
     # space before the XML declaration dropped before either parser reads (91); unknown
     # namespaces named as feedparser names them, a person's parts outside one (93); a feed's
-    # title kept as feedparser keeps it, dcterms:issued (94)
+    # title kept as feedparser keeps it, dcterms:issued (94); the last of several links (95)
     assert {"feedrs__rss_2.0_ch9.xml", "business-atom.xml", "rssparser__narro.rss"} <= set(taken)
     assert "world-rss2.xml" in taken
 
@@ -435,6 +435,16 @@ def rdf_documents(draw: st.DrawFn) -> bytes:
     ).encode()
 
 
+# More links of an entry: the last alternate to HTML is its link, whatever comes between.
+_OTHER_LINKS = st.tuples(
+    st.sampled_from(["https://news.example/other", "/rel", ""]),
+    st.sampled_from(["", ' rel="alternate"', ' rel="related"', ' rel="enclosure"', ' rel=""',
+                     ' REL="Alternate"']),
+    st.sampled_from(["", ' type="text/html"', ' type="html"', ' type="application/xhtml+xml"',
+                     ' type="application/pdf"', ' type="TEXT/HTML"', ' type="xhtml"']),
+)  # fmt: skip
+
+
 @st.composite
 def atom_documents(draw: st.DrawFn) -> bytes:
     kinds = st.sampled_from(["", ' type="text"', ' type="html"', ' type="xhtml"'])
@@ -455,6 +465,10 @@ def atom_documents(draw: st.DrawFn) -> bytes:
         parts = [
             text("title", draw(_TEXT)),
             f"<link{draw(_BASES)} href={quoteattr(link)}/>" if link is not None else "",
+            *(
+                f"<link{relation}{kind} href={quoteattr(other)}/>"
+                for other, relation, kind in draw(st.lists(_OTHER_LINKS, max_size=2))
+            ),
             _element("id", draw(st.sampled_from([None, "urn:x:1", "tag:a,2025:1", "/p/1"])), False),
             _element("published", draw(_DATES), False),
             _element("updated", draw(_DATES), False),
@@ -746,6 +760,32 @@ def test_a_feeds_first_title_is_kept_as_feedparser_keeps_it(channel: str, title:
     assert read.title == title
     atom = f"<feed xmlns='{ATOM}'><title>First</title><title>Second</title></feed>"
     assert read_alike(atom.encode()).title == "First"
+
+
+@pytest.mark.parametrize(
+    ("links", "expected"),
+    [
+        ('<link href="/a"/><link href="/b" type="application/xhtml+xml"/>', "/b"),
+        ('<link href="/a"/><link rel="alternate" type="application/pdf" href="/t.pdf"/>', "/a"),
+        ('<link rel="related" href="/r"/><link href="/a" type="html"/>', "/a"),
+        ('<link rel="enclosure" href="/e.mp3" type="text/html"/>', None),  # (the id is a URN)
+    ],
+)
+def test_an_entrys_link_is_its_last_alternate_to_a_page(links: str, expected: str | None) -> None:
+    """An Atom entry's link is its last alternate link to HTML or XHTML (the default relation
+    and type; ``html`` stands for text/html), as feedparser reads it: a PDF alternate or a
+    related link beside it is skipped, not declined."""
+    link = read_alike(_atom(f"<title>Chips</title>{links}")).entries[0].link
+    assert link == (expected and f"https://news.example{expected}")
+
+
+@pytest.mark.parametrize("link", ["<link>https://news.example/a</link>", '<link url="/u"/>'])
+def test_a_link_feedparser_reads_otherwise_is_declined(link: str) -> None:
+    """An Atom link without ``href`` (feedparser reads its text) or with ``url`` (which it
+    takes over ``href``) is left to feedparser."""
+    assert declined(URL, _atom(f"<title>Chips</title>{link}")) == (
+        "a link without href, or with url or uri"
+    )
 
 
 def test_elements_feedparser_keeps_nothing_of_are_skipped_not_declined() -> None:

@@ -41,7 +41,6 @@ from watcher.parsing.prefixes import reading
 from watcher.parsing.tags import Tag, categories, category, keywords, terms
 from watcher.parsing.titles import Titles, image_titles
 from watcher.parsing.treatment import (
-    HTML_TYPES,
     Unsupported,
     as_feedparser_decodes,
     attribute,
@@ -55,6 +54,7 @@ from watcher.parsing.treatment import (
     shown,
     stripped,
     text,
+    to_a_page,
 )
 
 _PARSER = etree.XMLParser(
@@ -352,9 +352,7 @@ def _atom_entry(
             _once(seen, name)
             titles.offer(*atom_body(child))
         elif name == "link":
-            if attribute(child, "rel", "alternate") == "alternate":
-                if link is not None or attribute(child, "type", "text/html") not in HTML_TYPES:
-                    raise Unsupported("an alternate link twice or not to a page")
+            if to_a_page(child):  # the last of them, as in feedparser
                 link = urljoin(base_of(child, url), (attribute(child, "href") or "").strip())
         elif name == "id":
             _once(seen, name)

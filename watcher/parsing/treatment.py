@@ -162,6 +162,17 @@ def rss_link(url: str, value: str) -> str:
     return _REFERENCE_LIKE.sub(r"&\g<1>", resolved(url, value).replace("&amp;", "&"))
 
 
+def to_a_page(link: etree._Element) -> bool:
+    """Whether an Atom link is an entry's link for feedparser: an alternate (the default
+    relation) to HTML (the default type; ``html`` is its short name). A link it reads
+    otherwise (its text, or a ``url`` or ``uri`` attribute before ``href``) is declined."""
+    names = {str(key).lower() for key in link.attrib}
+    if "href" not in names or names & {"url", "uri"}:
+        raise Unsupported("a link without href, or with url or uri")
+    kind = _FeedParserMixin.map_content_type(attribute(link, "type", "text/html") or "")
+    return attribute(link, "rel", "alternate") == "alternate" and kind in HTML_TYPES
+
+
 def attribute(element: etree._Element, name: str, default: str | None = None) -> str | None:
     """An attribute as feedparser reads it: named in any case (``isPermaLink``,
     ``ispermalink``: the last of them), and the value of ``rel`` or ``type`` in lower case."""
