@@ -290,6 +290,35 @@ def test_feeds_removed_from_config_are_kept_but_marked(database_url: str) -> Non
     store.engine.dispose()
 
 
+def test_syncing_the_config_writes_only_what_differs(database_url: str) -> None:
+    """Every start and reload syncs the config's feeds. An unchanged config writes nothing
+    (on a shared database a write to every feed's row would wait on the workers' own); a
+    renamed, added, removed or re-declared feed is written, and only it."""
+    store = open_store(database_url)
+    written: list[str] = []
+
+    @sa.event.listens_for(store.engine, "before_cursor_execute")
+    def note(_c: object, _cur: object, statement: str, *_rest: object) -> None:
+        if statement.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")):
+            written.append(statement)
+
+    other, gone = "https://other.example/rss", "https://gone.example/rss"
+    store.feeds.sync_feeds([Feed(URL, "News", DAY), Feed(gone, None, DAY)], NOW)
+    written.clear()
+    store.feeds.sync_feeds([Feed(URL, "News", DAY), Feed(gone, None, DAY)], NOW)
+    assert written == []
+
+    store.feeds.sync_feeds([Feed(URL, "Wire", DAY), Feed(other, None, DAY, category="Asia")], NOW)
+    assert len(written) == 2  # the upsert of the two, the mark of the one gone
+    statuses = {status.url: status for status in store.reports.feed_statuses()}
+    assert statuses[URL].name == "Wire" and statuses[other].configured
+    assert statuses[gone].configured is False
+    written.clear()
+    store.feeds.sync_feeds([Feed(URL, "Wire", DAY), Feed(other, None, DAY, category="Asia")], NOW)
+    assert written == []
+    store.engine.dispose()
+
+
 def test_two_workers_storing_one_syndicated_story_make_one_story_and_one_alert(
     database_url: str,
 ) -> None:

@@ -105,10 +105,15 @@ class SqlFeeds:
 
     def sync_feeds(self, configured: Sequence[Feed], now: datetime) -> None:
         """Make the feeds table agree with the config: add new feeds, update names, and
-        mark feeds no longer configured (their entries stay)."""
-        urls = [feed.url for feed in configured]
+        mark feeds no longer configured (their entries stay). Only what differs is written:
+        every start and reload syncs, and on a database shared by workers a write to every
+        feed's row would wait on (and hold up) each of theirs."""
+        wanted = {feed.url: (feed.name, feed.category, 1, "config") for feed in configured}
+        columns = (feeds.c.url, feeds.c.name, feeds.c.category, feeds.c.configured, feeds.c.origin)
         with self.db.engine.begin() as conn:
-            if configured:
+            stored = {url: tuple(rest) for url, *rest in conn.execute(select(*columns))}
+            changed = [url for url, row in wanted.items() if stored.get(url) != row]
+            if changed:
                 stmt = upsert(conn, feeds)
                 stmt = stmt.on_conflict_do_update(
                     index_elements=[feeds.c.url],
@@ -120,15 +125,17 @@ class SqlFeeds:
                     },
                 )
                 rows = [
-                    {"url": f.url, "name": f.name, "category": f.category, "configured": 1}
-                    for f in configured
+                    {"url": url, "name": wanted[url][0], "category": wanted[url][1]}
+                    for url in changed
                 ]
-                conn.execute(stmt, [{**row, "created_at": now} for row in rows])
-            conn.execute(
-                update(feeds)
-                .where(feeds.c.url.not_in(urls), feeds.c.origin == "config")
-                .values(configured=0)
-            )
+                conn.execute(stmt, [{**row, "configured": 1, "created_at": now} for row in rows])
+            gone = [
+                url
+                for url, (_, _, configured_, origin) in stored.items()
+                if origin == "config" and configured_ and url not in wanted
+            ]
+            for batch in batches(gone):
+                conn.execute(update(feeds).where(feeds.c.url.in_(list(batch))).values(configured=0))
 
     def feed_urls(self) -> list[str]:
         """Every feed the database knows, configured or not."""
