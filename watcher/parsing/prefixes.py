@@ -76,6 +76,7 @@ def _unknown_prefixes(root: etree._Element) -> dict[str, str]:
     prefix feedparser names them with, replaying its bookkeeping in document order."""
     in_use: dict[str, str] = {}  # prefix (or "") → URI, in the order first bound
     renamed: dict[str, str] = {}  # a prefix the document bound to a known namespace → its own
+    named: dict[str, str] = {}  # the prefix of each URI since the last binding (a root's many)
     found: dict[str, str] = {}
     for event, item in etree.iterwalk(root, events=("start-ns", "start")):
         if event == "start-ns":
@@ -85,6 +86,7 @@ def _unknown_prefixes(root: etree._Element) -> dict[str, str]:
                 if known is not None and prefix:  # (a default namespace renames nothing)
                     renamed[prefix] = known
                 in_use[prefix if known is None else known] = uri
+                named.clear()
             continue
         tag = item.tag
         if not isinstance(tag, str) or not tag.startswith("{"):
@@ -92,8 +94,9 @@ def _unknown_prefixes(root: etree._Element) -> dict[str, str]:
         uri = tag[1:].partition("}")[0]
         if known_prefix(uri) is not None:
             continue
-        prefix = next((name for name, bound in in_use.items() if name and bound == uri), "")
-        prefix = renamed.get(prefix, prefix)
-        if found.setdefault(uri, prefix) != prefix:
+        if uri not in named:
+            first = next((name for name, bound in in_use.items() if name and bound == uri), "")
+            named[uri] = renamed.get(first, first)
+        if found.setdefault(uri, named[uri]) != named[uri]:
             found[uri] = _VARIES
     return found
