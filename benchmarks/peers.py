@@ -48,7 +48,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.farm import RULES, Farm, serve
-from watcher.core.xmlsafe import prepared
+from watcher.core.xmlsafe import prepared, references_repaired
 from watcher.parsing.fast import declined
 
 WORK = Path(__file__).resolve().parent / ".work"
@@ -331,7 +331,8 @@ def fast_path_coverage(what: str, paths: list[Path]) -> str:
     """How many documents the lxml fast path takes, and why it declines the others (each
     document as the watcher hands it to a parser)."""
     reasons = Counter(
-        declined("https://news.example/feed.xml", prepared(path.read_bytes())) for path in paths
+        declined("https://news.example/feed.xml", references_repaired(prepared(path.read_bytes())))
+        for path in paths
     )
     taken = reasons.pop(None, 0)
     why = "; ".join(f"{reason}: {count}" for reason, count in reasons.most_common())

@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from lxml import etree
 
 from watcher.core.errors import ParseError
-from watcher.core.xmlsafe import declaration_first, prepared
+from watcher.core.xmlsafe import declaration_first, prepared, references_repaired
 from watcher.parsing.document import parse_feed, parse_with_feedparser
 from watcher.parsing.fast import fast_parse
 from watcher.parsing.opml import read_opml
@@ -122,14 +123,58 @@ def test_not_a_feed(body: bytes, content_type: str | None, reason: str) -> None:
 
 
 def test_malformed_feed_with_entries_is_a_warning() -> None:
-    """A feed that is not well-formed but still yields entries is read, with a warning."""
+    """A feed that is not well-formed but still yields entries is read, with a warning. (An
+    entity no one defines: ``&nbsp;``, HTML's, is repaired now; see below.)"""
     feed = parse_feed(
         "https://f.example/rss",
         b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
-        b"<item><title>Tariffs &nbsp; rise</title><guid>1</guid></item></channel></rss>",
+        b"<item><title>Tariffs &tariff; rise</title><guid>1</guid></item></channel></rss>",
     )
     assert len(feed.entries) == 1
     assert feed.warning is not None and "malformed" in feed.warning
+
+
+def test_htmls_references_and_bare_ampersands_are_read_as_html_reads_them() -> None:
+    """``&nbsp;``, ``&uuml;``, ``&mdash;`` (HTML's names, which no DTD in a feed declares) and
+    a bare ``&`` make a feed not well-formed XML; it is read as if they had been written as
+    XML allows (numeric references, ``&amp;``), by the fast path, with no warning — as
+    feedparser would read it, but strictly, not by its loose fallback. CDATA, comments and
+    an undefined name are left as they are."""
+    broken = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel>'
+        b"<title>Q&A &mdash; M&uuml;nchen</title><item><guid>1</guid>"
+        b"<title>Tariffs&nbsp;rise &amp; AT&T</title><link>https://news.example/a?x=1&y=2</link>"
+        b"<description><![CDATA[<p>caf&eacute; & more</p>]]></description></item></channel></rss>"
+    )
+    meant = (
+        broken.replace(b"Q&A", b"Q&amp;A").replace(b"&mdash;", b"&#8212;")
+        .replace(b"&uuml;", b"&#252;").replace(b"&nbsp;", b"&#160;")
+        .replace(b"AT&T", b"AT&amp;T").replace(b"&y=2", b"&amp;y=2")
+    )  # fmt: skip
+    assert references_repaired(broken) == meant
+    feed = parse_feed("https://f.example/rss", broken)
+    assert feed == parse_feed("https://f.example/rss", meant)
+    assert feed.warning is None and feed.title == "Q&A — München"
+    entry = feed.entries[0]
+    assert (entry.title, entry.summary) == ("Tariffs rise & AT&T", "café & more")
+    assert entry.link == "https://news.example/a?x=1&y=2"
+    assert fast_parse("https://f.example/rss", meant) == feed
+
+    undefined = broken.replace(b"&nbsp;", b"&tariff;")
+    assert b"&tariff;" in references_repaired(undefined)
+    assert parse_feed("https://f.example/rss", undefined).warning is not None
+
+
+def test_a_well_formed_document_is_never_repaired() -> None:
+    """Every fixture and corpus document that is well-formed comes back as it is (the same
+    object): the repair only ever runs on what XML refuses."""
+    for path in sorted((FEEDS.parent / "corpus").iterdir()) + sorted(FEEDS.glob("*.xml")):
+        body = prepared(path.read_bytes())
+        try:
+            etree.fromstring(body, etree.XMLParser(resolve_entities=False, no_network=True))
+        except etree.XMLSyntaxError:
+            continue
+        assert references_repaired(body) is body, path.name
 
 
 def test_valid_empty_feed_is_not_an_error() -> None:

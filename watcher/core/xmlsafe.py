@@ -5,6 +5,7 @@ before the XML declaration, so that it is read at all."""
 from __future__ import annotations
 
 import re
+from html.entities import html5
 
 # A DOCTYPE in a feed or an OPML file only serves to declare entities: it is removed.
 _DOCTYPE = re.compile(rb"<!DOCTYPE[^\[>]*(\[.*?\])?\s*>", re.IGNORECASE | re.DOTALL)
@@ -46,6 +47,39 @@ def declaration_first(body: bytes) -> bytes:
 def prepared(body: bytes) -> bytes:
     """``body`` as a parser is to see it: no DOCTYPE, and the XML declaration first."""
     return declaration_first(strip_doctype(body))
+
+
+# What XML refuses and HTML reads, as feeds written by hand or by templates have it: a
+# character named as HTML names it (``&nbsp;``, ``&uuml;``: a feed has no DTD to declare them)
+# and a bare ampersand (``Q&A``). Text that is literal (CDATA, comments, processing
+# instructions) is matched whole, to be left as it is.
+_REFERENCE_OR_LITERAL = re.compile(
+    rb"<!\[CDATA\[.*?\]\]>|<!--.*?-->|<\?.*?\?>|&(?:([A-Za-z][A-Za-z0-9]*);|#[0-9]+;|#[xX][0-9A-Fa-f]+;)?",
+    re.DOTALL,
+)
+_XML_NAMES = frozenset({b"amp", b"lt", b"gt", b"quot", b"apos"})
+
+
+def references_repaired(body: bytes) -> bytes:
+    """``body`` with HTML's named character references made numeric and bare ampersands
+    escaped, outside literal text; ``body`` itself when there was nothing to repair (as in
+    any well-formed document). A name HTML does not define stays, and the document with it
+    stays not well-formed."""
+    repaired, count = _REFERENCE_OR_LITERAL.subn(_repair, body)
+    return body if repaired == body or not count else repaired
+
+
+def _repair(found: re.Match[bytes]) -> bytes:
+    text = found.group()
+    name = found.group(1)
+    if text == b"&":
+        return b"&amp;"
+    if name is None or name in _XML_NAMES:
+        return text  # literal text, a numeric reference, or one of XML's own
+    characters = html5.get(name.decode("ascii") + ";")
+    if characters is None:
+        return text
+    return b"".join(b"&#%d;" % ord(character) for character in characters)
 
 
 def literal_entities(body: bytes) -> bytes:

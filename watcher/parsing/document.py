@@ -19,7 +19,7 @@ from watcher.core.identity import TRACKING_PARAMS
 from watcher.core.model import Entry, ParsedFeed
 from watcher.core.schedule import feed_hint
 from watcher.core.text import one_line
-from watcher.core.xmlsafe import prepared
+from watcher.core.xmlsafe import prepared, references_repaired
 from watcher.parsing.fast import fast_parse
 from watcher.parsing.markup import html_to_text, plain_to_text
 from watcher.parsing.normalise import feed_time, normalised_entry
@@ -43,6 +43,11 @@ def parse_feed(
         return parse_json_feed(url, body, tracking)
     body = prepared(body)
     fast = fast_parse(url, body, content_type, tracking)
+    if fast is None and (repaired := references_repaired(body)) is not body:
+        # Not well-formed for HTML's references or a bare "&" alone: both parsers read it
+        # repaired, strictly (feedparser's loose parser would, with a warning).
+        body = repaired
+        fast = fast_parse(url, body, content_type, tracking)
     if fast is not None:
         return fast
     return parse_with_feedparser(url, body, content_type, tracking)
