@@ -373,7 +373,10 @@ def rss_documents(draw: st.DrawFn) -> bytes:
             _text_or_markup(draw, "content:encoded"),
             _text_or_markup(draw, "itunes:summary"),
             *(_element(draw(_AUTHORS), name, False) for name in draw(st.lists(_TEXT, max_size=2))),
-            *(_element("category", term, False) for term in draw(st.lists(_TEXT, max_size=3))),
+            *(
+                _element(draw(st.sampled_from(["category", "dc:subject"])), term, False)
+                for term in draw(st.lists(_TEXT, max_size=3))
+            ),
             # categories in a wrapper, which feedparser reads as if bare
             "<categories> "
             + "".join(_element("category", t, False) for t in draw(st.lists(_TEXT, max_size=2)))
@@ -489,6 +492,8 @@ def atom_documents(draw: st.DrawFn) -> bytes:
             parts.append(f"<author><name>{escape(name)}</name>{extra}</author>")
         for term in draw(st.lists(_TEXT, max_size=2)):
             parts.append(f"<category term={quoteattr(term)}/>")
+        for term in draw(st.lists(_TEXT, max_size=1)):
+            parts.append(f"<dc:subject>{escape(term)}</dc:subject>")
         parts += draw(st.lists(_MEDIA_TITLES, max_size=2))
         parts += draw(st.lists(st.sampled_from(_UNPREFIXED), max_size=2))  # Atom's namespace
         parts += draw(st.lists(st.sampled_from(_ELSEWHERE), max_size=2))
@@ -919,3 +924,14 @@ def test_itunes_keywords_are_tags_as_feedparser_makes_them() -> None:
     with_attribute = keywords.replace("<i:keywords ", "<i:keywords lang='en' ")
     body = RSS_ITEM.format(f"<title>a</title>{with_attribute}").encode()
     assert declined(URL, body) == "itunes:keywords with attributes or children"
+
+
+def test_dublin_core_subjects_are_tags_as_categories_are() -> None:
+    """feedparser reads ``dc:subject`` as a category, in RSS and Atom alike; so does the fast
+    path (it declined them)."""
+    dc = "xmlns:dc='http://purl.org/dc/elements/1.1/'"
+    subjects = f"<dc:subject {dc}>Trade</dc:subject><dc:subject {dc}>Chips</dc:subject>"
+    rss = read_alike(_rss(f"<title>a</title><category>tariffs</category>{subjects}"))
+    assert rss.entries[0].tags == ("tariffs", "Trade", "Chips")
+    atom = read_alike(_atom(f"<title>a</title><category term='tariffs'/>{subjects}"))
+    assert atom.entries[0].tags == ("tariffs", "Trade", "Chips")

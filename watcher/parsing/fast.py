@@ -69,9 +69,10 @@ _PUBLISHED = frozenset({"pubDate", "issued", f"{DCTERMS}issued"})
 _UPDATED = frozenset(
     {f"{DC}date", f"{DCTERMS}modified", f"{ATOM}updated", "modified", "lastBuildDate"}
 )
+_CATEGORIES = frozenset({"category", f"{DC}subject"})  # dc:subject is a category to feedparser
 # Item elements whose treatment by feedparser this module reproduces (read or safely ignored).
-_RSS_ITEM = _PUBLISHED | _UPDATED | frozenset(
-    {"title", f"{DC}title", "link", "guid", "description", "author", "category", "categories",
+_RSS_ITEM = _PUBLISHED | _UPDATED | _CATEGORIES | frozenset(
+    {"title", f"{DC}title", "link", "guid", "description", "author", "categories",
      "comments", "enclosure", "source", f"{CONTENT}encoded", f"{DC}creator",
      f"{ITUNES}author", f"{ITUNES}summary", f"{ITUNES}keywords",
      "{http://purl.org/rss/1.0/modules/slash/}comments",
@@ -291,7 +292,7 @@ def _rss_item(item: etree._Element, url: str, tracking: Sequence[str], has_conte
             updated = date(stripped(child))
         elif tag in ("author", f"{DC}creator", f"{ITUNES}author"):
             author = stripped(child)  # the last of them, in feedparser
-        elif tag == "category":
+        elif tag in _CATEGORIES:
             category(tags, child)
         elif tag == "categories":
             categories(tags, child)
@@ -342,6 +343,9 @@ def _atom_entry(
         if not isinstance(tag, str):
             continue
         if read_media(child, bodies, titles, guess=False):
+            continue
+        if tag == f"{DC}subject":
+            category(tags, child)
             continue
         if tag not in _ATOM_ENTRY:
             if ignored_in_an_entry(child):
