@@ -19,11 +19,13 @@ _UNDECLARED = re.compile(
 
 def strip_doctype(body: bytes) -> bytes:
     """``body`` without its DOCTYPE declaration (and the entities it declares)."""
-    head = body[:_PROLOG]
-    if b"<!" not in head.upper() or b"DOCTYPE" not in head.upper():
+    start = body[:_PROLOG].upper().find(b"<!DOCTYPE")
+    if start < 0:
         return body
-    match = _DOCTYPE.search(body, 0, len(body))
-    if match is None or match.start() > _PROLOG:
+    # Matched where it starts, once: searched for, every "<!DOCTYPE x [" left open made the
+    # search read the rest of the document again (a hostile 500 kB of them took minutes).
+    match = _DOCTYPE.match(body, start)
+    if match is None:
         return body
     return body[: match.start()] + body[match.end() :]
 
@@ -52,9 +54,12 @@ def prepared(body: bytes) -> bytes:
 # What XML refuses and HTML reads, as feeds written by hand or by templates have it: a
 # character named as HTML names it (``&nbsp;``, ``&uuml;``: a feed has no DTD to declare them)
 # and a bare ampersand (``Q&A``). Text that is literal (CDATA, comments, processing
-# instructions) is matched whole, to be left as it is.
+# instructions) is matched whole, to be left as it is; one left open runs to the end (else
+# every opening after it would search the rest again: a hostile document of "<!--" repeated
+# took minutes).
 _REFERENCE_OR_LITERAL = re.compile(
-    rb"<!\[CDATA\[.*?\]\]>|<!--.*?-->|<\?.*?\?>|&(?:([A-Za-z][A-Za-z0-9]*);|#[0-9]+;|#[xX][0-9A-Fa-f]+;)?",
+    rb"<!\[CDATA\[(?:.*?\]\]>|.*)|<!--(?:.*?-->|.*)|<\?(?:.*?\?>|.*)"
+    rb"|&(?:([A-Za-z][A-Za-z0-9]*);|#[0-9]+;|#[xX][0-9A-Fa-f]+;)?",
     re.DOTALL,
 )
 _XML_NAMES = frozenset({b"amp", b"lt", b"gt", b"quot", b"apos"})
