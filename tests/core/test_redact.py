@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from watcher.core.redact import RedactingFilter, Redactor, mask_url
+from watcher.core.redact import (
+    RedactingFilter,
+    Redactor,
+    mask_feed_url,
+    mask_feed_urls,
+    mask_url,
+)
 
 
 @pytest.mark.parametrize(
@@ -66,3 +73,28 @@ def test_any_password_is_masked(password: str) -> None:
     url = f"mailtos://user:{password}@smtp.example.org"
     assert password not in mask_url(url)
     assert password not in Redactor([url])(f"error: {url} said {password}")
+
+
+_URL_PIECES = ["a", "Z", "1", "+", ".", "-", ":", "/", "://", " ", "@", "u:pw12345@", "é", "<"]
+_URL_PIECES += ["?token=abcdef1234", "http://", "x://", "'"]
+# mask_feed_urls as it was, one regular expression: right, but searched from every letter of a
+# long word (an error quoting one: 40 kB took 2.5 s).
+_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s<>\"']+")
+
+
+@given(st.lists(st.sampled_from(_URL_PIECES), max_size=16).map("".join))
+def test_feed_urls_in_a_text_are_masked_as_the_expression_finds_them(text: str) -> None:
+    """Every ``scheme://…`` in a text is masked, found from its ``://``: the same URLs, with
+    the same schemes, as the regular expression that defines them."""
+    expected = _URL_IN_TEXT.sub(lambda found: mask_feed_url(found.group()), text)
+    assert mask_feed_urls(text) == expected
+
+
+def test_long_texts_a_server_can_make_are_read_once() -> None:
+    """An error can quote what a hostile server sent (a header line): a long word, a long
+    scheme-like run, or ``://`` over and over are each read in one pass."""
+    assert mask_feed_urls("a" * 200_000) == "a" * 200_000
+    assert mask_feed_urls("://" * 100_000) == "://" * 100_000
+    url = "a." * 100_000 + "://u:pw12345@x/"
+    assert mask_feed_urls(f"cannot read {url}") == f"cannot read {mask_feed_url(url)}"
+    assert "pw12345" not in mask_feed_urls(f"cannot read {url}")

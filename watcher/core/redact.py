@@ -103,7 +103,10 @@ _SECRET_QUERY_KEYS = frozenset(
         "x-amz-signature", "x-amz-credential", "x-amz-security-token",
     }
 )  # fmt: skip
-_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s<>\"']+")
+# Where a URL in a text goes on from its "://" (its scheme is found from there, backwards:
+# searched for from every letter of a long word, it made masking a long error quadratic).
+_AFTER_SCHEME = re.compile(r"://[^\s<>\"']+")
+_SCHEME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-")
 
 
 def _secret_query_key(key: str) -> bool:
@@ -138,8 +141,24 @@ def mask_feed_url(url: str) -> str:
 
 
 def mask_feed_urls(text: str) -> str:
-    """``text`` with every feed URL in it masked (an error message that quotes one)."""
-    return _URL_IN_TEXT.sub(lambda found: mask_feed_url(found.group()), text)
+    """``text`` with every feed URL in it masked (an error message that quotes one): each
+    ``scheme://rest``, its scheme starting at the first ASCII letter of the run of scheme
+    characters before ``://``."""
+    pieces: list[str] = []
+    done = 0
+    start = text.find("://")
+    while start >= 0:
+        begin = start
+        while begin > done and text[begin - 1] in _SCHEME_CHARS:
+            begin -= 1
+        while begin < start and not (text[begin].isascii() and text[begin].isalpha()):
+            begin += 1
+        rest = _AFTER_SCHEME.match(text, start) if begin < start else None
+        if rest is not None:
+            pieces += (text[done:begin], mask_feed_url(text[begin : rest.end()]))
+            done = rest.end()
+        start = text.find("://", max(start + 1, done))
+    return "".join(pieces) + text[done:]
 
 
 def feed_secrets(url: str) -> set[str]:
