@@ -70,8 +70,8 @@ def references_repaired(body: bytes) -> bytes:
     escaped, outside literal text; ``body`` itself when there was nothing to repair (as in
     any well-formed document). A name HTML does not define stays, and the document with it
     stays not well-formed."""
-    repaired, count = _REFERENCE_OR_LITERAL.subn(_repair, body)
-    return body if repaired == body or not count else repaired
+    repaired = _REFERENCE_OR_LITERAL.sub(_repair, body)
+    return body if repaired == body else repaired
 
 
 def _repair(found: re.Match[bytes]) -> bytes:
