@@ -371,9 +371,7 @@ def _atom_entry(
         elif name == "summary":
             value, reader = atom_body(child)
             bodies.summary(value, reader, reader)
-        elif name == "content":
-            if attribute(child, "src"):
-                raise Unsupported("out-of-line content")
+        elif name == "content":  # out-of-line too: feedparser keeps its src apart
             _once(seen, "content")
             bodies.content(*atom_body(child))
         elif name == "author":
