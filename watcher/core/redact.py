@@ -12,6 +12,7 @@ import base64
 import contextlib
 import logging
 import re
+import string
 from collections.abc import Iterable
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
@@ -106,7 +107,7 @@ _SECRET_QUERY_KEYS = frozenset(
 # Where a URL in a text goes on from its "://" (its scheme is found from there, backwards:
 # searched for from every letter of a long word, it made masking a long error quadratic).
 _AFTER_SCHEME = re.compile(r"://[^\s<>\"']+")
-_SCHEME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-")
+_SCHEME_CHARS = frozenset(string.ascii_letters + string.digits + "+.-")
 
 
 def _secret_query_key(key: str) -> bool:
@@ -151,7 +152,7 @@ def mask_feed_urls(text: str) -> str:
         begin = start
         while begin > done and text[begin - 1] in _SCHEME_CHARS:
             begin -= 1
-        while begin < start and not (text[begin].isascii() and text[begin].isalpha()):
+        while begin < start and text[begin] not in string.ascii_letters:
             begin += 1
         rest = _AFTER_SCHEME.match(text, start) if begin < start else None
         if rest is not None:

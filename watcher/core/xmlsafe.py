@@ -10,10 +10,11 @@ from html.entities import html5
 # A DOCTYPE in a feed or an OPML file only serves to declare entities: it is removed.
 _DOCTYPE = re.compile(rb"<!DOCTYPE[^\[>]*(\[.*?\])?\s*>", re.IGNORECASE | re.DOTALL)
 _PROLOG = 4096  # a DOCTYPE, if any, stands in the first bytes
+_XML_NAMES = (b"amp", b"lt", b"gt", b"quot", b"apos")  # the entities XML itself declares
 # A reference to an entity no DTD declares any more: XML's five and character references are
 # all that is left to expand.
 _UNDECLARED = re.compile(
-    rb"&(?!(?:amp|lt|gt|quot|apos|#[0-9]+|#x[0-9A-Fa-f]+);)([A-Za-z_][\w.-]*);"
+    rb"&(?!(?:" + b"|".join(_XML_NAMES) + rb"|#[0-9]+|#x[0-9A-Fa-f]+);)([A-Za-z_][\w.-]*);"
 )
 
 
@@ -62,7 +63,6 @@ _REFERENCE_OR_LITERAL = re.compile(
     rb"|&(?:([A-Za-z][A-Za-z0-9]*);|#[0-9]+;|#[xX][0-9A-Fa-f]+;)?",
     re.DOTALL,
 )
-_XML_NAMES = frozenset({b"amp", b"lt", b"gt", b"quot", b"apos"})
 
 
 def references_repaired(body: bytes) -> bytes:

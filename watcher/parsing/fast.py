@@ -69,10 +69,12 @@ _PUBLISHED = frozenset({"pubDate", "issued", f"{DCTERMS}issued"})
 _UPDATED = frozenset(
     {f"{DC}date", f"{DCTERMS}modified", f"{ATOM}updated", "modified", "lastBuildDate"}
 )
-_CATEGORIES = frozenset({"category", f"{DC}subject"})  # dc:subject is a category to feedparser
+_DC_SUBJECT = f"{DC}subject"  # a category to feedparser, in RSS and Atom
+_CATEGORIES = frozenset({"category", _DC_SUBJECT})
+_TITLES = frozenset({"title", f"{DC}title"})  # a channel's or an item's
 # Item elements whose treatment by feedparser this module reproduces (read or safely ignored).
-_RSS_ITEM = _PUBLISHED | _UPDATED | _CATEGORIES | frozenset(
-    {"title", f"{DC}title", "link", "guid", "description", "author", "categories",
+_RSS_ITEM = _PUBLISHED | _UPDATED | _CATEGORIES | _TITLES | frozenset(
+    {"link", "guid", "description", "author", "categories",
      "comments", "enclosure", "source", f"{CONTENT}encoded", f"{DC}creator",
      f"{ITUNES}author", f"{ITUNES}summary", f"{ITUNES}keywords",
      "{http://purl.org/rss/1.0/modules/slash/}comments",
@@ -191,7 +193,7 @@ def _channel(
     titles = Titles()  # the first title is kept, as an entry's is
     for child in channel:
         tag = _rss_name(child.tag)
-        if tag in ("title", f"{DC}title"):
+        if tag in _TITLES:
             titles.offer(stripped(child), plain_or_html)
         elif isinstance(tag, str) and tag.lower() in _TITLES_OF_THEIR_OWN:
             titles.forget()
@@ -263,7 +265,7 @@ def _rss_item(item: etree._Element, url: str, tracking: Sequence[str], has_conte
             if ignored_in_an_entry(child):
                 continue
             raise Unsupported(f"an element feedparser reads: {shown(tag)}")
-        if tag in ("title", f"{DC}title"):
+        if tag in _TITLES:
             _rss_title(titles, child)
         elif tag == "source":
             titles.forget()
@@ -344,7 +346,7 @@ def _atom_entry(
             continue
         if read_media(child, bodies, titles, guess=False):
             continue
-        if tag == f"{DC}subject":
+        if tag == _DC_SUBJECT:
             category(tags, child)
             continue
         if tag not in _ATOM_ENTRY:

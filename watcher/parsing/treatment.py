@@ -70,19 +70,16 @@ def ignored_by_feedparser(element: etree._Element, allowing: frozenset[str] = fr
             return False
         if name in _TAKEN_KEYS:
             return False
+        if name == "dc_publisher" and any(_name_of(part) in _PERSON_PARTS for part in node.iter()):
+            return False  # harmless, but the parts of a person in it make a publisher
     return True
 
 
 def ignored_in_an_entry(element: etree._Element) -> bool:
     """``ignored_by_feedparser`` for a child of an item or entry, which stands in no person:
     the parts of one in it are ignored too (Google's ``<gd:lastModifiedBy><name>…</name>``),
-    unless they stand in a ``<dc:publisher>``, which makes them a publisher's."""
-    if not ignored_by_feedparser(element, allowing=_PERSON_PARTS):
-        return False
-    publishers = (node for node in element.iter() if _name_of(node) == "dc_publisher")
-    return not any(
-        _name_of(part) in _PERSON_PARTS for publisher in publishers for part in publisher.iter()
-    )
+    unless they stand in a ``<dc:publisher>``."""
+    return ignored_by_feedparser(element, allowing=_PERSON_PARTS)
 
 
 def _name_of(node: etree._Element) -> str | None:

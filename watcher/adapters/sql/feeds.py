@@ -108,11 +108,14 @@ class SqlFeeds:
         mark feeds no longer configured (their entries stay). Only what differs is written:
         every start and reload syncs, and on a database shared by workers a write to every
         feed's row would wait on (and hold up) each of theirs."""
-        wanted = {feed.url: (feed.name, feed.category, 1, "config") for feed in configured}
         columns = (feeds.c.url, feeds.c.name, feeds.c.category, feeds.c.configured, feeds.c.origin)
         with self.db.engine.begin() as conn:
             stored = {url: tuple(rest) for url, *rest in conn.execute(select(*columns))}
-            changed = [url for url, row in wanted.items() if stored.get(url) != row]
+            changed = [
+                feed
+                for feed in configured
+                if stored.get(feed.url) != (feed.name, feed.category, 1, "config")
+            ]
             if changed:
                 stmt = upsert(conn, feeds)
                 stmt = stmt.on_conflict_do_update(
@@ -125,14 +128,16 @@ class SqlFeeds:
                     },
                 )
                 rows = [
-                    {"url": url, "name": wanted[url][0], "category": wanted[url][1]}
-                    for url in changed
-                ]
-                conn.execute(stmt, [{**row, "configured": 1, "created_at": now} for row in rows])
+                    {"url": f.url, "name": f.name, "category": f.category, "configured": 1,
+                     "created_at": now}
+                    for f in changed
+                ]  # fmt: skip
+                conn.execute(stmt, rows)
+            urls = {feed.url for feed in configured}
             gone = [
                 url
                 for url, (_, _, configured_, origin) in stored.items()
-                if origin == "config" and configured_ and url not in wanted
+                if origin == "config" and configured_ and url not in urls
             ]
             for batch in batches(gone):
                 conn.execute(update(feeds).where(feeds.c.url.in_(list(batch))).values(configured=0))
