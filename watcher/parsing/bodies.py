@@ -15,8 +15,8 @@ from feedparser.mixin import _FeedParserMixin
 from lxml import etree
 
 from watcher.parsing.markup import html_to_text, plain_to_text
-from watcher.parsing.names import ATOM, CONTENT, ITUNES, MEDIA, RSS1
-from watcher.parsing.prefixes import known_prefix
+from watcher.parsing.names import ATOM, CONTENT, ITUNES, MEDIA, RSS1, SVG
+from watcher.parsing.prefixes import known_prefix, prefix_of
 from watcher.parsing.treatment import Unsupported, attribute, repaired, stripped
 
 Reader = Callable[[str], str]
@@ -27,6 +27,10 @@ _SUMMARY_LIKE = frozenset({"summary", f"{ATOM}summary", f"{ITUNES}summary"})
 _DESCRIPTION_LIKE = frozenset({"description", f"{RSS1}description", f"{MEDIA}description"})
 _CONTENT_LIKE = frozenset({"content", f"{ATOM}content", f"{CONTENT}encoded"})
 _ITEMS = frozenset({"item", f"{RSS1}item", f"{ATOM}entry"})
+# The names feedparser pushes a text element under, whatever it is called in the document.
+_TEXT_ELEMENTS = frozenset(
+    {"title", "description", "summary", "content", "subtitle", "rights", "info"}
+)
 
 
 def content_flag(feed: etree._Element) -> bool:
@@ -89,6 +93,7 @@ def body(element: etree._Element) -> tuple[str, bool]:
     """A text element's value, and whether it holds markup: child elements, which feedparser
     writes back out as markup, and from the first of them on reads the element as XHTML (the
     text before it as it stands, the rest escaped)."""
+    _not_base64(element)
     if not len(element):
         return stripped(element), False
     return repaired(_markup(element, escaped=False)), True
@@ -97,7 +102,21 @@ def body(element: etree._Element) -> tuple[str, bool]:
 def xhtml_body(element: etree._Element) -> str:
     """An Atom text element of type ``xhtml``: its children written back out as markup,
     without the ``div`` that wraps them all."""
+    _not_base64(element)
     return repaired("".join(_unwrapped(_pieces(element, escaped=True))))
+
+
+def _not_base64(element: etree._Element) -> None:
+    """feedparser decodes a text element as base64 (when it can) if it says ``mode="base64"``
+    (Atom 0.3's), or if its type is not text, HTML or XML (a PDF's, an image's): declined,
+    unless it is blank (empty either way)."""
+    if not len(element) and not (element.text or "").strip():
+        return
+    given = attribute(element, "type")
+    kind = "text/plain" if given is None else _FeedParserMixin.map_content_type(given)
+    textual = kind.startswith("text/") or kind.endswith(("+xml", "/xml"))
+    if attribute(element, "mode") == "base64" or not textual:
+        raise Unsupported(f"{'base64' if textual else kind} text")
 
 
 def _markup(element: etree._Element, escaped: bool) -> str:
@@ -154,8 +173,18 @@ def _write(element: etree._Element, parts: list[str], escaped: bool) -> None:
 def _name(element: etree._Element, escaped: bool) -> str:
     """The element's name, if feedparser writes it out and does nothing more with it."""
     qname = etree.QName(element)
-    prefix = known_prefix(qname.namespace or "")
     name = qname.localname.lower()
+    if qname.namespace == SVG:
+        # Unknown to feedparser, which names it as the document does; it writes SVG out as
+        # it writes XHTML, and calls no end handler inside it (its svgOK), but pops its
+        # element stack by the name: an unprefixed <title> there closes an enclosing title.
+        prefix = prefix_of(SVG)
+        if prefix not in ("", "svg"):
+            raise Unsupported("SVG under another prefix")
+        if not prefix and name in _TEXT_ELEMENTS:
+            raise Unsupported("an SVG element named as a text element")
+        return name
+    prefix = known_prefix(qname.namespace or "")
     if prefix not in ("", "xhtml"):
         raise Unsupported("markup from another vocabulary")
     # feedparser calls its end handler for the element (_end_title, _end_xhtml_body…) first
@@ -174,7 +203,7 @@ def atom_body(element: etree._Element) -> tuple[str, Reader]:
     kind = attribute(element, "type", "text")
     if kind in ("xhtml", "application/xhtml+xml"):
         return xhtml_body(element), html_to_text
-    if kind not in (*_HTML, "text", "text/plain"):
+    value, marked = body(element)  # blank, if of a type that is not text
+    if value and kind not in (*_HTML, "text", "text/plain"):
         raise Unsupported(f"{kind} text")
-    value, marked = body(element)
     return value, html_to_text if marked or kind in _HTML else plain_to_text

@@ -10,5 +10,6 @@ ITUNES = "{http://www.itunes.com/dtds/podcast-1.0.dtd}"
 RDF = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
 RSS1 = "{http://purl.org/rss/1.0/}"
 XHTML = "{http://www.w3.org/1999/xhtml}"
+SVG = "http://www.w3.org/2000/svg"  # a URI: only compared with an element's namespace
 # feedparser reads any namespace whose URI holds this as RSS without one (``…/rss2`` too).
 USERLAND = "backend.userland.com/rss"
