@@ -32,23 +32,29 @@ from watcher.core.model import Entry, ParsedFeed
 from watcher.core.schedule import feed_hint
 from watcher.core.text import one_line
 from watcher.parsing.bodies import Bodies, atom_body, body, content_flag
+from watcher.parsing.decoding import root_of
 from watcher.parsing.markup import html_to_text
 from watcher.parsing.media import read_media
-from watcher.parsing.names import ATOM, CONTENT, DC, DCTERMS, ITUNES, RDF, RSS1, SY, USERLAND
+from watcher.parsing.names import ATOM, CONTENT, DC, DCTERMS, ITUNES, RDF, RSS1, SY
 from watcher.parsing.normalise import normalised_entry
 from watcher.parsing.people import atom_author, skip_contributor, skip_source
 from watcher.parsing.prefixes import reading
 from watcher.parsing.tags import Tag, categories, category, keywords, terms
-from watcher.parsing.titles import Titles, image_titles
+from watcher.parsing.titles import (
+    Titles,
+    depth_in,
+    image_titles,
+    images_in_a_category,
+    offer_rss_title,
+)
 from watcher.parsing.treatment import (
     Unsupported,
-    as_feedparser_decodes,
     attribute,
     base_of,
-    charset_agrees,
     date,
     ignored_in_an_entry,
     plain_or_html,
+    read_inside,
     resolved,
     rss_link,
     shown,
@@ -57,9 +63,6 @@ from watcher.parsing.treatment import (
     to_a_page,
 )
 
-_PARSER = etree.XMLParser(
-    resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, recover=False
-)
 # A channel's elements that start titles of their own (feedparser's title_depth is reset by
 # each): the next title of the channel's replaces the one it kept.
 _TITLES_OF_THEIR_OWN = frozenset({"item", "image", "textinput"})
@@ -108,11 +111,9 @@ def declined(url: str, body: bytes, content_type: str | None = None) -> str | No
 def _read(
     url: str, body: bytes, content_type: str | None, tracking: Sequence[str]
 ) -> ParsedFeed | str:
-    root = _root(url, body, content_type)
+    root = root_of(url, body, content_type)
     if isinstance(root, str):
         return root
-    if USERLAND in root.tag.lower():
-        _userland_as_plain(root)
     try:
         with reading(root):
             if root.tag == "rss":  # any version: feedparser reads 0.91 to 2.0 alike
@@ -124,40 +125,6 @@ def _read(
     except Unsupported as exc:
         return str(exc)
     return "not RSS, RSS 1.0 or Atom 1.0"
-
-
-def _root(url: str, body: bytes, content_type: str | None) -> etree._Element | str:
-    """The document's root element, its bytes decoded as feedparser decodes them; else why
-    not."""
-    if charset_agrees(body, content_type):
-        try:
-            return etree.fromstring(body, _PARSER)
-        except etree.XMLSyntaxError:
-            if _is_utf8(body):
-                return "not well-formed"
-    # Another encoding, an HTTP charset over the document's, or bytes that are not the UTF-8
-    # they claim to be: decoded by feedparser's own function, then read.
-    try:
-        return etree.fromstring(as_feedparser_decodes(url, body, content_type), _PARSER)
-    except etree.XMLSyntaxError:
-        return "not well-formed"
-
-
-def _userland_as_plain(root: etree._Element) -> None:
-    """RSS in one of UserLand's namespaces (``…/rss2``): feedparser reads every element in
-    any of them as RSS without a namespace, whatever its prefix; so, renamed, does this."""
-    for node in root.iter():
-        tag = node.tag
-        if isinstance(tag, str) and USERLAND in tag.partition("}")[0].lower():
-            node.tag = tag.partition("}")[2]
-
-
-def _is_utf8(body: bytes) -> bool:
-    try:
-        body.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
 
 
 def _once(seen: set[str], tag: str) -> None:
@@ -259,14 +226,14 @@ def _rss_item(item: etree._Element, url: str, tracking: Sequence[str], has_conte
         if tag == "image":
             titles.forget()
             for node in image_titles(child):
-                _rss_title(titles, node, depth=1)
+                offer_rss_title(titles, node, depth=1)
             continue
         if tag not in _RSS_ITEM:
             if ignored_in_an_entry(child):
                 continue
             raise Unsupported(f"an element feedparser reads: {shown(tag)}")
         if tag in _TITLES:
-            _rss_title(titles, child)
+            offer_rss_title(titles, child)
         elif tag == "source":
             titles.forget()
         elif tag == "link":
@@ -295,7 +262,7 @@ def _rss_item(item: etree._Element, url: str, tracking: Sequence[str], has_conte
         elif tag in ("author", f"{DC}creator", f"{ITUNES}author"):
             author = stripped(child)  # the last of them, in feedparser
         elif tag in _CATEGORIES:
-            category(tags, child)
+            category(tags, child, images_in_a_category(child, titles) if len(child) else None)
         elif tag == "categories":
             categories(tags, child)
         elif tag == f"{ITUNES}keywords":
@@ -305,11 +272,6 @@ def _rss_item(item: etree._Element, url: str, tracking: Sequence[str], has_conte
     return normalised_entry(
         titles.value, *bodies.texts(), link, guid, published, updated, author, terms(tags), tracking
     )
-
-
-def _rss_title(titles: Titles, node: etree._Element, depth: int = 0) -> None:
-    value, marked = body(node)
-    titles.offer(value, html_to_text if marked else plain_or_html, depth)
 
 
 def _atom(root: etree._Element, url: str, tracking: Sequence[str]) -> ParsedFeed:
@@ -338,6 +300,7 @@ def _atom_entry(
     titles = Titles()
     author = ""
     link = guid = None
+    id_is_link = False
     published = updated = None
     tags: list[Tag] = []
     for child in entry:
@@ -350,9 +313,12 @@ def _atom_entry(
             category(tags, child)
             continue
         if tag not in _ATOM_ENTRY:
-            if ignored_in_an_entry(child):
-                continue
-            raise Unsupported(f"an element feedparser reads: {shown(tag)}")
+            for node in read_inside(child):
+                if node.tag == f"{ATOM}title":
+                    titles.offer(*atom_body(node), depth_in(node, child))
+                elif not id_is_link or not guid:  # else the entry's id and link stand
+                    raise Unsupported("an id inside another element")
+            continue
         name = tag[len(ATOM) :]
         if name == "title":
             _once(seen, name)
@@ -362,8 +328,10 @@ def _atom_entry(
                 link = urljoin(base_of(child, url), (attribute(child, "href") or "").strip())
         elif name == "id":
             _once(seen, name)
+            # Not a permalink (as an RSS guid may say): not resolved, and no link.
+            id_is_link = attribute(child, "ispermalink", "true") == "true"
             guid = stripped(child)
-            guid = resolved(base_of(child, url), guid)
+            guid = resolved(base_of(child, url), guid) if id_is_link else guid
         elif name == "published":
             _once(seen, name)
             published = date(stripped(child))
@@ -387,7 +355,7 @@ def _atom_entry(
             skip_source(child, titles)
         elif name == "category":
             category(tags, child)
-    if guid and link is None:
+    if guid and link is None and id_is_link:
         link = guid  # an Atom id stands for the link when there is none, in feedparser
     return normalised_entry(
         titles.value, *bodies.texts(), link, guid, published, updated, author, terms(tags), tracking

@@ -10,12 +10,13 @@ from watcher.parsing.treatment import Unsupported, attribute, stripped
 Tag = list[str | None]  # term, scheme, label
 
 
-def category(tags: list[Tag], element: etree._Element) -> None:
+def category(tags: list[Tag], element: etree._Element, value: str | None = None) -> None:
     """feedparser's two steps for a category, each with its own de-duplication: the
-    attributes, then the text, which names the last tag if that has no term yet."""
+    attributes, then the text (``value``, when the caller has read it), which names the last
+    tag if that has no term yet."""
     scheme = attribute(element, "scheme", attribute(element, "domain"))
     _add(tags, [attribute(element, "term"), scheme, attribute(element, "label")])
-    value = stripped(element)
+    value = stripped(element) if value is None else value
     if not value:
         return
     if tags and not tags[-1][0]:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from lxml import etree
 
-from watcher.parsing.bodies import Reader
-from watcher.parsing.treatment import Unsupported, ignored_by_feedparser
+from watcher.parsing.bodies import Reader, body
+from watcher.parsing.markup import html_to_text
+from watcher.parsing.treatment import Unsupported, ignored_by_feedparser, plain_or_html, repaired
 
 # An item image's parts that feedparser keeps on the image, not the entry.
 _IMAGE_PARTS = frozenset({"url", "link", "width", "height"})
@@ -58,6 +59,27 @@ def image_titles(image: etree._Element) -> list[etree._Element]:
         elif tag == "title":
             titles.append(child)
     return titles
+
+
+def offer_rss_title(titles: Titles, node: etree._Element, depth: int = 0) -> None:
+    """An RSS title (an item's, or in its image), read as feedparser guesses its type."""
+    value, marked = body(node)
+    titles.offer(value, html_to_text if marked else plain_or_html, depth)
+
+
+def images_in_a_category(category: etree._Element, titles: Titles) -> str:
+    """The text of a category that holds images (feedparser's tests have one): each image is
+    read as an item's, its title a level further down, and the text around them is the
+    category's. Unsupported when it holds any other element."""
+    value = category.text or ""
+    for image in category:
+        if image.tag != "image":
+            raise Unsupported("markup in a text element")
+        titles.forget()
+        for node in image_titles(image):
+            offer_rss_title(titles, node, depth=2)
+        value += image.tail or ""
+    return repaired(value)
 
 
 def depth_in(node: etree._Element, top: etree._Element) -> int:

@@ -56,23 +56,27 @@ def ignored_by_feedparser(element: etree._Element, allowing: frozenset[str] = fr
     (``<id>``, ``<summary>``…) has a handler, or is an alias of a key read here, or is that
     key itself (``<summary_detail>`` would overwrite it): not ignored. ``allowing``: more
     names (``media_title``) the caller reads itself."""
-    for node in element.iter():
-        tag = node.tag
-        if not isinstance(tag, str):
-            continue  # a comment or processing instruction
-        name = _feedparser_name(tag)
-        if name is None:
-            return False
-        handled = hasattr(_FeedParserMixin, f"_start_{name}") or hasattr(
-            _FeedParserMixin, f"_end_{name}"
-        )
-        if handled and name not in _HARMLESS and name not in allowing:
-            return False
-        if name in _TAKEN_KEYS:
-            return False
-        if name == "dc_publisher" and any(_name_of(part) in _PERSON_PARTS for part in node.iter()):
-            return False  # harmless, but the parts of a person in it make a publisher
-    return True
+    return all(_ignored(node, allowing) for node in element.iter())
+
+
+def _ignored(node: etree._Element, allowing: frozenset[str]) -> bool:
+    """``ignored_by_feedparser`` for one element, not its descendants."""
+    tag = node.tag
+    if not isinstance(tag, str):
+        return True  # a comment or processing instruction
+    name = _feedparser_name(tag)
+    if name is None:
+        return False
+    handled = hasattr(_FeedParserMixin, f"_start_{name}") or hasattr(
+        _FeedParserMixin, f"_end_{name}"
+    )
+    if handled and name not in _HARMLESS and name not in allowing:
+        return False
+    if name in _TAKEN_KEYS:
+        return False
+    # dc:publisher is harmless, but the parts of a person in it make a publisher
+    parts = (_name_of(part) for part in node.iter())
+    return name != "dc_publisher" or not any(part in _PERSON_PARTS for part in parts)
 
 
 def ignored_in_an_entry(element: etree._Element) -> bool:
@@ -80,6 +84,24 @@ def ignored_in_an_entry(element: etree._Element) -> bool:
     the parts of one in it are ignored too (Google's ``<gd:lastModifiedBy><name>…</name>``),
     unless they stand in a ``<dc:publisher>``."""
     return ignored_by_feedparser(element, allowing=_PERSON_PARTS)
+
+
+def read_inside(element: etree._Element) -> list[etree._Element]:
+    """The ids and titles inside one of an Atom entry's elements that feedparser otherwise
+    keeps nothing of (Shopify's ``<s:variant>`` holds an ``<id>`` and a ``<title>``): it reads
+    them as the entry's, a level down, and an id or title there is at depth one or more;
+    empty when ``element`` is ignored all through. Unsupported when feedparser reads anything
+    else in it."""
+    found: list[etree._Element] = []
+    nodes = element.iter()
+    for node in nodes:
+        if node is not element and _name_of(node) in ("id", "title"):
+            found.append(node)
+            for _ in node.iterdescendants():  # the title's own markup: its reader's to judge
+                next(nodes)
+        elif not _ignored(node, _PERSON_PARTS):
+            raise Unsupported(f"an element feedparser reads: {shown(str(element.tag))}")
+    return found
 
 
 def _name_of(node: etree._Element) -> str | None:
