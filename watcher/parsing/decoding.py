@@ -3,22 +3,29 @@
 
 from __future__ import annotations
 
+from feedparser.mixin import _FeedParserMixin
 from lxml import etree
 
-from watcher.parsing.names import USERLAND
-from watcher.parsing.treatment import as_feedparser_decodes, charset_agrees
+from watcher.parsing.names import ATOM, ATOM03, USERLAND
+from watcher.parsing.treatment import as_feedparser_decodes, attribute, charset_agrees
 
 _PARSER = etree.XMLParser(
     resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, recover=False
 )
+# Atom 0.3's names for Atom 1.0's elements, where they differ (feedparser's aliases).
+_ATOM03_NAMES = {"issued": "published", "modified": "updated"}
 
 
 def root_of(url: str, body: bytes, content_type: str | None) -> etree._Element | str:
-    """The document's root element, its bytes decoded as feedparser decodes them and RSS in
-    UserLand's namespaces renamed as plain RSS; else why not."""
+    """The document's root element, its bytes decoded as feedparser decodes them, RSS in
+    UserLand's namespaces renamed as plain RSS and Atom 0.3 as Atom 1.0; else why not."""
     root = _parsed(url, body, content_type)
-    if not isinstance(root, str) and USERLAND in root.tag.lower():
+    if isinstance(root, str):
+        return root
+    if USERLAND in root.tag.lower():
         _userland_as_plain(root)
+    elif root.tag == f"{ATOM03}feed":
+        return _atom03_as_atom10(root)
     return root
 
 
@@ -44,6 +51,21 @@ def _userland_as_plain(root: etree._Element) -> None:
         tag = node.tag
         if isinstance(tag, str) and USERLAND in tag.partition("}")[0].lower():
             node.tag = tag.partition("}")[2]
+
+
+def _atom03_as_atom10(root: etree._Element) -> etree._Element | str:
+    """Atom 0.3 renamed as Atom 1.0: feedparser reads the elements of both by their names alone
+    (``issued`` and ``modified`` are its aliases of ``published`` and ``updated``), except
+    that it unwraps the ``div`` around XHTML in Atom 1.0 only: that is declined."""
+    for node in root.iter():
+        tag = node.tag
+        if isinstance(tag, str) and tag.startswith(ATOM03):
+            kind = _FeedParserMixin.map_content_type(attribute(node, "type") or "")
+            if kind == "application/xhtml+xml":
+                return "XHTML in Atom 0.3"
+            name = tag[len(ATOM03) :]
+            node.tag = ATOM + _ATOM03_NAMES.get(name, name)
+    return root
 
 
 def _is_utf8(body: bytes) -> bool:

@@ -30,7 +30,8 @@ _HARMLESS = frozenset(
      "media_group", "media_content", "media_thumbnail", "media_rating", "media_credit",
      "media_restriction", "media_license", "media_player",
      "georss_point", "georss_line", "georss_polygon", "georss_box",
-     "dc_publisher", "dc_rights", "dc_language", "dcterms_created", "dcterms_valid"}
+     "dc_publisher", "dc_rights", "dc_language", "dcterms_created", "dcterms_valid",
+     "created"}
 )  # fmt: skip
 # Names an unknown element must not have: feedparser would store it as it stands over a key
 # read here (watcher.parsing.document), directly or through an alias of its keymap.
