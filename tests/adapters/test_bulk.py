@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from hypothesis import given
 from hypothesis import strategies as st
 
-from watcher.adapters.sql.bulk import Among, batches
+from watcher.adapters.sql.bulk import Among, among, batches
 from watcher.adapters.sql.database import connect
 from watcher.adapters.sql.schema import migrate
 from watcher.adapters.sql.store import SqlStore
@@ -28,6 +28,20 @@ def test_runs_keep_every_value_in_order_in_powers_of_two(values: list[int]) -> N
     assert [v for run in runs for v in run] == values
     assert all(len(run) in {2**n for n in range(10)} for run in runs)
     assert [len(run) for run in runs] == sorted((len(run) for run in runs), reverse=True)
+
+
+@given(st.lists(st.integers(), max_size=3000))
+def test_lists_to_look_among_are_padded_to_powers_of_two(values: list[int]) -> None:
+    """Runs of at most 512 values in order, each padded to the least power of two that holds
+    it by naming its last value again: as few lengths as ``batches``, and one statement for
+    up to 512 values (a feed's 75 keys: one look-up, where ``batches`` made four)."""
+    runs = among(values)
+    assert len(runs) == -(-len(values) // 512)
+    for n, run in enumerate(runs):
+        given_ = values[n * 512 : (n + 1) * 512]
+        assert list(run[: len(given_)]) == given_
+        assert set(run[len(given_) :]) <= {given_[-1]}
+        assert len(run) in {2**k for k in range(10)} and len(run) < 2 * len(given_)
 
 
 def test_reading_any_number_of_feeds_prepares_few_statements(tmp_path: Path) -> None:

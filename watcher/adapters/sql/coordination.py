@@ -18,7 +18,7 @@ from sqlalchemy import (
     update,
 )
 
-from watcher.adapters.sql.bulk import batches, upsert
+from watcher.adapters.sql.bulk import among, upsert
 from watcher.adapters.sql.database import Database, lock_key
 from watcher.adapters.sql.tables import (
     feeds,
@@ -102,7 +102,7 @@ class SqlCoordination:
         lease``, due or not (a one-shot run fetches every feed it is given); their URLs."""
         claimed: list[str] = []
         with self.db.engine.begin() as conn:
-            for batch in batches(list(urls)):
+            for batch in among(list(urls)):
                 claimed += conn.execute(
                     update(feeds)
                     .where(feeds.c.url.in_(batch), _free(now))
@@ -139,7 +139,7 @@ class SqlCoordination:
         """Give up ``worker``'s leases (all of them when ``urls`` is None)."""
         mine = feeds.c.lease_owner == worker
         with self.db.engine.begin() as conn:
-            for batch in [None] if urls is None else batches(list(urls)):
+            for batch in [None] if urls is None else among(list(urls)):
                 where = mine if batch is None else mine & feeds.c.url.in_(batch)
                 conn.execute(update(feeds).where(where).values(lease_owner=None, lease_until=None))
 

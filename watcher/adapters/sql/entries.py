@@ -12,7 +12,7 @@ from sqlalchemy import (
     select,
 )
 
-from watcher.adapters.sql.bulk import Among, ListOf, batches
+from watcher.adapters.sql.bulk import Among, ListOf, among
 from watcher.adapters.sql.database import Database
 from watcher.adapters.sql.feeds import feed_update, healthy
 from watcher.adapters.sql.ingest import insert_new
@@ -71,7 +71,7 @@ class SqlEntries:
         wanted = list({key for entry_keys_ in keys for key in entry_keys_})
         found: dict[int, KnownEntry] = {}
         with self.db.writing() as conn:
-            for batch in batches(wanted):
+            for batch in among(wanted):
                 for row in conn.execute(_KNOWN, {"url": url, "keys": list(batch)}).all():
                     found[row.id] = KnownEntry(
                         row.id, frozenset(row.key_list), row.content_hash, row.revision,

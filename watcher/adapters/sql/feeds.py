@@ -18,7 +18,7 @@ from sqlalchemy import (
     update,
 )
 
-from watcher.adapters.sql.bulk import batches, upsert
+from watcher.adapters.sql.bulk import among, upsert
 from watcher.adapters.sql.database import Database
 from watcher.adapters.sql.rows import (
     display_name,
@@ -139,7 +139,7 @@ class SqlFeeds:
                 for url, (_, _, configured_, origin) in stored.items()
                 if origin == "config" and configured_ and url not in urls
             ]
-            for batch in batches(gone):
+            for batch in among(gone):
                 conn.execute(update(feeds).where(feeds.c.url.in_(list(batch))).values(configured=0))
 
     def feed_urls(self) -> list[str]:
@@ -209,7 +209,7 @@ class SqlFeeds:
     def validators(self, urls: Sequence[str]) -> dict[str, Validators]:
         out: dict[str, Validators] = {}
         with self.db.engine.connect() as conn:
-            for batch in batches(urls):
+            for batch in among(urls):
                 rows = conn.execute(
                     select(
                         feeds.c.url, feeds.c.etag, feeds.c.last_modified, feeds.c.body_hash
@@ -230,7 +230,7 @@ class SqlFeeds:
             if urls is None:
                 return self._schedules(conn, None)
             found: dict[str, FeedSchedule] = {}
-            for batch in batches(list(urls)):
+            for batch in among(list(urls)):
                 found.update(self._schedules(conn, batch))
             return found
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, update
 
-from watcher.adapters.sql.bulk import batches, insert_new_rows, upsert
+from watcher.adapters.sql.bulk import among, insert_new_rows, upsert
 from watcher.adapters.sql.tables import (
     deliveries,
     matches,
@@ -64,7 +64,7 @@ def insert_matches(
         )
         won |= set(claimed.scalars())
     silent = [row.id for row in inserted if row.id not in won]
-    for batch in batches(silent):
+    for batch in among(silent):
         conn.execute(update(matches).where(matches.c.id.in_(batch)).values(silent=1))
     notify = [
         (row.id, row.rule, 0) for row in inserted if row.id in won and row.entry_id not in backlog

@@ -19,7 +19,7 @@ from sqlalchemy import (
     select,
 )
 
-from watcher.adapters.sql.bulk import batches
+from watcher.adapters.sql.bulk import among
 from watcher.adapters.sql.database import Database
 from watcher.adapters.sql.rows import (
     display_name,
@@ -132,7 +132,7 @@ class SqlReports:
         self, conn: Connection, match_ids: Sequence[int]
     ) -> dict[int, tuple[DeliveryMark, ...]]:
         found: dict[int, list[DeliveryMark]] = {}
-        for batch in batches(list(set(match_ids))):
+        for batch in among(list(set(match_ids))):
             rows = conn.execute(
                 select(
                     deliveries.c.match_id,

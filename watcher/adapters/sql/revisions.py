@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
-from watcher.adapters.sql.bulk import batches
+from watcher.adapters.sql.bulk import among
 from watcher.adapters.sql.ingest import add_keys, entry_row
 from watcher.adapters.sql.matches import insert_matches, queue, stored_hits
 from watcher.adapters.sql.tables import (
@@ -44,7 +44,7 @@ def update_known(
     )
     old = {
         row.id: row
-        for batch in batches(ids)
+        for batch in among(ids)
         for row in conn.execute(select(*columns).where(entries.c.id.in_(batch)))
     }
     conn.execute(

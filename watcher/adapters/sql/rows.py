@@ -12,7 +12,7 @@ from sqlalchemy import (
     select,
 )
 
-from watcher.adapters.sql.bulk import batches
+from watcher.adapters.sql.bulk import among
 from watcher.adapters.sql.tables import (
     UTCDateTime,
     deliveries,
@@ -120,7 +120,7 @@ def story_members_of(
 ) -> dict[int, tuple[StoryMember, ...]]:
     """Each story's entries, in the order they were first seen."""
     found: dict[int, list[StoryMember]] = {}
-    for batch in batches(list(set(story_ids))):
+    for batch in among(list(set(story_ids))):
         rows = conn.execute(
             select(
                 entries.c.story_id,

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, select, text, update
 
-from watcher.adapters.sql.bulk import Among, batches, insert_new_rows
+from watcher.adapters.sql.bulk import Among, among, insert_new_rows
 from watcher.adapters.sql.database import lock_key
 from watcher.adapters.sql.tables import (
     UTCDateTime,
@@ -100,7 +100,7 @@ _STORIES_OF_KEYS = select(story_keys.c.key, story_keys.c.story_id).where(
 
 def _stories_by_key(conn: Connection, keys: Sequence[str]) -> dict[str, int]:
     found: dict[str, int] = {}
-    for batch in batches(list(dict.fromkeys(keys))):
+    for batch in among(list(dict.fromkeys(keys))):
         rows = conn.execute(_STORIES_OF_KEYS, {"keys": list(batch)})
         found.update({row.key: row.story_id for row in rows})
     return found
@@ -155,7 +155,7 @@ def _band_candidates(
     found: dict[int, list[tuple[int, frozenset[str]]]] = {}
     words: dict[int, frozenset[str]] = {}  # each story's words, computed once
     query = _RECENT_BY_BAND_PG if conn.dialect.name == "postgresql" else _RECENT_BY_BAND
-    for batch in batches(wanted):
+    for batch in among(wanted):
         rows = conn.execute(query, {"bands": list(batch), "since": now - clustering.window})
         for row in rows:
             if row.story_id not in words:

@@ -11,7 +11,7 @@ from sqlalchemy import (
     update,
 )
 
-from watcher.adapters.sql.bulk import batches
+from watcher.adapters.sql.bulk import among
 from watcher.adapters.sql.database import Database
 from watcher.adapters.sql.tables import (
     entries,
@@ -98,7 +98,7 @@ class SqlUpkeep:
                 )
             )
             dropped = pruned = 0
-            for batch in batches(ids):
+            for batch in among(ids):
                 dropped += conn.execute(
                     revisions.delete().where(revisions.c.entry_id.in_(batch))
                 ).rowcount
