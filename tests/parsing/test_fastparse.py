@@ -1088,6 +1088,8 @@ _VARIANT = '<s:variant xmlns:s="urn:shop"><id>https://shop.example/v/9</id>{}</s
         (f"<title>Magazine</title>{_VARIANT.format('<title>Default Title</title>')}", "Magazine"),
         (f"{_VARIANT.format('<title>Default Title</title>')}<title>Magazine</title>", "Magazine"),
         (_VARIANT.format("<s:o><title>Deep</title></s:o>"), "Deep"),
+        # feedparser reads any element it names "title" so: one in no namespace too
+        (_VARIANT.format('<title xmlns="">Bare</title>'), "Bare"),
     ],
 )
 def test_atom_ids_and_titles_inside_an_unknown_element_are_read_a_level_down(

@@ -313,8 +313,8 @@ def _atom_entry(
             category(tags, child)
             continue
         if tag not in _ATOM_ENTRY:
-            for node in read_inside(child):
-                if node.tag == f"{ATOM}title":
+            for name, node in read_inside(child):
+                if name == "title":
                     titles.offer(*atom_body(node), depth_in(node, child))
                 elif not id_is_link or not guid:  # else the entry's id and link stand
                     raise Unsupported("an id inside another element")

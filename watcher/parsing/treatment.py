@@ -87,17 +87,18 @@ def ignored_in_an_entry(element: etree._Element) -> bool:
     return ignored_by_feedparser(element, allowing=_PERSON_PARTS)
 
 
-def read_inside(element: etree._Element) -> list[etree._Element]:
+def read_inside(element: etree._Element) -> list[tuple[str, etree._Element]]:
     """The ids and titles inside one of an Atom entry's elements that feedparser otherwise
-    keeps nothing of (Shopify's ``<s:variant>`` holds an ``<id>`` and a ``<title>``): it reads
-    them as the entry's, a level down, and an id or title there is at depth one or more;
-    empty when ``element`` is ignored all through. Unsupported when feedparser reads anything
-    else in it."""
-    found: list[etree._Element] = []
+    keeps nothing of (Shopify's ``<s:variant>`` holds an ``<id>`` and a ``<title>``), each
+    with the name feedparser reads it by (``id`` or ``title``, whatever its namespace): it
+    reads them as the entry's, a level down. Empty when ``element`` is ignored all through;
+    Unsupported when feedparser reads anything else in it."""
+    found: list[tuple[str, etree._Element]] = []
     nodes = element.iter()
     for node in nodes:
-        if node is not element and _name_of(node) in ("id", "title"):
-            found.append(node)
+        name = _name_of(node)
+        if node is not element and name in ("id", "title"):
+            found.append((name, node))
             for _ in node.iterdescendants():  # the title's own markup: its reader's to judge
                 next(nodes)
         elif not _ignored(node, _PERSON_PARTS):
