@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import dataclasses
+import functools
 import time
 import zlib
 from collections.abc import Sequence
@@ -85,6 +86,11 @@ class _Inflater:
         if self.size > self.limit:
             raise FetchError(self.url, f"body larger than {self.limit} bytes")
         return data
+
+
+@functools.lru_cache(maxsize=4096)  # the feeds' URLs, split again every round otherwise
+def _hostname(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
 
 
 def _freshness(response: httpx.Response) -> timedelta | None:
@@ -314,7 +320,7 @@ class HttpFetcher:
             raise FetchError(url, f"{type(exc).__name__}: {reason}".rstrip(": ")) from None
 
     def _host(self, url: str) -> _Host:
-        name = (urlsplit(url).hostname or "").lower()
+        name = _hostname(url)
         if name not in self._hosts:
             self._hosts[name] = _Host(asyncio.Semaphore(self.per_host))
         return self._hosts[name]
