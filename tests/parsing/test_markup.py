@@ -138,3 +138,13 @@ def test_tidy_gives_the_patterns_text_for_every_ascii_character() -> None:
     assert reference.tidy(f" a{every_ascii}\n\n b \t") == _tidy_by_pattern(
         f" a{every_ascii}\n\n b \t"
     )
+
+
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=20))
+def test_a_link_with_white_space_inside_is_not_safe(middle: str) -> None:
+    """``safe_link`` refuses an http(s) link with any white space inside (by str.isspace, as
+    it always did, now checked by str.split), and keeps every other one as it is."""
+    value = f"https://news.example/a{middle}b"
+    kept = reference.strip_controls(value)
+    expected = None if any(ch.isspace() for ch in kept) else kept
+    assert reference.safe_link(value) == expected

@@ -117,7 +117,7 @@ def safe_link(value: str | None) -> str | None:
         return None
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         return None
-    if any(ch.isspace() for ch in value):
+    if value.split() != [value]:  # white space inside (str.split's, as str.isspace's)
         return None
     return value
 

@@ -180,7 +180,8 @@ _REFERENCE_LIKE = re.compile("&([A-Za-z0-9_]+);")
 def rss_link(url: str, value: str) -> str:
     """feedparser undoes ``&amp;`` and ``&name;`` in RSS links, taking them for mis-escaped
     query strings."""
-    return _REFERENCE_LIKE.sub(r"&\g<1>", resolved(url, value).replace("&amp;", "&"))
+    link = resolved(url, value)
+    return _REFERENCE_LIKE.sub(r"&\g<1>", link.replace("&amp;", "&")) if "&" in link else link
 
 
 def to_a_page(link: etree._Element) -> bool:
