@@ -1026,6 +1026,13 @@ def test_svg_under_a_prefix_of_its_own_is_declined() -> None:
     assert declined(URL, _atom(entry)) == "SVG under another prefix"
 
 
+def test_svg_outside_an_svg_element_is_declined() -> None:
+    """Only inside an ``<svg>`` does feedparser skip the end handlers of what it writes out: an
+    SVG ``<link>`` standing alone would be read as a link."""
+    entry = f'<summary>x <link xmlns="{_SVG}">/elsewhere</link></summary>'
+    assert declined(URL, _atom(entry)) == "SVG outside an svg element"
+
+
 def test_svg_with_an_element_named_as_a_text_element_is_declined() -> None:
     """Inside SVG feedparser ends an element by popping its stack under the element's name: an
     SVG ``<title>`` inside an entry's title ends the entry's title there (found by the

@@ -183,6 +183,8 @@ def _name(element: etree._Element, escaped: bool) -> str:
             raise Unsupported("SVG under another prefix")
         if not prefix and name in _TEXT_ELEMENTS:
             raise Unsupported("an SVG element named as a text element")
+        if name != "svg" and next(element.iterancestors(f"{{{SVG}}}svg"), None) is None:
+            raise Unsupported("SVG outside an svg element")  # its end handlers are called
         return name
     prefix = known_prefix(qname.namespace or "")
     if prefix not in ("", "xhtml"):
