@@ -579,6 +579,8 @@ MEDIA = "http://search.yahoo.com/mrss/"
 ATOM = "http://www.w3.org/2005/Atom"
 USERLAND = "http://backend.userland.com/rss"
 ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
+XHTML = "http://www.w3.org/1999/xhtml"
+_SVG = "http://www.w3.org/2000/svg"
 RSS_ITEM = (
     '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>T</title>'
     "<item>{}</item></channel></rss>"
@@ -631,10 +633,10 @@ def _rss(item: str) -> bytes:
     return RSS_ITEM.format(item).encode()
 
 
-def _atom(entry: str) -> bytes:
+def _atom(entry: str, ident: str = "<id>urn:x:1</id>") -> bytes:
     return (
         f'<feed xmlns="http://www.w3.org/2005/Atom" xmlns:media="{MEDIA}"><title>F</title>'
-        f"<entry><id>urn:x:1</id>{entry}</entry></feed>"
+        f"<entry>{ident}{entry}</entry></feed>"
     ).encode()
 
 
@@ -987,10 +989,6 @@ def test_out_of_line_content_is_read_as_feedparser_reads_it(content: str) -> Non
     assert read_alike(_atom(f"<title>Chips</title>{content}")).entries
 
 
-_SVG = "http://www.w3.org/2000/svg"
-XHTML = "http://www.w3.org/1999/xhtml"
-
-
 _CHART = (
     f'<svg xmlns="{_SVG}" viewBox="0 0 9 9"><desc>by year</desc><text x="1">2025: 10 %</text>'
     "<script>s()</script><g><rect width='1'/></g></svg>"
@@ -1081,8 +1079,7 @@ def test_blank_text_of_a_type_that_is_not_text_is_taken(entry: str) -> None:
 def test_an_atom_id_that_is_no_permalink_is_neither_resolved_nor_the_link(entry: str) -> None:
     """feedparser reads ``isPermaLink`` on an Atom id as on an RSS guid: "false" leaves the id
     unresolved and never makes it the link (the fast path had done both)."""
-    body = _atom(entry).replace(b"<entry><id>urn:x:1</id>", b"<entry>")
-    read = read_alike(body).entries[0]
+    read = read_alike(_atom(entry, ident="")).entries[0]
     assert read.guid in ("rel/1", "urn:x")
 
 
@@ -1112,15 +1109,16 @@ def test_atom_ids_and_titles_inside_an_unknown_element_are_read_a_level_down(
 @pytest.mark.parametrize(
     "entry",
     [
-        f"<entry>{_VARIANT.format('')}<id>urn:x:1</id>",  # the variant's id came first
-        f'<entry><id isPermaLink="false">urn:x:1</id>{_VARIANT.format("")}',
+        f"{_VARIANT.format('')}<id>urn:x:1</id>",  # the variant's id came first
+        f'<id isPermaLink="false">urn:x:1</id>{_VARIANT.format("")}',
     ],
 )
 def test_an_id_inside_an_unknown_element_before_a_permalink_id_is_declined(entry: str) -> None:
     """The variant's id fills the entry's link (and its id, when first) unless the entry's id
     came first as a permalink."""
-    body = _atom("<title>t</title>").replace(b"<entry><id>urn:x:1</id>", entry.encode())
-    assert declined(URL, body) == "an id inside another element"
+    assert declined(URL, _atom(f"{entry}<title>t</title>", ident="")) == (
+        "an id inside another element"
+    )
 
 
 @pytest.mark.parametrize(

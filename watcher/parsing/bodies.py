@@ -110,8 +110,8 @@ def _not_base64(element: etree._Element) -> None:
     """feedparser decodes a text element as base64 (when it can) if it says ``mode="base64"``
     (Atom 0.3's), or if its type is not text, HTML or XML (a PDF's, an image's): declined,
     unless it is blank (empty either way)."""
-    if not len(element) and not (element.text or "").strip():
-        return
+    if not element.attrib or (not len(element) and not (element.text or "").strip()):
+        return  # no type or mode (most text elements, on every entry), or blank
     given = attribute(element, "type")
     kind = "text/plain" if given is None else _FeedParserMixin.map_content_type(given)
     textual = kind.startswith("text/") or kind.endswith(("+xml", "/xml"))

@@ -43,9 +43,9 @@ from watcher.parsing.tags import Tag, categories, category, keywords, terms
 from watcher.parsing.titles import (
     Titles,
     depth_in,
-    image_titles,
     images_in_a_category,
     offer_rss_title,
+    read_image,
 )
 from watcher.parsing.treatment import (
     Unsupported,
@@ -224,9 +224,7 @@ def _rss_item(item: etree._Element, url: str, tracking: Sequence[str], has_conte
         if read_media(child, bodies, titles, guess=True):
             continue
         if tag == "image":
-            titles.forget()
-            for node in image_titles(child):
-                offer_rss_title(titles, node, depth=1)
+            read_image(titles, child, depth=1)
             continue
         if tag not in _RSS_ITEM:
             if ignored_in_an_entry(child):

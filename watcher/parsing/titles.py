@@ -67,6 +67,14 @@ def offer_rss_title(titles: Titles, node: etree._Element, depth: int = 0) -> Non
     titles.offer(value, html_to_text if marked else plain_or_html, depth)
 
 
+def read_image(titles: Titles, image: etree._Element, depth: int) -> None:
+    """An item's image: feedparser forgets the title it kept, and reads the image's own
+    titles ``depth`` down."""
+    titles.forget()
+    for node in image_titles(image):
+        offer_rss_title(titles, node, depth)
+
+
 def images_in_a_category(category: etree._Element, titles: Titles) -> str:
     """The text of a category that holds images (feedparser's tests have one): each image is
     read as an item's, its title a level further down, and the text around them is the
@@ -75,9 +83,7 @@ def images_in_a_category(category: etree._Element, titles: Titles) -> str:
     for image in category:
         if image.tag != "image":
             raise Unsupported("markup in a text element")
-        titles.forget()
-        for node in image_titles(image):
-            offer_rss_title(titles, node, depth=2)
+        read_image(titles, image, depth=2)
         value += image.tail or ""
     return repaired(value)
 

@@ -94,16 +94,22 @@ def read_inside(element: etree._Element) -> list[tuple[str, etree._Element]]:
     reads them as the entry's, a level down. Empty when ``element`` is ignored all through;
     Unsupported when feedparser reads anything else in it."""
     found: list[tuple[str, etree._Element]] = []
-    nodes = element.iter()
-    for node in nodes:
-        name = _name_of(node)
-        if node is not element and name in ("id", "title"):
-            found.append((name, node))
-            for _ in node.iterdescendants():  # the title's own markup: its reader's to judge
-                next(nodes)
-        elif not _ignored(node, _PERSON_PARTS):
-            raise Unsupported(f"an element feedparser reads: {shown(str(element.tag))}")
+    if not _gather(element, found):
+        raise Unsupported(f"an element feedparser reads: {shown(str(element.tag))}")
     return found
+
+
+def _gather(node: etree._Element, found: list[tuple[str, etree._Element]]) -> bool:
+    """``read_inside``'s walk: False when feedparser reads something else below ``node``."""
+    if not _ignored(node, _PERSON_PARTS):
+        return False
+    for child in node:
+        name = _name_of(child)
+        if name in ("id", "title"):
+            found.append((name, child))  # its own markup is its reader's to judge
+        elif not _gather(child, found):
+            return False
+    return True
 
 
 def _name_of(node: etree._Element) -> str | None:
