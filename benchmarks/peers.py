@@ -21,7 +21,10 @@ CPU is user+system of the whole process tree (this script makes itself a child s
 worker processes that outlive their parents are still counted); peak memory is the largest
 sum of the tree's proportional set sizes (PSS: each shared page split among the processes that
 share it, so that worker processes forked from one server are not counted twice), sampled
-every 20 ms; for a single process it equals its RSS less shared libraries' shares. Then the
+every 20 ms; for a single process it equals its RSS less shared libraries' shares. A second
+table splits each round's CPU between the tool's main thread, its other threads (the
+watcher's writer, reader's workers) and the processes it started (the watcher's parsers),
+from the same samples of /proc. Then the
 daemon's cost of an unchanged round is measured in one long-lived process
 (``benchmarks/daemon_round.py``).
 """
@@ -65,6 +68,11 @@ class Measure:
     wall: float
     cpu: float
     rss_mb: float
+    # Where the CPU went: the first process's main thread, its other threads, the processes
+    # it started (each as last sampled; what a sample missed is cpu less their sum).
+    main_thread: float = 0.0
+    other_threads: float = 0.0
+    children: float = 0.0
 
 
 def _become_subreaper() -> None:
@@ -84,11 +92,20 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _tree_memory(root: int) -> int:
-    """Bytes: the PSS of ``root`` and all its descendants."""
-    total, stack = 0, [root]
+def _tree(root: int) -> list[int]:
+    """``root`` and all its descendants."""
+    found, stack = [], [root]
     while stack:
         pid = stack.pop()
+        found.append(pid)
+        stack += _children(pid)
+    return found
+
+
+def _memory(pids: list[int]) -> int:
+    """Bytes: the sum of the processes' PSS."""
+    total = 0
+    for pid in pids:
         try:
             rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
         except OSError:
@@ -96,8 +113,22 @@ def _tree_memory(root: int) -> int:
         total += next(
             int(line.split()[1]) * 1024 for line in rollup.splitlines() if line.startswith("Pss:")
         )
-        stack += _children(pid)
     return total
+
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _thread_cpu(pid: int) -> dict[int, float]:
+    """CPU seconds of each thread of ``pid``, by thread id."""
+    found = {}
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            fields = (task / "stat").read_text().rpartition(")")[2].split()
+            found[int(task.name)] = (int(fields[11]) + int(fields[12])) / TICK
+    except (OSError, IndexError, ValueError):
+        pass  # gone meanwhile: its last sample stands
+    return found
 
 
 def measure(command: Sequence[str], cwd: Path, env: dict[str, str] | None = None) -> Measure:
@@ -108,12 +139,16 @@ def measure(command: Sequence[str], cwd: Path, env: dict[str, str] | None = None
         command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
     peak = 0
+    threads: dict[tuple[int, int], float] = {}  # (pid, thread id) → CPU seconds
     done = threading.Event()
 
     def sample() -> None:
         nonlocal peak
         while not done.is_set():
-            peak = max(peak, _tree_memory(process.pid))
+            pids = _tree(process.pid)
+            peak = max(peak, _memory(pids))
+            for pid in pids:
+                threads.update(((pid, tid), cpu) for tid, cpu in _thread_cpu(pid).items())
             done.wait(0.02)
 
     sampler = threading.Thread(target=sample)
@@ -127,7 +162,11 @@ def measure(command: Sequence[str], cwd: Path, env: dict[str, str] | None = None
     if process.returncode not in (0, 1):
         raise SystemExit(f"{command[0]} exited with {process.returncode}:\n{stderr.decode()}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return Measure(wall, cpu, peak / 2**20)
+    root = process.pid
+    main_thread = threads.get((root, root), 0.0)
+    others = sum(cpu for (pid, tid), cpu in threads.items() if pid == root and tid != root)
+    children = sum(cpu for (pid, _), cpu in threads.items() if pid != root)
+    return Measure(wall, cpu, peak / 2**20, main_thread, others, children)
 
 
 def _reap_orphans() -> None:
@@ -323,6 +362,28 @@ def daemon_round(farm_size: int) -> list[float]:
     return [float(value) for value in out]
 
 
+def _cpu_table(results: dict[str, list[list[Measure]]]) -> None:
+    """Where each tool's CPU went, round by round (medians)."""
+    print(
+        "\nWhere the CPU goes (s): the tool's main thread, its other threads, the processes it "
+        "started, and what the 20 ms samples missed (a process that lives less than that).\n"
+        "\n| tool | round | main thread | other threads | other processes | not sampled |"
+        "\n|---|---|---|---|---|---|"
+    )
+    for name, runs in results.items():
+        for index, label in enumerate(ROUNDS):
+            ones = [run[index] for run in runs]
+            parts = [
+                statistics.median(getattr(one, part) for one in ones)
+                for part in ("main_thread", "other_threads", "children")
+            ]
+            missed = statistics.median(
+                one.cpu - one.main_thread - one.other_threads - one.children for one in ones
+            )
+            print(f"| {name} | {label} | " + " | ".join(f"{p:.2f}" for p in parts), end="")
+            print(f" | {missed:.2f} |")
+
+
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "corpus"
 FEED_SUFFIXES = (".xml", ".rss", ".atom", ".rdf")  # the corpus also holds its README and list
 
@@ -383,6 +444,7 @@ def main() -> None:
                 f"| {name} | {label} | {wall:.2f} | {cpu:.2f} | {rss:.0f} | "
                 f"{wall / args.feeds * 1000:.2f} |"
             )
+    _cpu_table(results)
     ours = medians.get("feed-watcher")
     peers = {name: walls for name, walls in medians.items() if name not in ("feed-watcher", FLOOR)}
     floor = medians.get(FLOOR)
