@@ -430,55 +430,106 @@ def main() -> None:
             continue
         print(f"running {name} ...", file=sys.stderr)
         results[name] = run_tool(setup, args.feeds, args.repeat)
+    walls, cpus = _round_table(results, args.feeds)
+    _cpu_table(results)
+    verdicts = _speedups(walls, cpus)
+    if not args.only or "watcher" in args.only:
+        verdicts.append(_daemon_table(args.feeds))
+    if verdicts:
+        print("\n| issue 18's target | this run | |\n|---|---|---|")
+        for target, figure, met in verdicts:
+            print(f"| {target} | {figure} | {'met' if met else '**missed**'} |")
+
+
+Medians = dict[str, list[float]]  # tool → one median a round
+Verdict = tuple[str, str, bool]  # target, this run's figure, met
+
+
+def _round_table(results: dict[str, list[list[Measure]]], feeds: int) -> tuple[Medians, Medians]:
+    """The tools' rounds (medians of the runs); their walls and CPUs."""
     print("| tool | round | wall (s) | CPU (s) | peak memory, PSS (MB) | wall per feed (ms) |")
     print("|---|---|---|---|---|---|")
-    medians: dict[str, list[float]] = {}
+    walls: Medians = {}
+    cpus: Medians = {}
     for name, runs in results.items():
-        medians[name] = []
+        walls[name], cpus[name] = [], []
         for index, label in enumerate(ROUNDS):
             wall = statistics.median(run[index].wall for run in runs)
             cpu = statistics.median(run[index].cpu for run in runs)
             rss = statistics.median(run[index].rss_mb for run in runs)
-            medians[name].append(wall)
+            walls[name].append(wall)
+            cpus[name].append(cpu)
             print(
                 f"| {name} | {label} | {wall:.2f} | {cpu:.2f} | {rss:.0f} | "
-                f"{wall / args.feeds * 1000:.2f} |"
+                f"{wall / feeds * 1000:.2f} |"
             )
-    _cpu_table(results)
-    ours = medians.get("feed-watcher")
-    peers = {name: walls for name, walls in medians.items() if name not in ("feed-watcher", FLOOR)}
-    floor = medians.get(FLOOR)
-    if ours and peers:
+    return walls, cpus
+
+
+# Issue 18's targets: each round's speed-up over the fastest peer, round 1's CPU against that
+# peer's, and the daemon's unchanged round against a bare loop on its client stack.
+SPEEDUPS = (5.0, 2.0, 4.0)
+CPU_SHARE = 0.25
+DAEMON = 1.5
+
+
+def _speedups(walls: Medians, cpus: Medians) -> list[Verdict]:
+    """feed-watcher against the fastest peer of each round, and against the floor."""
+    ours = walls.get("feed-watcher")
+    peers = {name: wall for name, wall in walls.items() if name not in ("feed-watcher", FLOOR)}
+    floor = walls.get(FLOOR)
+    if not ours or not peers:
+        return []
+    print(
+        "\n| round | fastest peer | its wall (s) | feed-watcher (s) | speed-up |"
+        + (" floor (s) | best possible speed-up |" if floor else "")
+    )
+    print("|---|---|---|---|---|" + ("---|---|" if floor else ""))
+    verdicts = []
+    for index, label in enumerate(ROUNDS):
+        best = min(peers, key=lambda name: peers[name][index])
+        fastest = peers[best][index]
+        speedup = fastest / ours[index]
         print(
-            "\n| round | fastest peer | its wall (s) | feed-watcher (s) | speed-up |"
-            + (" floor (s) | best possible speed-up |" if floor else "")
+            f"| {label} | {best} | {fastest:.2f} | {ours[index]:.2f} | {speedup:.2f}x |"
+            + (f" {floor[index]:.2f} | {fastest / floor[index]:.1f}x |" if floor else "")
         )
-        print("|---|---|---|---|---|" + ("---|---|" if floor else ""))
-        for index, label in enumerate(ROUNDS):
-            best = min(peers, key=lambda name: peers[name][index])
-            fastest = peers[best][index]
-            print(
-                f"| {label} | {best} | {fastest:.2f} | {ours[index]:.2f} | "
-                f"{fastest / ours[index]:.1f}x |"
-                + (f" {floor[index]:.2f} | {fastest / floor[index]:.1f}x |" if floor else "")
+        wanted = SPEEDUPS[index]
+        verdicts.append(
+            (f"round {label}: ≥ {wanted:g}× {best}", f"{speedup:.2f}×", speedup >= wanted)
+        )
+        if index == 0:
+            share = cpus["feed-watcher"][0] / cpus[best][0]
+            verdicts.append(
+                (f"round 1 CPU ≤ {CPU_SHARE:g}× {best}'s", f"{share:.2f}×", share <= CPU_SHARE)
             )
-    if not args.only or "watcher" in args.only:
-        figures = daemon_round(args.feeds)
-        print(
-            f"\nAn unchanged round of {args.feeds} feeds (conditional GETs answered 304), CPU "
-            "and wall seconds:\n\n| client | CPU (s) | wall (s) | CPU against the same stack |"
-            "\n|---|---|---|---|"
-        )
-        labels = (
-            "the daemon (long-lived process)",
-            "bare loop: httpx on aiohttp's transport (the daemon's stack)",
-            "bare loop: httpx on httpcore",
-            "bare loop: aiohttp alone",
-        )
-        stack = figures[2]
-        for index, label in enumerate(labels):
-            cpu, wall = figures[2 * index], figures[2 * index + 1]
-            print(f"| {label} | {cpu:.3f} | {wall:.3f} | {cpu / stack:.2f}x |")
+    return verdicts
+
+
+def _daemon_table(feeds: int) -> Verdict:
+    """The daemon's unchanged round beside bare loops of the same requests."""
+    figures = daemon_round(feeds)
+    print(
+        f"\nAn unchanged round of {feeds} feeds (conditional GETs answered 304), CPU "
+        "and wall seconds:\n\n| client | CPU (s) | wall (s) | CPU against the same stack |"
+        "\n|---|---|---|---|"
+    )
+    labels = (
+        "the daemon (long-lived process)",
+        "bare loop: httpx on aiohttp's transport (the daemon's stack)",
+        "bare loop: httpx on httpcore",
+        "bare loop: aiohttp alone",
+    )
+    stack = figures[2]
+    for index, label in enumerate(labels):
+        cpu, wall = figures[2 * index], figures[2 * index + 1]
+        print(f"| {label} | {cpu:.3f} | {wall:.3f} | {cpu / stack:.2f}x |")
+    ratio = figures[0] / stack
+    return (
+        f"the daemon's unchanged round ≤ {DAEMON:g}× the bare loop",
+        f"{ratio:.2f}×",
+        ratio <= DAEMON,
+    )
 
 
 if __name__ == "__main__":
