@@ -61,6 +61,13 @@ PEERS = {  # reader's vendored feedparser needs sgmllib, which reader does not d
     "feed2exec": ["feed2exec==0.23.0"],
 }
 ROUNDS = ("1: all new", "2: nothing changed", "3: 10% of feeds changed")
+# Issue 18's targets: each round's speed-up over the fastest peer, round 1's CPU against that
+# peer's, and the daemon's unchanged round against a bare loop on its client stack.
+SPEEDUPS = (5.0, 2.0, 4.0)
+CPU_SHARE = 0.25
+DAEMON = 1.5
+Medians = dict[str, list[float]]  # tool → one median a round
+Verdict = tuple[str, str, bool]  # target, this run's figure, met
 
 
 @dataclass(frozen=True)
@@ -441,10 +448,6 @@ def main() -> None:
             print(f"| {target} | {figure} | {'met' if met else '**missed**'} |")
 
 
-Medians = dict[str, list[float]]  # tool → one median a round
-Verdict = tuple[str, str, bool]  # target, this run's figure, met
-
-
 def _round_table(results: dict[str, list[list[Measure]]], feeds: int) -> tuple[Medians, Medians]:
     """The tools' rounds (medians of the runs); their walls and CPUs."""
     print("| tool | round | wall (s) | CPU (s) | peak memory, PSS (MB) | wall per feed (ms) |")
@@ -464,13 +467,6 @@ def _round_table(results: dict[str, list[list[Measure]]], feeds: int) -> tuple[M
                 f"{wall / feeds * 1000:.2f} |"
             )
     return walls, cpus
-
-
-# Issue 18's targets: each round's speed-up over the fastest peer, round 1's CPU against that
-# peer's, and the daemon's unchanged round against a bare loop on its client stack.
-SPEEDUPS = (5.0, 2.0, 4.0)
-CPU_SHARE = 0.25
-DAEMON = 1.5
 
 
 def _speedups(walls: Medians, cpus: Medians) -> list[Verdict]:
