@@ -22,10 +22,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.farm import Farm
-from benchmarks.peers import CORPUS, FEED_SUFFIXES, WORK
+from benchmarks.peers import CORPUS, FEED_SUFFIXES, venv
 from watcher.parsing.document import parse_feed
 
 PINNED = ["feedparser-rs==0.7.1", "feedparser==6.0.14"]
@@ -68,23 +69,14 @@ print(json.dumps(report))
 """
 
 
-def _venv() -> Path:
-    venv = WORK / "venvs" / "feedparser-rs"
-    if not (venv / "bin" / "python").exists():
-        print(f"installing {' '.join(PINNED)} into {venv} ...", file=sys.stderr)
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        pip = [str(venv / "bin" / "pip"), "install", "-q", *PINNED]
-        subprocess.run(pip, check=True, stdout=subprocess.DEVNULL)
-    return venv
-
-
-def _compare(paths: list[Path]) -> dict[str, object]:
-    python = str(_venv() / "bin" / "python")
+def _compare(paths: list[Path]) -> dict[str, Any]:
+    """feedparser-rs against feedparser over ``paths``, in their venv (``_COMPARE``'s report)."""
+    python = str(venv("feedparser-rs", PINNED) / "bin" / "python")
     listed = "\n".join(str(path) for path in paths)
     done = subprocess.run(
         [python, "-c", _COMPARE], input=listed, capture_output=True, text=True, check=True
     )
-    result: dict[str, object] = json.loads(done.stdout)
+    result: dict[str, Any] = json.loads(done.stdout)
     return result
 
 
@@ -98,9 +90,9 @@ def _watcher_cpu(paths: list[Path]) -> float:
 
 def _report(what: str, paths: list[Path]) -> None:
     found = _compare(paths)
-    entries = int(str(found["entries"]))
+    entries = found["entries"]
     per_entry = 1e6 / max(entries, 1)
-    rs, fp = float(str(found["rs_cpu"])), float(str(found["fp_cpu"]))
+    rs, fp = found["rs_cpu"], found["fp_cpu"]
     ours = _watcher_cpu(paths)
     print(f"\n{what}: {len(paths)} documents, {entries} entries (as feedparser reads them)\n")
     print("| parser | CPU (s) | µs an entry |\n|---|---|---|")
@@ -114,7 +106,6 @@ def _report(what: str, paths: list[Path]) -> None:
         "document, feedparser-rs, feedparser):\n"
     )
     differ = found["differ"]
-    assert isinstance(differ, dict)
     if not differ:
         print("- none")
     for field, (count, *example) in sorted(differ.items(), key=lambda kv: -kv[1][0]):

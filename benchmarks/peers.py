@@ -197,17 +197,20 @@ def _is_ours(pid: int) -> bool:
         return False
 
 
-def _venv(name: str) -> Path:
-    venv = WORK / "venvs" / name
-    if not (venv / "bin" / "python").exists():
-        print(f"installing {' '.join(PEERS[name])} into {venv} ...", file=sys.stderr)
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+def venv(name: str, packages: Sequence[str] | None = None) -> Path:
+    """A venv of its own under ``WORK`` holding ``packages`` (a peer's, by default),
+    installed on first use."""
+    wanted = PEERS[name] if packages is None else packages
+    path = WORK / "venvs" / name
+    if not (path / "bin" / "python").exists():
+        print(f"installing {' '.join(wanted)} into {path} ...", file=sys.stderr)
+        subprocess.run([sys.executable, "-m", "venv", str(path)], check=True)
         subprocess.run(
-            [str(venv / "bin" / "pip"), "install", "-q", *PEERS[name]],
+            [str(path / "bin" / "pip"), "install", "-q", *wanted],
             check=True,
             stdout=subprocess.DEVNULL,
         )
-    return venv
+    return path
 
 
 @dataclass(frozen=True)
@@ -246,7 +249,7 @@ def watcher_setup(workdir: Path, urls: list[str]) -> Tool:
 
 
 def reader_setup(workdir: Path, urls: list[str]) -> Tool:
-    python = str(_venv("reader") / "bin" / "python")
+    python = str(venv("reader") / "bin" / "python")
     db = workdir / "reader.sqlite"
     add = "import sys\nfrom reader import make_reader\nr = make_reader(sys.argv[1])\n"
     add += "for url in sys.stdin.read().split(): r.add_feed(url)\n"
@@ -259,7 +262,7 @@ def reader_setup(workdir: Path, urls: list[str]) -> Tool:
 
 
 def rss2email_setup(workdir: Path, urls: list[str]) -> Tool:
-    r2e = str(_venv("rss2email") / "bin" / "r2e")
+    r2e = str(venv("rss2email") / "bin" / "r2e")
     config = workdir / "r2e.cfg"
     lines = [
         "[DEFAULT]\nto = reader@example.org\nfrom = r2e@example.org\n"
@@ -276,7 +279,7 @@ def rss2email_setup(workdir: Path, urls: list[str]) -> Tool:
 
 
 def feed2exec_setup(workdir: Path, urls: list[str]) -> Tool:
-    feed2exec = str(_venv("feed2exec") / "bin" / "feed2exec")
+    feed2exec = str(venv("feed2exec") / "bin" / "feed2exec")
     config = workdir / "feed2exec.ini"
     lines = [
         f"[f{n}]\nurl = {url}\noutput = feed2exec.plugins.null\n" for n, url in enumerate(urls)
